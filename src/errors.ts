@@ -1,0 +1,106 @@
+/**
+ * Every failure the worker can answer with is one of these classes. Each carries
+ * the HTTP status, a short public message (safe to show to any client) and an
+ * optional internal detail for the log line. `onError` in `index.ts` is the only
+ * place that turns them into responses.
+ */
+export abstract class ImageError extends Error {
+	abstract readonly status: number;
+	/** Whether ops should hear about it (a log line at error level). */
+	readonly report: boolean = false;
+	/** Extra response headers, e.g. `Allow` or `Retry-After`. */
+	readonly headers: Record<string, string> = {};
+
+	constructor(
+		readonly publicMessage: string,
+		options?: { cause?: unknown; detail?: string },
+	) {
+		super(options?.detail ?? publicMessage, { cause: options?.cause });
+		this.name = new.target.name;
+	}
+}
+
+/** 400: the request cannot be understood (broken encoding, bad JSON, …). */
+export class BadRequestError extends ImageError {
+	readonly status = 400;
+}
+
+/** 401: missing or wrong credentials. */
+export class UnauthorizedError extends ImageError {
+	readonly status = 401;
+	override readonly headers = { "WWW-Authenticate": 'Bearer realm="wp-edge-images"' };
+}
+
+/** 403: a signature was present but wrong. */
+export class ForbiddenError extends ImageError {
+	readonly status = 403;
+}
+
+/** 404: no such original, or no such size for it. */
+export class NotFoundError extends ImageError {
+	readonly status = 404;
+}
+
+/** 405: only the listed methods are allowed. */
+export class MethodNotAllowedError extends ImageError {
+	readonly status = 405;
+	override readonly headers: Record<string, string>;
+	constructor(allow: readonly string[]) {
+		super("Method Not Allowed");
+		this.headers = { Allow: allow.join(", ") };
+	}
+}
+
+/** 413: a request body over its limit. */
+export class PayloadTooLargeError extends ImageError {
+	readonly status = 413;
+}
+
+/** 415: the original is in a format this worker does not decode. */
+export class UnsupportedFormatError extends ImageError {
+	readonly status = 415;
+}
+
+/** 422: the original is broken, or over one of the configured limits. */
+export class UnprocessableError extends ImageError {
+	readonly status = 422;
+}
+
+/** 422 that names the limit that was hit. */
+export class LimitExceededError extends UnprocessableError {
+	constructor(
+		readonly limit: string,
+		message: string,
+	) {
+		super(`${message} (limit ${limit})`);
+	}
+}
+
+/** 502/503: R2 (the origin of our originals) failed or timed out. */
+export class UpstreamError extends ImageError {
+	readonly status: 502 | 503;
+	override readonly report = true;
+	override readonly headers = { "Retry-After": "5" };
+	constructor(publicMessage: string, options: { cause?: unknown; detail?: string; timeout?: boolean }) {
+		super(publicMessage, options);
+		this.status = options.timeout ? 503 : 502;
+	}
+}
+
+/** 500: the deployment's configuration is invalid. The log names the variable. */
+export class ConfigError extends ImageError {
+	readonly status = 500;
+	override readonly report = true;
+	constructor(
+		readonly variable: string,
+		problem: string,
+	) {
+		super("Server misconfigured", { detail: `config ${variable}: ${problem}` });
+	}
+}
+
+/** 500: a bug or a codec trap. The public message never carries the detail. */
+export class InternalError extends ImageError {
+	readonly status = 500;
+	override readonly report = true;
+}

@@ -81,7 +81,10 @@ export class UpstreamError extends ImageError {
 	readonly status: 502 | 503;
 	override readonly report = true;
 	override readonly headers = { "Retry-After": "5" };
-	constructor(publicMessage: string, options: { cause?: unknown; detail?: string; timeout?: boolean }) {
+	constructor(
+		publicMessage: string,
+		options: { cause?: unknown; detail?: string; timeout?: boolean },
+	) {
 		super(publicMessage, options);
 		this.status = options.timeout ? 503 : 502;
 	}

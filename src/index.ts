@@ -1,16 +1,92 @@
-import decode, { init as initDec } from "@jsquash/jpeg/decode";
-import decWasm from "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
-import resize, { initResize } from "@jsquash/resize";
-import resizeWasm from "@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm";
-let ready: Promise<unknown> | undefined;
+/**
+ * Wiring only: routes, and the one place errors become responses.
+ * Flow: route → parse path → resolve original → size math → pipeline → cache/HTTP.
+ */
+import { Hono } from "hono";
+import { type Config, loadConfig } from "./config";
+import { ImageError, InternalError, MethodNotAllowedError, NotFoundError } from "./errors";
+import { parseImagePath } from "./path";
+import { type AppEnv, serveDerivative, serveOriginal } from "./serve";
+
+const IMAGE_METHODS = ["GET", "HEAD"] as const;
+
+/** Turn any thrown value into a short plain-text response; log what ops need. */
+export function errorResponse(err: unknown, request?: Request): Response {
+	const error =
+		err instanceof ImageError ? err : new InternalError("Internal Server Error", { cause: err });
+	const log = {
+		level: error.report ? "error" : "info",
+		status: error.status,
+		error: error.name,
+		message: error.message,
+		url: request?.url,
+		cause: error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : undefined,
+	};
+	(error.report ? console.error : console.log)(JSON.stringify(log));
+	const headers = new Headers({
+		"Content-Type": "text/plain; charset=utf-8",
+		"Cache-Control": "no-store",
+		"X-Content-Type-Options": "nosniff",
+		...error.headers,
+	});
+	const body = request?.method === "HEAD" ? null : `${error.publicMessage}\n`;
+	return new Response(body, { status: error.status, headers });
+}
+
+/** Build the router for one validated config (mount paths are config). */
+export function buildApp(config: Config): Hono<AppEnv> {
+	const app = new Hono<AppEnv>();
+	app.use("*", async (c, next) => {
+		c.set("config", config);
+		await next();
+	});
+
+	app.on([...IMAGE_METHODS], `${config.mountPath}/*`, (c) => {
+		const rest = c.req.path.slice(config.mountPath.length + 1);
+		const path = parseImagePath(rest);
+		return path.kind === "derivative" ? serveDerivative(c, path) : serveOriginal(c, path);
+	});
+	app.all(`${config.mountPath}/*`, () => {
+		throw new MethodNotAllowedError(IMAGE_METHODS);
+	});
+
+	app.notFound(() => {
+		throw new NotFoundError("Not Found");
+	});
+	app.onError((err, c) => {
+		const response = errorResponse(err, c.req.raw);
+		const negativeKey = c.get("negativeCacheKey");
+		// A missing size may be remembered briefly, and only as a 404.
+		if (negativeKey && response.status === 404 && config.notFoundMaxAge > 0) {
+			const cached = new Response("Not Found\n", {
+				status: 404,
+				headers: {
+					"Content-Type": "text/plain; charset=utf-8",
+					"Cache-Control": `public, max-age=${config.notFoundMaxAge}`,
+				},
+			});
+			c.executionCtx.waitUntil(caches.default.put(new Request(negativeKey), cached));
+		}
+		return response;
+	});
+	return app;
+}
+
+const apps = new WeakMap<Config, Hono<AppEnv>>();
+
 export default {
-  async fetch(req: Request, env: Env) {
-    ready ??= Promise.all([initDec(decWasm), initResize(resizeWasm)]);
-    await ready;
-    const obj = await env.ORIGINALS.get("a.jpg");
-    if (!obj) return new Response("nf", { status: 404 });
-    const img = await decode(await obj.arrayBuffer());
-    const out = await resize(img, { width: 100, height: 50 });
-    return new Response(`${img.width}x${img.height} -> ${out.width}x${out.height}`);
-  },
+	async fetch(request, env, ctx) {
+		let config: Config;
+		try {
+			config = loadConfig(env);
+		} catch (err) {
+			return errorResponse(err, request);
+		}
+		let app = apps.get(config);
+		if (!app) {
+			app = buildApp(config);
+			apps.set(config, app);
+		}
+		return app.fetch(request, env, ctx);
+	},
 } satisfies ExportedHandler<Env>;

@@ -1,4 +1,5 @@
+/** `.wasm` imports are compiled modules in workerd (wrangler's CompiledWasm rule). */
 declare module "*.wasm" {
-  const module: WebAssembly.Module;
-  export default module;
+	const module: WebAssembly.Module;
+	export default module;
 }

@@ -1,0 +1,56 @@
+/**
+ * Edge cache keys and validators. One function builds the cache key from the
+ * normalized request, so every place that reads, writes or purges an entry
+ * agrees on it.
+ */
+import { publicPath } from "./path";
+
+/** Parts of a cache entry's identity besides the object key. */
+export interface Variant {
+	/** Purge generation of the image (bumped to make old entries unreachable). */
+	readonly generation?: number;
+	/** Output format when it differs from the extension's (content negotiation). */
+	readonly format?: string;
+}
+
+/**
+ * The Cache API key for an object: the canonical URL on this host, with no
+ * query string (so random queries cannot bust the cache) and the variant
+ * appended in a fixed order.
+ */
+export function cacheKeyUrl(
+	origin: string,
+	mountPath: string,
+	key: string,
+	variant: Variant = {},
+): string {
+	const params: string[] = [];
+	if (variant.generation) params.push(`g=${variant.generation}`);
+	if (variant.format) params.push(`f=${encodeURIComponent(variant.format)}`);
+	const query = params.length > 0 ? `?${params.join("&")}` : "";
+	return `${origin}${publicPath(mountPath, key)}${query}`;
+}
+
+export function cacheKeyRequest(url: string): Request {
+	return new Request(url, { method: "GET" });
+}
+
+const hex = (bytes: ArrayBuffer) =>
+	[...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/**
+ * A strong ETag that every isolate computes the same way for the same inputs:
+ * the source object's etag, the output geometry and the encoder settings.
+ */
+export async function strongEtag(parts: readonly (string | number)[]): Promise<string> {
+	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("|")));
+	return `"${hex(digest).slice(0, 32)}"`;
+}
+
+/** RFC 9110 §13.1.2: If-None-Match uses weak comparison; `*` matches anything. */
+export function ifNoneMatchHits(header: string | null, etag: string): boolean {
+	if (!header) return false;
+	if (header.trim() === "*") return true;
+	const opaque = etag.replace(/^W\//, "");
+	return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === opaque);
+}

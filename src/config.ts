@@ -1,0 +1,143 @@
+/**
+ * Deployment configuration, read from wrangler `[vars]` and secrets, validated
+ * once per isolate. A bad value never falls back to a default silently: every
+ * request then fails with a ConfigError whose log line names the variable.
+ */
+import { ConfigError } from "./errors";
+import { DEFAULT_SIZES, parseSizeRegistry, type SizeRegistry } from "./wp/sizes";
+
+export interface Limits {
+	/** Largest original (bytes) the worker will download to decode. */
+	readonly maxSourceBytes: number;
+	/** Largest original (width × height) the worker will decode. */
+	readonly maxSourcePixels: number;
+	/** Largest side of any derivative it will make. */
+	readonly maxOutputSide: number;
+	/** Largest header prefix it reads to find an original's dimensions. */
+	readonly maxHeaderBytes: number;
+	/** Time budget for one R2 call, and for one render. */
+	readonly r2TimeoutMs: number;
+	readonly renderBudgetMs: number;
+}
+
+export interface Config {
+	readonly mountPath: string;
+	readonly sizes: SizeRegistry;
+	readonly jpegQuality: number;
+	readonly cacheControl: string;
+	readonly notFoundMaxAge: number;
+	readonly limits: Limits;
+}
+
+export const DEFAULTS = {
+	MOUNT_PATH: "/files",
+	JPEG_QUALITY: 82,
+	CACHE_CONTROL: "public, max-age=31536000, immutable",
+	NOT_FOUND_MAX_AGE: 60,
+	MAX_SOURCE_BYTES: 25 * 1024 * 1024,
+	MAX_SOURCE_PIXELS: 8_000_000,
+	MAX_OUTPUT_SIDE: 2560,
+	MAX_HEADER_BYTES: 1024 * 1024,
+	R2_TIMEOUT_MS: 10_000,
+	RENDER_BUDGET_MS: 20_000,
+} as const;
+
+type Vars = Readonly<Record<string, unknown>>;
+
+function str(vars: Vars, name: string): string | undefined {
+	const value = vars[name];
+	if (value === undefined || value === null || value === "") return undefined;
+	if (typeof value !== "string") throw new ConfigError(name, "must be a string");
+	return value;
+}
+
+function int(vars: Vars, name: string, fallback: number, min: number, max: number): number {
+	const raw = str(vars, name);
+	if (raw === undefined) return fallback;
+	if (!/^\d+$/.test(raw.replaceAll("_", ""))) throw new ConfigError(name, `not an integer: ${raw}`);
+	const value = Number(raw.replaceAll("_", ""));
+	if (value < min || value > max) {
+		throw new ConfigError(name, `${value} is outside ${min}..${max}`);
+	}
+	return value;
+}
+
+function mountPath(vars: Vars): string {
+	const raw = str(vars, "MOUNT_PATH") ?? DEFAULTS.MOUNT_PATH;
+	// A mount is one or more plain path segments; no trailing slash, so
+	// `${mount}/${key}` is the only shape a request can take.
+	if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(raw) || /\/\.\.?(\/|$)/.test(raw)) {
+		throw new ConfigError("MOUNT_PATH", `must look like /files, got ${JSON.stringify(raw)}`);
+	}
+	return raw;
+}
+
+function sizes(vars: Vars): SizeRegistry {
+	const raw = str(vars, "IMAGE_SIZES");
+	if (raw === undefined) return DEFAULT_SIZES;
+	let json: unknown;
+	try {
+		json = JSON.parse(raw);
+	} catch (err) {
+		throw new ConfigError("IMAGE_SIZES", `not JSON: ${(err as Error).message}`);
+	}
+	try {
+		return parseSizeRegistry(json);
+	} catch (err) {
+		throw new ConfigError("IMAGE_SIZES", (err as Error).message);
+	}
+}
+
+/** Pure: validate raw vars into a Config. Throws ConfigError naming the variable. */
+export function parseConfig(vars: Vars): Config {
+	const cacheControl = str(vars, "CACHE_CONTROL") ?? DEFAULTS.CACHE_CONTROL;
+	if (/[\r\n]/.test(cacheControl)) throw new ConfigError("CACHE_CONTROL", "must be one line");
+	return {
+		mountPath: mountPath(vars),
+		sizes: sizes(vars),
+		jpegQuality: int(vars, "JPEG_QUALITY", DEFAULTS.JPEG_QUALITY, 1, 100),
+		cacheControl,
+		notFoundMaxAge: int(vars, "NOT_FOUND_MAX_AGE", DEFAULTS.NOT_FOUND_MAX_AGE, 0, 86_400),
+		limits: {
+			maxSourceBytes: int(
+				vars,
+				"MAX_SOURCE_BYTES",
+				DEFAULTS.MAX_SOURCE_BYTES,
+				1024,
+				100 * 1024 * 1024,
+			),
+			maxSourcePixels: int(vars, "MAX_SOURCE_PIXELS", DEFAULTS.MAX_SOURCE_PIXELS, 1, 16_000_000),
+			maxOutputSide: int(vars, "MAX_OUTPUT_SIDE", DEFAULTS.MAX_OUTPUT_SIDE, 16, 8192),
+			maxHeaderBytes: int(
+				vars,
+				"MAX_HEADER_BYTES",
+				DEFAULTS.MAX_HEADER_BYTES,
+				4096,
+				16 * 1024 * 1024,
+			),
+			r2TimeoutMs: int(vars, "R2_TIMEOUT_MS", DEFAULTS.R2_TIMEOUT_MS, 100, 60_000),
+			renderBudgetMs: int(vars, "RENDER_BUDGET_MS", DEFAULTS.RENDER_BUDGET_MS, 100, 120_000),
+		},
+	};
+}
+
+const parsed = new WeakMap<object, Config | ConfigError>();
+
+/**
+ * The Config for this env, validated on first use and kept for the isolate's
+ * life (the env object is the same for every request of a deployment).
+ */
+export function loadConfig(env: object): Config {
+	let entry = parsed.get(env);
+	if (entry === undefined) {
+		try {
+			entry = parseConfig(env as Vars);
+		} catch (err) {
+			if (!(err instanceof ConfigError)) throw err;
+			entry = err;
+		}
+		parsed.set(env, entry);
+	}
+	if (entry instanceof ConfigError) throw entry;
+	return entry;
+}

@@ -1,0 +1,190 @@
+/**
+ * The WASM codecs: mozjpeg (decode, encode) and the squoosh resize kernel.
+ * Each module is instantiated once per isolate from a statically imported
+ * `.wasm` module (workerd cannot compile WASM from bytes at run time), through
+ * a promise that is cleared if it rejects. A call that traps (out of memory,
+ * `unreachable`) drops that instance, so the next request gets a fresh one
+ * instead of a poisoned heap.
+ */
+
+import mozjpegDecFactory, {
+	type MozJPEGModule as DecModule,
+} from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
+import mozjpegDecWasm from "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
+import mozjpegEncFactory, {
+	type MozJPEGModule as EncModule,
+	type EncodeOptions,
+} from "@jsquash/jpeg/codec/enc/mozjpeg_enc.js";
+import mozjpegEncWasm from "@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm";
+import { defaultOptions as mozjpegDefaults } from "@jsquash/jpeg/meta.js";
+import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
+import resizeWasm from "@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm";
+import { UnprocessableError } from "../errors";
+import type { Rect, RGBAImage } from "./orientation";
+
+/** Counters the tests and the bench read: how much real work was done. */
+export const codecStats = { decodes: 0, resizes: 0, encodes: 0, instantiations: 0, traps: 0 };
+
+/** A lazily created WASM instance that can be thrown away after a trap. */
+class Lazy<T> {
+	#instance: Promise<T> | undefined;
+	constructor(readonly create: () => Promise<T>) {}
+
+	get(): Promise<T> {
+		if (!this.#instance) {
+			codecStats.instantiations++;
+			const created = this.create();
+			this.#instance = created;
+			created.catch(() => {
+				if (this.#instance === created) this.#instance = undefined;
+			});
+		}
+		return this.#instance;
+	}
+
+	/** Forget the instance; the next get() makes a new one. */
+	reset(): void {
+		this.#instance = undefined;
+	}
+
+	/** Run fn on the instance; if it traps, discard the instance and rethrow. */
+	async use<R>(fn: (instance: T) => R): Promise<R> {
+		const instance = await this.get();
+		try {
+			return fn(instance);
+		} catch (err) {
+			if (err instanceof WebAssembly.RuntimeError || err instanceof RangeError) {
+				codecStats.traps++;
+				this.reset();
+			}
+			throw err;
+		}
+	}
+}
+
+const decoder = new Lazy<DecModule>(() => initEmscriptenModule(mozjpegDecFactory, mozjpegDecWasm));
+const encoder = new Lazy<EncModule>(() => initEmscriptenModule(mozjpegEncFactory, mozjpegEncWasm));
+
+interface ResizeExports {
+	readonly memory: WebAssembly.Memory;
+	resize(
+		retptr: number,
+		ptr: number,
+		len: number,
+		iw: number,
+		ih: number,
+		ow: number,
+		oh: number,
+		filter: number,
+		premultiply: number,
+		linearRGB: number,
+	): void;
+	__wbindgen_add_to_stack_pointer(delta: number): number;
+	__wbindgen_malloc(size: number, align: number): number;
+	__wbindgen_free(ptr: number, size: number, align: number): void;
+}
+
+// Our own glue for the squoosh resize kernel (it imports nothing). Unlike the
+// generated wasm-bindgen glue it can make a fresh instance after a trap, and
+// it copies the crop window straight into WASM memory instead of building a
+// cropped copy in JS first.
+const resizer = new Lazy<ResizeExports>(async () => {
+	const instance = await WebAssembly.instantiate(resizeWasm, {});
+	return instance.exports as unknown as ResizeExports;
+});
+
+export const FILTERS = { triangle: 0, catrom: 1, mitchell: 2, lanczos3: 3 } as const;
+export type Filter = keyof typeof FILTERS;
+
+export interface ResizeOptions {
+	readonly filter: Filter;
+	readonly premultiply: boolean;
+	readonly linearRGB: boolean;
+}
+
+export async function decodeJpeg(bytes: Uint8Array): Promise<RGBAImage> {
+	codecStats.decodes++;
+	const image = await decoder.use((m) => m.decode(bytes, false));
+	if (!image) throw new UnprocessableError("Could not decode JPEG");
+	return { data: image.data, width: image.width, height: image.height };
+}
+
+/** Resize the `crop` window of `src` to width × height. */
+export async function resizeRGBA(
+	src: RGBAImage,
+	crop: Rect,
+	width: number,
+	height: number,
+	options: ResizeOptions,
+): Promise<RGBAImage> {
+	codecStats.resizes++;
+	return resizer.use((wasm) => {
+		const rowBytes = crop.w * 4;
+		const len = rowBytes * crop.h;
+		const ptr = wasm.__wbindgen_malloc(len, 1);
+		const heap = new Uint8Array(wasm.memory.buffer);
+		for (let y = 0; y < crop.h; y++) {
+			const from = ((crop.y + y) * src.width + crop.x) * 4;
+			heap.set(src.data.subarray(from, from + rowBytes), ptr + y * rowBytes);
+		}
+		const retptr = wasm.__wbindgen_add_to_stack_pointer(-16);
+		try {
+			// The kernel frees its input and returns a (ptr, len) pair at retptr.
+			wasm.resize(
+				retptr,
+				ptr,
+				len,
+				crop.w,
+				crop.h,
+				width,
+				height,
+				FILTERS[options.filter],
+				options.premultiply ? 1 : 0,
+				options.linearRGB ? 1 : 0,
+			);
+			const ret = new Int32Array(wasm.memory.buffer, retptr, 2);
+			const outPtr = ret[0] ?? 0;
+			const outLen = ret[1] ?? 0;
+			const data = new Uint8ClampedArray(wasm.memory.buffer.slice(outPtr, outPtr + outLen));
+			wasm.__wbindgen_free(outPtr, outLen, 1);
+			return { data, width, height };
+		} finally {
+			wasm.__wbindgen_add_to_stack_pointer(16);
+		}
+	});
+}
+
+export interface JpegEncodeOptions {
+	readonly quality: number;
+	readonly progressive: boolean;
+}
+
+export async function encodeJpeg(
+	image: RGBAImage,
+	options: JpegEncodeOptions,
+): Promise<Uint8Array> {
+	codecStats.encodes++;
+	const settings: EncodeOptions = {
+		...mozjpegDefaults,
+		quality: options.quality,
+		progressive: options.progressive,
+	};
+	return encoder.use((m) => m.encode(image.data, image.width, image.height, settings).slice());
+}
+
+/** Current WASM heap sizes (bytes), for the bench and the memory tests. */
+export async function wasmMemory(): Promise<Record<string, number>> {
+	const [dec, enc, res] = await Promise.all([decoder.get(), encoder.get(), resizer.get()]);
+	return {
+		decode: (dec as unknown as { HEAP8: Int8Array }).HEAP8.buffer.byteLength,
+		encode: (enc as unknown as { HEAP8: Int8Array }).HEAP8.buffer.byteLength,
+		resize: res.memory.buffer.byteLength,
+	};
+}
+
+/** Test hook: drop every instance, as after a trap. */
+export function resetCodecs(): void {
+	decoder.reset();
+	encoder.reset();
+	resizer.reset();
+}

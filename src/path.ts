@@ -1,0 +1,112 @@
+/**
+ * WordPress upload paths: the part of a URL after the mount, turned into an
+ * R2 key and, when the file name ends in a size suffix, the size asked for.
+ * Pure: no I/O. Every rejection is a typed error, never a thrown TypeError.
+ */
+import { BadRequestError, NotFoundError } from "./errors";
+
+/** Longest key (bytes after decoding) we accept; R2 allows 1024. */
+export const MAX_KEY_BYTES = 1024;
+
+export interface OriginalPath {
+	readonly kind: "original";
+	/** The R2 key, e.g. `2025/09/photo-scaled.jpeg`. */
+	readonly key: string;
+}
+
+export interface DerivativePath {
+	readonly kind: "derivative";
+	/** The derivative's own key, e.g. `2025/09/photo-730x487.jpeg`. */
+	readonly key: string;
+	/** Folder with a trailing slash (`2025/09/`), or `""` at the bucket root. */
+	readonly dir: string;
+	/** The upload's base name, e.g. `photo`. */
+	readonly name: string;
+	/** Extension as written (lower case for derivatives), without the dot. */
+	readonly ext: string;
+	readonly width: number;
+	readonly height: number;
+}
+
+export type ImagePath = OriginalPath | DerivativePath;
+
+// `-<W>x<H>` right before the extension: plain decimals, no sign, no leading
+// zero, lower-case x. Five digits is already far past any output limit.
+const DERIVATIVE = /^(.+)-([1-9][0-9]{0,4})x([1-9][0-9]{0,4})\.([a-z0-9]{2,5})$/;
+
+// WordPress renames uploads that end in these, so an upload can never have
+// such a name and a derivative can never be cut from a `-scaled` copy's name.
+const RESERVED_SUFFIX = /-(scaled|rotated)$/;
+
+const utf8 = new TextEncoder();
+
+function decodeSegment(raw: string): string {
+	let segment: string;
+	try {
+		segment = decodeURIComponent(raw);
+	} catch {
+		throw new BadRequestError("Malformed percent-encoding in path");
+	}
+	// Decoded exactly once: whatever is left that could move us to another
+	// folder or confuse a key never reaches R2.
+	if (
+		segment === "" ||
+		segment.startsWith(".") ||
+		/[/\\]/.test(segment) ||
+		// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+		/[\u0000-\u001f\u007f]/.test(segment)
+	) {
+		throw new NotFoundError("Not Found");
+	}
+	return segment;
+}
+
+/**
+ * Parse the raw (still percent-encoded) path after `${mount}/`.
+ * `2025/09/x-730x487.jpeg` → derivative of `2025/09/x.jpeg` at 730x487.
+ */
+export function parseImagePath(rawRest: string): ImagePath {
+	if (rawRest.length > MAX_KEY_BYTES * 3) throw new BadRequestError("Path too long");
+	const segments = rawRest.split("/").map(decodeSegment);
+	const key = segments.join("/");
+	if (utf8.encode(key).byteLength > MAX_KEY_BYTES) throw new BadRequestError("Path too long");
+	const file = segments[segments.length - 1] ?? "";
+	const dir = key.slice(0, key.length - file.length);
+	const match = DERIVATIVE.exec(file);
+	if (!match) return { kind: "original", key };
+	const [, name = "", w = "", h = "", ext = ""] = match;
+	if (RESERVED_SUFFIX.test(name)) throw new NotFoundError("Not Found");
+	return { kind: "derivative", key, dir, name, ext, width: Number(w), height: Number(h) };
+}
+
+/** The keys WordPress writes for one upload: itself and its full-size copies. */
+export function uploadKeys(dir: string, name: string, ext: string) {
+	return {
+		upload: `${dir}${name}.${ext}`,
+		scaled: `${dir}${name}-scaled.${ext}`,
+		rotated: `${dir}${name}-rotated.${ext}`,
+	} as const;
+}
+
+/** The derivative's key for a size, as WordPress names it. */
+export function derivativeKey(dir: string, name: string, ext: string, w: number, h: number) {
+	return `${dir}${name}-${w}x${h}.${ext}`;
+}
+
+/**
+ * The upload a key belongs to: itself, or the upload behind a `-scaled`,
+ * `-rotated` or `-WxH` name. Used by purge to find every variant of an image.
+ */
+export function uploadKeyOf(key: string): string {
+	const file = key.slice(key.lastIndexOf("/") + 1);
+	const dir = key.slice(0, key.length - file.length);
+	const parsed =
+		/^(.+?)(-scaled|-rotated|-[1-9][0-9]{0,4}x[1-9][0-9]{0,4})?\.([A-Za-z0-9]{2,5})$/.exec(file);
+	if (!parsed) return key;
+	return `${dir}${parsed[1]}.${parsed[3]}`;
+}
+
+/** The canonical URL path for a key: each segment encoded the same way. */
+export function publicPath(mountPath: string, key: string): string {
+	return `${mountPath}/${key.split("/").map(encodeURIComponent).join("/")}`;
+}

@@ -1,0 +1,133 @@
+/**
+ * The render pipeline: a list of small named steps over one context, with the
+ * time budget checked between them. Input is the whole original's bytes and a
+ * plan (crop window in the original's stored pixels, output size, EXIF
+ * orientation still to apply); output is the encoded derivative.
+ */
+import { LimitExceededError, UnprocessableError, UnsupportedFormatError } from "../errors";
+import { decodeJpeg, encodeJpeg, type ResizeOptions, resizeRGBA } from "../image/codecs";
+import { applyOrientation, type Rect, type RGBAImage } from "../image/orientation";
+import { type ImageFormat, MIME, type Orientation } from "../image/probe";
+
+export interface RenderJob {
+	readonly bytes: Uint8Array;
+	readonly format: ImageFormat;
+	/** Crop window in the stored (un-rotated) pixels of `bytes`. */
+	readonly crop: Rect;
+	/** Size to resize the crop to, before orientation is applied. */
+	readonly width: number;
+	readonly height: number;
+	readonly orientation: Orientation;
+	readonly quality: number;
+	readonly resize: ResizeOptions;
+	/** Epoch ms after which the render gives up. */
+	readonly deadline: number;
+}
+
+export interface Timings {
+	decode: number;
+	resize: number;
+	encode: number;
+}
+
+export interface Rendered {
+	readonly bytes: Uint8Array;
+	readonly contentType: string;
+	readonly width: number;
+	readonly height: number;
+	readonly timings: Timings;
+}
+
+interface Context {
+	readonly job: RenderJob;
+	image?: RGBAImage;
+	output?: Uint8Array;
+	readonly timings: Timings;
+}
+
+type Step = { readonly name: keyof Timings | "orient"; run(ctx: Context): Promise<void> | void };
+
+function need<T>(value: T | undefined, what: string): T {
+	if (value === undefined) throw new Error(`pipeline: ${what} missing`);
+	return value;
+}
+
+const decode: Step = {
+	name: "decode",
+	async run(ctx) {
+		const { job } = ctx;
+		if (job.format !== "jpeg") {
+			throw new UnsupportedFormatError(`${job.format.toUpperCase()} originals are not supported`);
+		}
+		const image = await decodeJpeg(job.bytes);
+		const { crop } = job;
+		if (
+			crop.x < 0 ||
+			crop.y < 0 ||
+			crop.x + crop.w > image.width ||
+			crop.y + crop.h > image.height
+		) {
+			throw new UnprocessableError("Original changed while it was read", {
+				detail: `crop ${JSON.stringify(crop)} outside ${image.width}x${image.height}`,
+			});
+		}
+		ctx.image = image;
+	},
+};
+
+const resize: Step = {
+	name: "resize",
+	async run(ctx) {
+		const { job } = ctx;
+		const image = need(ctx.image, "image");
+		const { crop } = job;
+		// A full-frame crop at the original size is a no-op; anything else goes
+		// through the kernel, which also crops.
+		if (crop.w === job.width && crop.h === job.height && crop.x === 0 && crop.y === 0) {
+			if (image.width === crop.w && image.height === crop.h) return;
+		}
+		ctx.image = await resizeRGBA(image, crop, job.width, job.height, job.resize);
+	},
+};
+
+const orient: Step = {
+	name: "orient",
+	run(ctx) {
+		ctx.image = applyOrientation(need(ctx.image, "image"), ctx.job.orientation);
+	},
+};
+
+const encode: Step = {
+	name: "encode",
+	async run(ctx) {
+		ctx.output = await encodeJpeg(need(ctx.image, "image"), {
+			quality: ctx.job.quality,
+			progressive: true,
+		});
+	},
+};
+
+export const STEPS: readonly Step[] = [decode, resize, orient, encode];
+
+export async function render(job: RenderJob): Promise<Rendered> {
+	const ctx: Context = { job, timings: { decode: 0, resize: 0, encode: 0 } };
+	for (const step of STEPS) {
+		if (Date.now() > job.deadline) {
+			throw new LimitExceededError(
+				"RENDER_BUDGET_MS",
+				`Render took too long (before ${step.name})`,
+			);
+		}
+		const start = performance.now();
+		await step.run(ctx);
+		if (step.name !== "orient") ctx.timings[step.name] += performance.now() - start;
+	}
+	const image = need(ctx.image, "image");
+	return {
+		bytes: need(ctx.output, "output"),
+		contentType: MIME.jpeg,
+		width: image.width,
+		height: image.height,
+		timings: ctx.timings,
+	};
+}

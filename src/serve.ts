@@ -1,0 +1,215 @@
+/**
+ * The two image routes: an original streamed as stored, and a derivative
+ * made on demand and kept in the edge cache.
+ */
+import type { Context } from "hono";
+import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, strongEtag } from "./cache";
+import type { Config } from "./config";
+import { LimitExceededError, NotFoundError } from "./errors";
+import type { FILTERS } from "./image/codecs";
+import { lookupUpload, UploadDirectory, type UploadMeta } from "./originals";
+import type { DerivativePath, OriginalPath } from "./path";
+import { type Rendered, render } from "./pipeline/render";
+import { matchSize, planRender, type RenderPlan } from "./plan";
+import { Storage } from "./storage";
+
+export interface AppVariables {
+	config: Config;
+	/** Set by the derivative route so onError can cache a 404 briefly. */
+	negativeCacheKey?: string;
+}
+
+export type AppEnv = { Bindings: Env; Variables: AppVariables };
+
+/** Resize settings; part of every derivative's ETag. */
+export const RESIZE = {
+	filter: "lanczos3" as keyof typeof FILTERS,
+	premultiply: false,
+	linearRGB: false,
+};
+/** Bump when the pipeline's output changes for the same inputs. */
+export const PIPELINE_VERSION = "1";
+
+/** Lookups of uploads shared by every request of this isolate. */
+export const directory = new UploadDirectory();
+
+/** Concurrent misses for one derivative share one render. */
+const inflight = new Map<string, Promise<Rendered>>();
+
+const SECURITY_HEADERS = {
+	"X-Content-Type-Options": "nosniff",
+	// Uploads can be anything (HTML, SVG): never let one run script on our origin.
+	"Content-Security-Policy":
+		"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+};
+
+function hasBody(object: R2Object | R2ObjectBody): object is R2ObjectBody {
+	return "body" in object;
+}
+
+function storageFor(c: Context<AppEnv>): Storage {
+	return new Storage(c.env.ORIGINALS, c.var.config.limits.r2TimeoutMs);
+}
+
+export async function serveOriginal(c: Context<AppEnv>, path: OriginalPath): Promise<Response> {
+	const storage = storageFor(c);
+	const head = c.req.method === "HEAD";
+	const object = head
+		? await storage.head(path.key)
+		: await storage.stream(path.key, { onlyIf: c.req.raw.headers, range: c.req.raw.headers });
+	if (!object) throw new NotFoundError("Not Found");
+	const headers = new Headers(SECURITY_HEADERS);
+	object.writeHttpMetadata(headers);
+	if (!headers.has("Cache-Control")) headers.set("Cache-Control", c.var.config.cacheControl);
+	headers.set("ETag", object.httpEtag);
+	headers.set("Last-Modified", object.uploaded.toUTCString());
+	headers.set("Accept-Ranges", "bytes");
+	if (!head && !hasBody(object)) {
+		// R2 evaluated If-None-Match / If-Modified-Since and said "not modified".
+		return new Response(null, { status: 304, headers });
+	}
+	if (head) {
+		headers.set("Content-Length", String(object.size));
+		return new Response(null, { status: 200, headers });
+	}
+	if (!hasBody(object)) throw new Error("unreachable: R2 returned no body");
+	const range = object.range as { offset?: number; length?: number } | undefined;
+	if (
+		range &&
+		(range.offset !== undefined || range.length !== undefined) &&
+		c.req.header("Range")
+	) {
+		const offset = range.offset ?? 0;
+		const length = range.length ?? object.size - offset;
+		headers.set("Content-Range", `bytes ${offset}-${offset + length - 1}/${object.size}`);
+		headers.set("Content-Length", String(length));
+		return new Response(object.body, { status: 206, headers });
+	}
+	headers.set("Content-Length", String(object.size));
+	return new Response(object.body, { status: 200, headers });
+}
+
+function serverTiming(t: Record<string, number>): string {
+	return Object.entries(t)
+		.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`)
+		.join(", ");
+}
+
+async function renderFromSource(
+	storage: Storage,
+	meta: UploadMeta,
+	plan: RenderPlan,
+	config: Config,
+	timing: Record<string, number>,
+): Promise<Rendered> {
+	const { limits } = config;
+	const { source } = meta;
+	// Limits come before the expensive work: bytes and pixels are known from
+	// the header we probed, before the source is downloaded or decoded.
+	if (source.size > limits.maxSourceBytes) {
+		throw new LimitExceededError("MAX_SOURCE_BYTES", `Original is ${source.size} bytes`);
+	}
+	if (source.info.width * source.info.height > limits.maxSourcePixels) {
+		throw new LimitExceededError(
+			"MAX_SOURCE_PIXELS",
+			`Original is ${source.info.width}x${source.info.height} pixels`,
+		);
+	}
+	const started = performance.now();
+	const read = await storage.read(source.key);
+	if (!read) throw new NotFoundError("No such image");
+	timing.r2 = (timing.r2 ?? 0) + performance.now() - started;
+	return render({
+		bytes: read.bytes,
+		format: source.info.format,
+		crop: plan.crop,
+		width: plan.resizeWidth,
+		height: plan.resizeHeight,
+		orientation: plan.orientation,
+		quality: config.jpegQuality,
+		resize: RESIZE,
+		deadline: Date.now() + limits.renderBudgetMs,
+	});
+}
+
+export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
+	const { config } = c.var;
+	const origin = new URL(c.req.url).origin;
+	const keyUrl = cacheKeyUrl(origin, config.mountPath, path.key);
+	const cache = caches.default;
+	const cached = await cache.match(cacheKeyRequest(keyUrl));
+	if (cached) return finish(c, cached, "HIT");
+
+	c.set("negativeCacheKey", keyUrl);
+	const storage = storageFor(c);
+	const timing: Record<string, number> = {};
+	const lookupStart = performance.now();
+	const meta = await directory.get(`${path.dir}${path.name}.${path.ext}`, () =>
+		lookupUpload(storage, path.dir, path.name, path.ext, config.limits),
+	);
+	timing.r2 = performance.now() - lookupStart;
+	const plan = planRender(
+		meta,
+		matchSize(meta, path.width, path.height, config.sizes),
+		config.limits,
+	);
+	const etag = await strongEtag([
+		meta.source.key,
+		meta.source.etag,
+		plan.width,
+		plan.height,
+		plan.crop.x,
+		plan.crop.y,
+		plan.crop.w,
+		plan.crop.h,
+		plan.orientation,
+		`q${config.jpegQuality}`,
+		RESIZE.filter,
+		PIPELINE_VERSION,
+	]);
+	const headers = new Headers({
+		"Content-Type": "image/jpeg",
+		"Cache-Control": config.cacheControl,
+		ETag: etag,
+		"Last-Modified": meta.source.uploaded.toUTCString(),
+		...SECURITY_HEADERS,
+	});
+	// A client that already holds these bytes needs no render at all.
+	if (ifNoneMatchHits(c.req.header("If-None-Match") ?? null, etag)) {
+		headers.set("X-Cache", "MISS");
+		return new Response(null, { status: 304, headers });
+	}
+
+	let rendering = inflight.get(keyUrl);
+	if (!rendering) {
+		rendering = renderFromSource(storage, meta, plan, config, timing).finally(() =>
+			inflight.delete(keyUrl),
+		);
+		inflight.set(keyUrl, rendering);
+	}
+	const rendered = await rendering;
+	headers.set("Content-Type", rendered.contentType);
+	headers.set("Content-Length", String(rendered.bytes.byteLength));
+	const stored = new Response(rendered.bytes, { status: 200, headers });
+	c.executionCtx.waitUntil(cache.put(cacheKeyRequest(keyUrl), stored.clone()));
+	const response = finish(c, stored, "MISS");
+	response.headers.set("Server-Timing", serverTiming({ ...timing, ...rendered.timings }));
+	return response;
+}
+
+/** Conditional GET, HEAD and the X-Cache marker, for hits and misses alike. */
+function finish(c: Context<AppEnv>, stored: Response, state: "HIT" | "MISS"): Response {
+	const headers = new Headers(stored.headers);
+	headers.set("X-Cache", state);
+	const etag = headers.get("ETag");
+	if (
+		etag &&
+		stored.status === 200 &&
+		ifNoneMatchHits(c.req.header("If-None-Match") ?? null, etag)
+	) {
+		headers.delete("Content-Length");
+		return new Response(null, { status: 304, headers });
+	}
+	const body = c.req.method === "HEAD" ? null : stored.body;
+	return new Response(body, { status: stored.status, headers });
+}

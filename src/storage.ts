@@ -1,0 +1,84 @@
+/**
+ * R2 access with a time budget. R2 failures become UpstreamError (502, or 503
+ * on a time-out) so they reach the client as retryable and are never cached.
+ */
+import { UpstreamError } from "./errors";
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+	let timer: number | null = null;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(
+			() =>
+				reject(
+					new UpstreamError("Storage timed out", { detail: `${what}: >${ms} ms`, timeout: true }),
+				),
+			ms,
+		);
+	});
+	return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function guarded<T>(work: () => Promise<T>, ms: number, what: string): Promise<T> {
+	try {
+		return await withTimeout(work(), ms, what);
+	} catch (err) {
+		if (err instanceof UpstreamError) throw err;
+		throw new UpstreamError("Storage unavailable", {
+			cause: err,
+			detail: `${what}: ${String(err)}`,
+		});
+	}
+}
+
+export class Storage {
+	constructor(
+		readonly bucket: R2Bucket,
+		readonly timeoutMs: number,
+	) {}
+
+	/** The whole object, read into memory, or null when it does not exist. */
+	async read(key: string): Promise<{ object: R2Object; bytes: Uint8Array } | null> {
+		return guarded(
+			async () => {
+				const object = await this.bucket.get(key);
+				if (!object) return null;
+				return { object, bytes: new Uint8Array(await object.arrayBuffer()) };
+			},
+			this.timeoutMs,
+			`get ${key}`,
+		);
+	}
+
+	/**
+	 * The first `length` bytes (fewer if the object is shorter), or null when
+	 * it does not exist. An empty object yields an empty prefix.
+	 */
+	async readPrefix(
+		key: string,
+		length: number,
+	): Promise<{ object: R2Object; bytes: Uint8Array } | null> {
+		return guarded(
+			async () => {
+				const head = await this.bucket.head(key);
+				if (!head) return null;
+				if (head.size === 0) return { object: head, bytes: new Uint8Array(0) };
+				const object = await this.bucket.get(key, {
+					range: { offset: 0, length: Math.min(length, head.size) },
+				});
+				if (!object) return null;
+				return { object, bytes: new Uint8Array(await object.arrayBuffer()) };
+			},
+			this.timeoutMs,
+			`range ${key}`,
+		);
+	}
+
+	async head(key: string): Promise<R2Object | null> {
+		return guarded(() => this.bucket.head(key), this.timeoutMs, `head ${key}`);
+	}
+
+	/** Stream an object as stored (for originals asked for by their own name). */
+	async stream(key: string, options?: R2GetOptions): Promise<R2Object | R2ObjectBody | null> {
+		return guarded(() => this.bucket.get(key, options), this.timeoutMs, `get ${key}`);
+	}
+}

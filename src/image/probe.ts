@@ -1,0 +1,283 @@
+/**
+ * Format, dimensions and orientation from the first bytes of an original, so the
+ * worker can plan sizes and enforce pixel limits from a small ranged R2 read before
+ * anything is decoded. Pure: no I/O, never throws anything but the two typed errors.
+ */
+import { UnprocessableError, UnsupportedFormatError } from "../errors";
+
+export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "avif";
+
+export const MIME: Record<ImageFormat, string> = {
+	jpeg: "image/jpeg",
+	png: "image/png",
+	webp: "image/webp",
+	gif: "image/gif",
+	avif: "image/avif",
+};
+
+export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
+
+export interface ImageInfo {
+	format: ImageFormat;
+	/** As stored, before EXIF rotation. */
+	width: number;
+	height: number;
+	orientation: Orientation;
+	hasAlpha: boolean;
+	animated: boolean;
+	jpeg?: { progressive: boolean; precision: number; components: number; sof: number };
+	png?: { bitDepth: number; colorType: number; interlaced: boolean };
+}
+
+export type ProbeResult = { ok: true; info: ImageInfo } | { ok: false; needBytes: number };
+
+// Reads past the end yield 0; every parser checks lengths before trusting a value.
+const at = (b: Uint8Array, i: number): number => b[i] ?? 0;
+const u16be = (b: Uint8Array, i: number) => (at(b, i) << 8) | at(b, i + 1);
+const u16le = (b: Uint8Array, i: number) => at(b, i) | (at(b, i + 1) << 8);
+const u24le = (b: Uint8Array, i: number) => u16le(b, i) | (at(b, i + 2) << 16);
+const u32be = (b: Uint8Array, i: number) => u16be(b, i) * 0x10000 + u16be(b, i + 2);
+const ascii = (b: Uint8Array, i: number, s: string): boolean => {
+	for (let k = 0; k < s.length; k++) if (at(b, i + k) !== s.charCodeAt(k)) return false;
+	return i + s.length <= b.length;
+};
+
+/** Ask for more: always strictly more than we were given, so callers make progress. */
+function need(b: Uint8Array, n: number): ProbeResult {
+	return { ok: false, needBytes: Math.max(n, b.length + 1) };
+}
+
+function corrupt(format: string, detail: string): never {
+	throw new UnprocessableError(`Corrupt ${format} header`, { detail: `${format}: ${detail}` });
+}
+
+const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Magic bytes only: the extension (and the R2 content type) are what users claim, not what is. */
+export function detectFormat(b: Uint8Array): ImageFormat | null {
+	if (at(b, 0) === 0xff && at(b, 1) === 0xd8 && at(b, 2) === 0xff) return "jpeg";
+	if (b.length >= 8 && PNG_SIG.every((v, k) => b[k] === v)) return "png";
+	if (ascii(b, 0, "GIF87a") || ascii(b, 0, "GIF89a")) return "gif";
+	if (ascii(b, 0, "RIFF") && ascii(b, 8, "WEBP")) return "webp";
+	if (ascii(b, 4, "ftyp")) {
+		// Major brand at 8, then compatible brands (skipping minor version at 12).
+		const size = u32be(b, 0); // 0 = "to end of file", 1 = 64-bit size follows: rare here
+		const end = Math.min(size >= 16 ? size : b.length, b.length);
+		for (let i = 8; i + 4 <= end; i += i === 8 ? 8 : 4) {
+			if (ascii(b, i, "avif") || ascii(b, i, "avis")) return "avif";
+		}
+	}
+	return null;
+}
+
+/** Enough for every signature and the first few AVIF compatible brands. */
+const DETECT_BYTES = 32;
+
+/**
+ * Probe a prefix of a file. `fileSize`, when known, turns "need more bytes than the
+ * file has" into a corrupt-header error instead of a request the caller cannot meet.
+ */
+export function probeImage(bytes: Uint8Array, fileSize?: number): ProbeResult {
+	const format = detectFormat(bytes);
+	const complete = fileSize !== undefined && fileSize <= bytes.length;
+	if (!format) {
+		if (bytes.length < DETECT_BYTES && !complete) return need(bytes, DETECT_BYTES);
+		throw new UnsupportedFormatError("Unsupported image format");
+	}
+	const r = PROBES[format](bytes);
+	if (!r.ok && fileSize !== undefined && r.needBytes > fileSize) {
+		corrupt(format === "webp" ? "WebP" : format.toUpperCase(), "truncated header");
+	}
+	return r;
+}
+
+const PROBES: Record<ImageFormat, (b: Uint8Array) => ProbeResult> = {
+	jpeg: probeJpeg,
+	png: probePng,
+	webp: probeWebp,
+	gif: probeGif,
+	avif: () => {
+		// No AVIF decoder ships with the worker, and AVIF orientation lives in irot/imir
+		// item properties rather than EXIF, so half an answer would mislead the planner.
+		throw new UnsupportedFormatError("AVIF originals are not supported");
+	},
+};
+
+const ok = (info: ImageInfo): ProbeResult => ({ ok: true, info });
+
+function probeJpeg(b: Uint8Array): ProbeResult {
+	let i = 2; // just past SOI
+	let orientation: Orientation = 1;
+	let seenExif = false;
+	for (;;) {
+		if (i + 2 > b.length) return need(b, i + 4);
+		if (at(b, i) !== 0xff) corrupt("JPEG", `expected marker at ${i}`);
+		const m = at(b, i + 1);
+		if (m === 0xff) {
+			i++; // fill byte: any number of 0xFF may precede a marker
+			continue;
+		}
+		if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+			i += 2; // TEM / RSTn stand alone, no length field
+			continue;
+		}
+		if (m === 0x00 || m === 0xd8 || m === 0xd9 || m === 0xda) {
+			corrupt("JPEG", `marker 0x${m.toString(16)} before frame header`);
+		}
+		if (i + 4 > b.length) return need(b, i + 4);
+		const len = u16be(b, i + 2);
+		if (len < 2) corrupt("JPEG", `segment length ${len} at ${i}`);
+		const end = i + 2 + len;
+		if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+			if (len < 8) corrupt("JPEG", `SOF length ${len}`);
+			if (i + 10 > b.length) return need(b, i + 10);
+			const precision = at(b, i + 4);
+			const height = u16be(b, i + 5);
+			const width = u16be(b, i + 7);
+			const components = at(b, i + 9);
+			// Height 0 means "see DNL after the first scan": not knowable from a prefix.
+			if (height === 0 || width === 0) corrupt("JPEG", `SOF dims ${width}x${height}`);
+			if (components === 0 || len < 8 + 3 * components) corrupt("JPEG", "SOF components");
+			if (precision < 2 || precision > 16) corrupt("JPEG", `precision ${precision}`);
+			const progressive = m === 0xc2 || m === 0xc6 || m === 0xca || m === 0xce;
+			const jpeg = { progressive, precision, components, sof: m };
+			// CMYK/YCCK JPEGs carry no alpha; APP14 Adobe only changes the colour transform.
+			const info = { width, height, orientation, hasAlpha: false, animated: false, jpeg };
+			return ok({ format: "jpeg", ...info });
+		}
+		if (m === 0xe1 && !seenExif && len >= 8) {
+			// Need the whole segment (and the next header) anyway to reach SOF beyond it.
+			if (end > b.length) return need(b, end + 4);
+			if (ascii(b, i + 4, "Exif\0\0")) {
+				seenExif = true;
+				orientation = exifOrientation(b, i + 10, end);
+			}
+		}
+		i = end;
+	}
+}
+
+/**
+ * IFD0 tag 0x0112 from a TIFF structure in b[start, end). Broken EXIF is common and
+ * harmless to the pixels, so anything odd yields 1 rather than an error.
+ */
+export function exifOrientation(b: Uint8Array, start: number, end: number): Orientation {
+	if (end - start < 8) return 1;
+	const le = ascii(b, start, "II");
+	if (!le && !ascii(b, start, "MM")) return 1;
+	const u16 = (i: number) => (le ? u16le(b, i) : u16be(b, i));
+	const u32 = (i: number) => (le ? u16le(b, i) + u16le(b, i + 2) * 0x10000 : u32be(b, i));
+	if (u16(start + 2) !== 42) return 1;
+	const ifd = start + u32(start + 4);
+	if (ifd < start + 8 || ifd + 2 > end) return 1;
+	const n = u16(ifd);
+	for (let k = 0, e = ifd + 2; k < n && e + 12 <= end; k++, e += 12) {
+		if (u16(e) !== 0x0112) continue;
+		const v = u16(e + 8);
+		return u16(e + 2) === 3 && u32(e + 4) === 1 && v >= 1 && v <= 8 ? (v as Orientation) : 1;
+	}
+	return 1;
+}
+
+// Valid bit depths per PNG colour type (spec table 11.1).
+const PNG_DEPTHS: number[][] = [[1, 2, 4, 8, 16], [], [8, 16], [1, 2, 4, 8], [8, 16], [], [8, 16]];
+
+function probePng(b: Uint8Array): ProbeResult {
+	if (b.length < 33) return need(b, 33); // signature + IHDR chunk with CRC
+	if (u32be(b, 8) !== 13 || !ascii(b, 12, "IHDR")) corrupt("PNG", "first chunk is not IHDR");
+	const width = u32be(b, 16);
+	const height = u32be(b, 20);
+	if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff) {
+		corrupt("PNG", `IHDR dims ${width}x${height}`);
+	}
+	const bitDepth = at(b, 24);
+	const colorType = at(b, 25);
+	const interlace = at(b, 28);
+	if (!PNG_DEPTHS[colorType]?.includes(bitDepth)) corrupt("PNG", `depth ${bitDepth}/${colorType}`);
+	if (at(b, 26) !== 0 || at(b, 27) !== 0 || interlace > 1) corrupt("PNG", "IHDR methods");
+	let hasAlpha = colorType === 4 || colorType === 6;
+	let animated = false;
+	// tRNS and acTL must both precede the first IDAT, so walk chunk headers up to it.
+	for (let i = 33; ; ) {
+		if (i + 8 > b.length) return need(b, i + 8);
+		const len = u32be(b, i);
+		if (len > 0x7fffffff) corrupt("PNG", `chunk length ${len}`);
+		if (ascii(b, i + 4, "IDAT")) break;
+		if (ascii(b, i + 4, "IEND")) corrupt("PNG", "no image data");
+		if (ascii(b, i + 4, "tRNS")) hasAlpha = true;
+		if (ascii(b, i + 4, "acTL")) {
+			if (i + 12 > b.length) return need(b, i + 12);
+			animated = u32be(b, i + 8) > 1; // num_frames; a 1-frame APNG is a still image
+		}
+		i += 12 + len;
+	}
+	const png = { bitDepth, colorType, interlaced: interlace === 1 };
+	// PNG eXIf orientation is ignored: browsers and WordPress do not apply it either.
+	return ok({ format: "png", width, height, orientation: 1, hasAlpha, animated, png });
+}
+
+function probeWebp(b: Uint8Array): ProbeResult {
+	// RIFF header + first chunk header, then the fields that hold the dimensions.
+	const want = ascii(b, 12, "VP8L") ? 25 : 30;
+	if (b.length < want) return need(b, want);
+	const base = { format: "webp", orientation: 1, hasAlpha: false, animated: false } as const;
+	let info: ImageInfo;
+	if (ascii(b, 12, "VP8 ")) {
+		// Lossy key frame: 3-byte frame tag, start code 9d 01 2a, 14-bit dims + 2-bit scale.
+		if ((at(b, 20) & 1) !== 0 || u24le(b, 23) !== 0x2a019d) corrupt("WebP", "VP8 frame tag");
+		info = { ...base, width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff };
+	} else if (ascii(b, 12, "VP8L")) {
+		// Lossless: signature 0x2f, then 14-bit width-1, 14-bit height-1, alpha bit, version.
+		const bits = u16le(b, 21) + u16le(b, 23) * 0x10000;
+		if (at(b, 20) !== 0x2f || bits >>> 29 !== 0) corrupt("WebP", "VP8L signature");
+		const width = (bits & 0x3fff) + 1;
+		const height = ((bits >>> 14) & 0x3fff) + 1;
+		info = { ...base, width, height, hasAlpha: ((bits >>> 28) & 1) === 1 };
+	} else if (ascii(b, 12, "VP8X")) {
+		// Extended: flags (ICC 0x20, alpha 0x10, EXIF 0x08, XMP 0x04, anim 0x02), 24-bit canvas-1.
+		// The EXIF chunk sits after the image data, out of reach of a prefix: orientation stays 1.
+		const flags = at(b, 20);
+		const width = u24le(b, 24) + 1;
+		const height = u24le(b, 27) + 1;
+		info = { ...base, width, height, hasAlpha: (flags & 0x10) !== 0, animated: (flags & 2) !== 0 };
+	} else {
+		corrupt("WebP", "unknown first chunk");
+	}
+	if (info.width === 0 || info.height === 0) corrupt("WebP", "zero dimensions");
+	return ok(info);
+}
+
+function probeGif(b: Uint8Array): ProbeResult {
+	if (b.length < 13) return need(b, 13);
+	const width = u16le(b, 6);
+	const height = u16le(b, 8);
+	if (width === 0 || height === 0) corrupt("GIF", `screen ${width}x${height}`);
+	const packed = at(b, 10);
+	let i = 13 + (packed & 0x80 ? 3 << ((packed & 7) + 1) : 0);
+	let hasAlpha = false;
+	let animated = false;
+	// Walk extensions up to the first image descriptor. Counting frames would mean reading
+	// the whole first frame, so "animated" means a NETSCAPE/ANIMEXTS looping extension.
+	for (;;) {
+		if (i + 1 > b.length) return need(b, i + 1);
+		const block = at(b, i);
+		if (block === 0x2c) break;
+		if (block !== 0x21) corrupt("GIF", `block 0x${block.toString(16)} at ${i}`);
+		const label = at(b, i + 1);
+		let j = i + 2;
+		// Label, then the first sub-block: it holds what we inspect (GCE flags, app identifier).
+		if (j + 1 > b.length) return need(b, j + 1);
+		if (j + 1 + at(b, j) > b.length) return need(b, j + 1 + at(b, j));
+		if (label === 0xf9 && at(b, j) >= 4 && (at(b, j + 1) & 1) === 1) hasAlpha = true;
+		if (label === 0xff && (ascii(b, j + 1, "NETSCAPE2.0") || ascii(b, j + 1, "ANIMEXTS1.0"))) {
+			animated = true;
+		}
+		// Sub-blocks: a size byte then that many bytes, until a zero size.
+		for (let size = -1; size !== 0; j += 1 + size) {
+			if (j + 1 > b.length) return need(b, j + 1);
+			size = at(b, j);
+		}
+		i = j;
+	}
+	return ok({ format: "gif", width, height, orientation: 1, hasAlpha, animated });
+}

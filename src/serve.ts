@@ -43,6 +43,24 @@ const SECURITY_HEADERS = {
 		"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
 };
 
+const TYPES_BY_EXTENSION: Record<string, string> = {
+	jpg: "image/jpeg",
+	jpeg: "image/jpeg",
+	jpe: "image/jpeg",
+	png: "image/png",
+	gif: "image/gif",
+	webp: "image/webp",
+	avif: "image/avif",
+	svg: "image/svg+xml",
+	pdf: "application/pdf",
+};
+
+/** For objects stored without a content type: by extension, else opaque bytes. */
+function contentTypeFor(key: string): string {
+	const ext = key.slice(key.lastIndexOf(".") + 1).toLowerCase();
+	return TYPES_BY_EXTENSION[ext] ?? "application/octet-stream";
+}
+
 function hasBody(object: R2Object | R2ObjectBody): object is R2ObjectBody {
 	return "body" in object;
 }
@@ -60,6 +78,7 @@ export async function serveOriginal(c: Context<AppEnv>, path: OriginalPath): Pro
 	if (!object) throw new NotFoundError("Not Found");
 	const headers = new Headers(SECURITY_HEADERS);
 	object.writeHttpMetadata(headers);
+	if (!headers.has("Content-Type")) headers.set("Content-Type", contentTypeFor(path.key));
 	if (!headers.has("Cache-Control")) headers.set("Cache-Control", c.var.config.cacheControl);
 	headers.set("ETag", object.httpEtag);
 	headers.set("Last-Modified", object.uploaded.toUTCString());

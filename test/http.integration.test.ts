@@ -1,0 +1,256 @@
+/**
+ * HTTP behaviour of both routes through the real worker: originals streamed
+ * as stored, conditional requests, HEAD, methods, query strings, limits,
+ * misconfiguration, EXIF orientation and the missing-upload fallback.
+ */
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
+import { fixtureBytes } from "./helpers";
+import { decode, psnr } from "./images";
+
+const HOST = "http://http.test";
+const SRC = "originals/2025/09/";
+
+/** Call the worker with some env vars replaced (a fresh env object = a fresh config). */
+async function fetchWith(
+	vars: Record<string, unknown>,
+	url: string,
+	init?: RequestInit,
+): Promise<Response> {
+	const ctx = createExecutionContext();
+	const request = new Request(url, init) as Request<unknown, IncomingRequestCfProperties>;
+	const response = await worker.fetch(request, { ...env, ...vars } as Env, ctx);
+	await waitOnExecutionContext(ctx);
+	return response;
+}
+
+beforeAll(async () => {
+	const put = async (key: string, file: string, contentType?: string) =>
+		env.ORIGINALS.put(
+			key,
+			await fixtureBytes(`${SRC}${file}`),
+			contentType ? { httpMetadata: { contentType } } : {},
+		);
+	await Promise.all([
+		put("h/autumn.jpg", "autumn-tiny.jpg", "image/jpeg"),
+		put("h/garden.jpg", "garden-progressive.jpg"),
+		put("h/cups.jpg", "colorful-cups.jpg"),
+		// An EXIF-rotated upload with no -rotated copy: we must turn it ourselves.
+		put("exif/elephants.jpg", "elephants-phone.jpg"),
+		put("exif/upright.jpg", "elephants-phone-rotated.jpg"),
+		// Only the -scaled copy, no upload: sizes from its dimensions, ±1 px.
+		put("noupload/harbour-scaled.jpeg", "harbour-friends-scaled.jpeg"),
+		put("wrong/goldfish.jpeg", "goldfish.png"),
+		put("wrong/goldfish.png", "goldfish.png"),
+	]);
+	await env.ORIGINALS.put("h/notes.txt", "hello", { httpMetadata: { contentType: "text/plain" } });
+});
+
+describe("originals", () => {
+	it("streams the stored object unchanged, with its stored type, ETag and caching headers", async () => {
+		const res = await SELF.fetch(`${HOST}/files/h/autumn.jpg`);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("Content-Type")).toBe("image/jpeg");
+		const stored = await env.ORIGINALS.head("h/autumn.jpg");
+		expect(res.headers.get("ETag")).toBe(stored?.httpEtag);
+		expect(res.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+		expect(res.headers.get("Last-Modified")).toBe(stored?.uploaded.toUTCString());
+		expect(new Uint8Array(await res.arrayBuffer())).toEqual(
+			await fixtureBytes(`${SRC}autumn-tiny.jpg`),
+		);
+	});
+
+	it("guesses the type from the extension when none was stored, and sandboxes everything", async () => {
+		const res = await SELF.fetch(`${HOST}/files/h/garden.jpg`);
+		expect(res.headers.get("Content-Type")).toBe("image/jpeg");
+		expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+		expect(res.headers.get("Content-Security-Policy")).toContain("sandbox");
+		await res.arrayBuffer();
+		const text = await SELF.fetch(`${HOST}/files/h/notes.txt`);
+		expect(text.headers.get("Content-Type")).toBe("text/plain");
+		expect(await text.text()).toBe("hello");
+	});
+
+	it("answers If-None-Match with 304, HEAD with headers only, Range with 206", async () => {
+		const first = await SELF.fetch(`${HOST}/files/h/autumn.jpg`);
+		await first.arrayBuffer();
+		const etag = first.headers.get("ETag") ?? "";
+		const notModified = await SELF.fetch(`${HOST}/files/h/autumn.jpg`, {
+			headers: { "If-None-Match": etag },
+		});
+		expect(notModified.status).toBe(304);
+		expect(await notModified.text()).toBe("");
+
+		const head = await SELF.fetch(`${HOST}/files/h/autumn.jpg`, { method: "HEAD" });
+		expect(head.status).toBe(200);
+		expect(head.headers.get("Content-Length")).toBe("17908");
+		expect(await head.text()).toBe("");
+
+		const range = await SELF.fetch(`${HOST}/files/h/autumn.jpg`, {
+			headers: { Range: "bytes=0-99" },
+		});
+		expect(range.status).toBe(206);
+		expect(range.headers.get("Content-Range")).toBe("bytes 0-99/17908");
+		expect((await range.arrayBuffer()).byteLength).toBe(100);
+	});
+
+	it("404s a missing original with a short plain body", async () => {
+		const res = await SELF.fetch(`${HOST}/files/h/nothing.jpg`);
+		expect(res.status).toBe(404);
+		expect(res.headers.get("Cache-Control")).toBe("no-store");
+		expect(await res.text()).toBe("Not Found\n");
+	});
+});
+
+describe("derivatives over HTTP", () => {
+	const url = `${HOST}/files/h/garden-150x150.jpg`;
+
+	it("drops the query string from the cache key: random queries cannot bust the cache", async () => {
+		const u = `${HOST}/files/h/cups-800x340.jpg`;
+		const miss = await SELF.fetch(`${u}?v=1`);
+		expect(miss.headers.get("X-Cache")).toBe("MISS");
+		await miss.arrayBuffer();
+		for (const query of ["", "?v=2", "?random=8e3f1"]) {
+			const hit = await SELF.fetch(`${u}${query}`);
+			expect(hit.headers.get("X-Cache")).toBe("HIT");
+			await hit.arrayBuffer();
+		}
+	});
+
+	it("serves HEAD with the same headers and no body, and 304 for a matching ETag on MISS and HIT", async () => {
+		const head = await SELF.fetch(url, { method: "HEAD" });
+		expect(head.status).toBe(200);
+		expect(head.headers.get("Content-Type")).toBe("image/jpeg");
+		expect(await head.text()).toBe("");
+		const etag = head.headers.get("ETag") ?? "";
+		expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+
+		const full = await SELF.fetch(url);
+		expect(full.headers.get("ETag")).toBe(etag);
+		expect(full.headers.get("Last-Modified")).toBeTruthy();
+		expect(full.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+		expect(Number(full.headers.get("Content-Length"))).toBe((await full.arrayBuffer()).byteLength);
+
+		const cold = await SELF.fetch(`${HOST}/files/h/garden-510x320.jpg`);
+		const coldTag = cold.headers.get("ETag") ?? "";
+		await cold.arrayBuffer();
+		for (const tag of [etag, `W/${etag}`, `"other", ${etag}`]) {
+			const res = await SELF.fetch(url, { headers: { "If-None-Match": tag } });
+			expect(res.status).toBe(304);
+			expect(res.headers.get("ETag")).toBe(etag);
+			expect(await res.text()).toBe("");
+		}
+		expect(coldTag).not.toBe(etag);
+	});
+
+	it("answers 304 on a miss without rendering when the client already has the bytes", async () => {
+		const first = await SELF.fetch(`${HOST}/files/h/cups-600x420.jpg`);
+		const etag = first.headers.get("ETag") ?? "";
+		await first.arrayBuffer();
+		// A different host is a different cache entry: this one is a MISS.
+		const res = await SELF.fetch("http://other-host.test/files/h/cups-600x420.jpg", {
+			headers: { "If-None-Match": etag },
+		});
+		expect(res.status).toBe(304);
+		expect(res.headers.get("X-Cache")).toBe("MISS");
+	});
+
+	it.each(["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])(
+		"%s gets 405 with Allow",
+		async (method) => {
+			const res = await SELF.fetch(url, { method });
+			expect(res.status).toBe(405);
+			expect(res.headers.get("Allow")).toBe("GET, HEAD");
+			await res.arrayBuffer();
+		},
+	);
+
+	it("404s paths outside the mount and unknown uploads, and never caches them as images", async () => {
+		for (const path of ["/", "/wp-content/x.jpg", "/files", "/files/h/unknown-150x150.jpg"]) {
+			for (let i = 0; i < 2; i++) {
+				const res = await SELF.fetch(`${HOST}${path}`);
+				expect(res.status).toBe(404);
+				expect(res.headers.get("Content-Type")).toMatch(/^text\/plain/);
+				await res.arrayBuffer();
+			}
+		}
+	});
+
+	it("400s malformed percent-encoding", async () => {
+		const res = await SELF.fetch(`${HOST}/files/h/%E0%A4%A-150x150.jpg`);
+		expect(res.status).toBe(400);
+		expect(await res.text()).toBe("Malformed percent-encoding in path\n");
+	});
+});
+
+describe("orientation and fallbacks", () => {
+	it("turns an EXIF-rotated upload upright when WordPress left no -rotated copy", async () => {
+		const rotated = await SELF.fetch(`${HOST}/files/exif/elephants-274x487.jpg`);
+		expect(rotated.status).toBe(200);
+		const ours = await decode(await rotated.arrayBuffer());
+		expect([ours.width, ours.height]).toEqual([274, 487]);
+		const upright = await SELF.fetch(`${HOST}/files/exif/upright-274x487.jpg`);
+		const reference = await decode(await upright.arrayBuffer());
+		// Same photo, one turned by us and one by WordPress: near-identical.
+		expect(psnr(ours, reference)).toBeGreaterThan(35);
+	});
+
+	it("without the upload, sizes come from the -scaled copy and may be off by one pixel", async () => {
+		// From the 2056x3088 upload WordPress wrote 324x487; from 1704x2560 it is 324x487 too,
+		// and a neighbour one pixel off is accepted because the upload's size is unknown.
+		for (const [w, h] of [
+			[324, 487],
+			[325, 487],
+			[533, 800],
+		] as const) {
+			const res = await SELF.fetch(`${HOST}/files/noupload/harbour-${w}x${h}.jpeg`);
+			expect(res.status).toBe(200);
+			const out = await decode(await res.arrayBuffer());
+			expect([out.width, out.height]).toEqual([w, h]);
+		}
+		const far = await SELF.fetch(`${HOST}/files/noupload/harbour-327x487.jpeg`);
+		expect(far.status).toBe(404);
+	});
+});
+
+describe("formats and limits", () => {
+	it("422s content that is not what its extension says", async () => {
+		const res = await SELF.fetch(`${HOST}/files/wrong/goldfish-150x150.jpeg`);
+		expect(res.status).toBe(422);
+		expect(await res.text()).toMatch(/PNG data, not JPEG/);
+	});
+
+	it.each([
+		[{ MAX_SOURCE_PIXELS: "1000" }, "MAX_SOURCE_PIXELS"],
+		[{ MAX_SOURCE_BYTES: "2048" }, "MAX_SOURCE_BYTES"],
+		[{ MAX_OUTPUT_SIDE: "100" }, "MAX_OUTPUT_SIDE"],
+	])("%o gives 422 naming the limit, and nothing is cached", async (vars, limit) => {
+		const url = `http://${limit.toLowerCase().replaceAll("_", "-")}.test/files/h/garden-150x150.jpg`;
+		for (let i = 0; i < 2; i++) {
+			const res = await fetchWith(vars, url);
+			expect(res.status).toBe(422);
+			expect(res.headers.get("Cache-Control")).toBe("no-store");
+			expect(await res.text()).toContain(limit);
+		}
+		// With the default limits the same URL is fine and is a fresh MISS.
+		const ok = await fetchWith({}, url);
+		expect(ok.status).toBe(200);
+		expect(ok.headers.get("X-Cache")).toBe("MISS");
+	});
+
+	it("a bad config value fails every request with a 500 whose log names the variable", async () => {
+		const log = vi.spyOn(console, "error").mockImplementation(() => {});
+		try {
+			const res = await fetchWith(
+				{ JPEG_QUALITY: "very high" },
+				`${HOST}/files/h/garden-150x150.jpg`,
+			);
+			expect(res.status).toBe(500);
+			expect(await res.text()).toBe("Server misconfigured\n");
+			expect(log.mock.calls.map((c) => String(c[0])).join("\n")).toContain("JPEG_QUALITY");
+		} finally {
+			log.mockRestore();
+		}
+	});
+});

@@ -10,4 +10,4 @@ for ($i = 0; $i < 200000; $i++) {
   else $v = $a * $b / $c / 7.0;
   $out[] = sprintf("%.17g %d", $v, (int) round($v));
 }
-file_put_contents("getenv("OUT") ?: "/tmp/round.txt"", implode("\n", $out));
+file_put_contents(getenv("OUT") ?: "/tmp/round.txt", implode("\n", $out));

@@ -110,3 +110,40 @@ export function uploadKeyOf(key: string): string {
 export function publicPath(mountPath: string, key: string): string {
 	return `${mountPath}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
+
+export interface UploadName {
+	/** Folder with a trailing slash, or `""`. */
+	readonly dir: string;
+	/** Base name without `-scaled`/`-rotated` and extension. */
+	readonly name: string;
+	/** Extension as WordPress writes it on sub-sizes: lower case, no dot. */
+	readonly ext: string;
+}
+
+/**
+ * The upload a size-table request names: the raw path after the table's
+ * mount, being the upload's own key or its `-scaled`/`-rotated` copy's.
+ * A sub-size's name (`-WxH`) is not an upload: 404. The extension is lower
+ * cased as on WordPress's sub-size files, so the table finds exactly the
+ * upload its listed files are served from.
+ */
+export function parseUploadPath(rawRest: string): UploadName {
+	const path = parseImagePath(rawRest);
+	if (path.kind === "derivative") throw new NotFoundError("Not an upload");
+	const file = path.key.slice(path.key.lastIndexOf("/") + 1);
+	const dir = path.key.slice(0, path.key.length - file.length);
+	const parsed = /^(.+?)(?:-scaled|-rotated)?\.([A-Za-z0-9]{2,5})$/.exec(file);
+	if (!parsed?.[1] || !parsed[2]) throw new NotFoundError("Not an upload");
+	return { dir, name: parsed[1], ext: parsed[2].toLowerCase() };
+}
+
+/** Split an upload's key into folder, base name and extension. */
+export function splitUploadKey(key: string): UploadName {
+	const file = key.slice(key.lastIndexOf("/") + 1);
+	const dot = file.lastIndexOf(".");
+	return {
+		dir: key.slice(0, key.length - file.length),
+		name: dot > 0 ? file.slice(0, dot) : file,
+		ext: dot > 0 ? file.slice(dot + 1) : "",
+	};
+}

@@ -7,7 +7,8 @@ import { LimitExceededError, NotFoundError } from "./errors";
 import { type Rect, rectToStored } from "./image/orientation";
 import type { Orientation } from "./image/probe";
 import type { UploadMeta } from "./originals";
-import { findSubsize, type NamedPlan, type SizeRegistry } from "./wp/sizes";
+import { derivativeKey, splitUploadKey } from "./path";
+import { type NamedPlan, pickSubsize, type SizeRegistry, subsizes } from "./wp/sizes";
 
 export interface RenderPlan {
 	readonly sizeName: string;
@@ -23,6 +24,35 @@ export interface RenderPlan {
 	readonly orientation: Orientation;
 }
 
+/** One file WordPress makes for an upload. */
+export interface UploadSize extends NamedPlan {
+	/** The file's key, e.g. `2025/09/photo-150x150.jpeg` (served under the mount). */
+	readonly key: string;
+}
+
+/**
+ * Every file WordPress makes for this upload with these registered sizes, in
+ * registry order (two names may share one file). The ONE list both the size
+ * table and the serving path (matchSize) are computed from, so the table can
+ * never name a file that is not served, nor leave out one that is.
+ */
+export function uploadSizes(meta: UploadMeta, sizes: SizeRegistry): UploadSize[] {
+	const { dir, name, ext } = splitUploadKey(meta.uploadKey);
+	const made = subsizes(
+		{
+			width: meta.width,
+			height: meta.height,
+			storedWidth: meta.storedWidth,
+			storedHeight: meta.storedHeight,
+		},
+		sizes,
+	);
+	return made.map((size) => ({
+		...size,
+		key: derivativeKey(dir, name, ext.toLowerCase(), size.plan.width, size.plan.height),
+	}));
+}
+
 /** The registered size WordPress would have made at exactly width × height. */
 export function matchSize(
 	meta: UploadMeta,
@@ -30,20 +60,10 @@ export function matchSize(
 	height: number,
 	sizes: SizeRegistry,
 ): NamedPlan {
-	const found = findSubsize(
-		{
-			width: meta.width,
-			height: meta.height,
-			storedWidth: meta.storedWidth,
-			storedHeight: meta.storedHeight,
-		},
-		width,
-		height,
-		sizes,
-		meta.exact ? 0 : 1,
-	);
+	// Without the upload itself its size is known only to ±1 px (from a copy).
+	const found = pickSubsize(uploadSizes(meta, sizes), width, height, meta.exact ? 0 : 1);
 	if (!found) throw new NotFoundError("No such size for this image");
-	return found;
+	return { name: found.name, plan: found.plan };
 }
 
 function clampSpan(start: number, end: number, max: number): [number, number] {

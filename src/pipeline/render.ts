@@ -47,6 +47,16 @@ interface Context {
 
 type Step = { readonly name: keyof Timings | "orient"; run(ctx: Context): Promise<void> | void };
 
+/**
+ * Throws 415 unless the pipeline can make sizes from this format. The size
+ * table asks the same question, so it lists no file that would answer 415.
+ */
+export function assertRenderable(format: ImageFormat): void {
+	if (format !== "jpeg") {
+		throw new UnsupportedFormatError(`${format.toUpperCase()} originals are not supported`);
+	}
+}
+
 function need<T>(value: T | undefined, what: string): T {
 	if (value === undefined) throw new Error(`pipeline: ${what} missing`);
 	return value;
@@ -56,9 +66,7 @@ const decode: Step = {
 	name: "decode",
 	async run(ctx) {
 		const { job } = ctx;
-		if (job.format !== "jpeg") {
-			throw new UnsupportedFormatError(`${job.format.toUpperCase()} originals are not supported`);
-		}
+		assertRenderable(job.format);
 		const image = await decodeJpeg(job.bytes);
 		const { crop } = job;
 		if (

@@ -200,11 +200,24 @@ export function findSubsize(
 	registry: SizeRegistry,
 	tolerancePx = 0,
 ): NamedPlan | null {
+	return pickSubsize(subsizes(orig, registry), width, height, tolerancePx);
+}
+
+/**
+ * findSubsize() over a list already computed by subsizes(), so a caller that
+ * lists the sizes (the size table) and one that serves a file pick from the
+ * very same list.
+ */
+export function pickSubsize<T extends NamedPlan>(
+	made: readonly T[],
+	width: number,
+	height: number,
+	tolerancePx = 0,
+): T | null {
 	if (!dimsOk(width, height)) return null;
 	const tol = Number.isFinite(tolerancePx) && tolerancePx > 0 ? tolerancePx : 0;
-	let best: NamedPlan | null = null;
+	let best: T | null = null;
 	let bestDist = Number.POSITIVE_INFINITY;
-	const made = subsizes(orig, registry);
 	const first = WRITTEN_FIRST.flatMap((n) => made.filter((s) => s.name === n));
 	for (const found of [...first, ...made.filter((s) => !WRITTEN_FIRST.includes(s.name))]) {
 		const dist = Math.max(Math.abs(found.plan.width - width), Math.abs(found.plan.height - height));
@@ -214,7 +227,7 @@ export function findSubsize(
 		}
 	}
 	if (!best || bestDist === 0) return best;
-	return { name: best.name, plan: { ...best.plan, width, height } };
+	return { ...best, plan: { ...best.plan, width, height } };
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;

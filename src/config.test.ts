@@ -62,3 +62,43 @@ describe("parseConfig", () => {
 		expect(() => loadConfig({ JPEG_QUALITY: "nonsense" })).toThrow(ConfigError);
 	});
 });
+
+describe("size table and demo settings", () => {
+	it("defaults: table at /_sizes, demo off, whole bucket", () => {
+		const config = parseConfig({});
+		expect(config.sizesPath).toBe("/_sizes");
+		expect(config.demoPage).toBe(false);
+		expect(config.demoPrefix).toBe("");
+	});
+
+	it.each([
+		[{ SIZES_PATH: "/wp/sizes" }, "sizesPath", "/wp/sizes"],
+		[{ DEMO_PAGE: "true" }, "demoPage", true],
+		[{ DEMO_PAGE: "1" }, "demoPage", true],
+		[{ DEMO_PAGE: "false" }, "demoPage", false],
+		[{ DEMO_PREFIX: "2025/09/" }, "demoPrefix", "2025/09/"],
+	] as const)("%j sets %s", (vars, field, want) => {
+		expect(parseConfig(vars)[field]).toBe(want);
+	});
+
+	it.each([
+		[{ SIZES_PATH: "_sizes" }, "SIZES_PATH"],
+		[{ SIZES_PATH: "/_sizes/" }, "SIZES_PATH"],
+		[{ SIZES_PATH: "/a/../b" }, "SIZES_PATH"],
+		// The table must not shadow uploads, nor the uploads the table.
+		[{ SIZES_PATH: "/files" }, "SIZES_PATH"],
+		[{ SIZES_PATH: "/files/_sizes" }, "SIZES_PATH"],
+		[{ MOUNT_PATH: "/wp/files", SIZES_PATH: "/wp" }, "SIZES_PATH"],
+		[{ DEMO_PAGE: "yes" }, "DEMO_PAGE"],
+		[{ DEMO_PREFIX: "2025/09" }, "DEMO_PREFIX"],
+		[{ DEMO_PREFIX: "../" }, "DEMO_PREFIX"],
+		[{ DEMO_PREFIX: "/2025/" }, "DEMO_PREFIX"],
+	])("%j is refused, naming %s", (vars, variable) => {
+		expect(() => parseConfig(vars)).toThrow(ConfigError);
+		try {
+			parseConfig(vars);
+		} catch (err) {
+			expect((err as ConfigError).variable).toBe(variable);
+		}
+	});
+});

@@ -22,6 +22,12 @@ export interface Limits {
 
 export interface Config {
 	readonly mountPath: string;
+	/** Where the size table of an upload is served: `${sizesPath}/<upload key>`. */
+	readonly sizesPath: string;
+	/** Whether `GET /` serves the demo page (local dev; off in production). */
+	readonly demoPage: boolean;
+	/** Bucket prefix the demo page lists uploads under. */
+	readonly demoPrefix: string;
 	readonly sizes: SizeRegistry;
 	readonly jpegQuality: number;
 	readonly cacheControl: string;
@@ -31,6 +37,9 @@ export interface Config {
 
 export const DEFAULTS = {
 	MOUNT_PATH: "/files",
+	SIZES_PATH: "/_sizes",
+	DEMO_PAGE: false,
+	DEMO_PREFIX: "",
 	JPEG_QUALITY: 82,
 	CACHE_CONTROL: "public, max-age=31536000, immutable",
 	NOT_FOUND_MAX_AGE: 60,
@@ -62,12 +71,42 @@ function int(vars: Vars, name: string, fallback: number, min: number, max: numbe
 	return value;
 }
 
-function mountPath(vars: Vars): string {
-	const raw = str(vars, "MOUNT_PATH") ?? DEFAULTS.MOUNT_PATH;
-	// A mount is one or more plain path segments; no trailing slash, so
-	// `${mount}/${key}` is the only shape a request can take.
+/** A URL path made of one or more plain segments, no trailing slash. */
+function urlPath(vars: Vars, name: string, fallback: string): string {
+	const raw = str(vars, name) ?? fallback;
+	// So `${path}/${key}` is the only shape a request under it can take.
 	if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(raw) || /\/\.\.?(\/|$)/.test(raw)) {
-		throw new ConfigError("MOUNT_PATH", `must look like /files, got ${JSON.stringify(raw)}`);
+		throw new ConfigError(name, `must look like ${fallback}, got ${JSON.stringify(raw)}`);
+	}
+	return raw;
+}
+
+function mountPath(vars: Vars): string {
+	return urlPath(vars, "MOUNT_PATH", DEFAULTS.MOUNT_PATH);
+}
+
+/** The size-table path; it must not lie inside the uploads mount or contain it. */
+function sizesPath(vars: Vars, mount: string): string {
+	const path = urlPath(vars, "SIZES_PATH", DEFAULTS.SIZES_PATH);
+	if (path === mount || path.startsWith(`${mount}/`) || mount.startsWith(`${path}/`)) {
+		throw new ConfigError("SIZES_PATH", `${path} overlaps MOUNT_PATH ${mount}`);
+	}
+	return path;
+}
+
+function bool(vars: Vars, name: string, fallback: boolean): boolean {
+	const raw = str(vars, name);
+	if (raw === undefined) return fallback;
+	if (raw === "true" || raw === "1") return true;
+	if (raw === "false" || raw === "0") return false;
+	throw new ConfigError(name, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function prefix(vars: Vars, name: string, fallback: string): string {
+	const raw = str(vars, name) ?? fallback;
+	// A key prefix: folders of the uploads bucket, e.g. `2025/09/`.
+	if (raw.length > 256 || !/^([A-Za-z0-9._~-]+\/)*$/.test(raw) || /(^|\/)\.\.?\//.test(raw)) {
+		throw new ConfigError(name, `must be empty or like 2025/09/, got ${JSON.stringify(raw)}`);
 	}
 	return raw;
 }
@@ -92,8 +131,12 @@ function sizes(vars: Vars): SizeRegistry {
 export function parseConfig(vars: Vars): Config {
 	const cacheControl = str(vars, "CACHE_CONTROL") ?? DEFAULTS.CACHE_CONTROL;
 	if (/[\r\n]/.test(cacheControl)) throw new ConfigError("CACHE_CONTROL", "must be one line");
+	const mount = mountPath(vars);
 	return {
-		mountPath: mountPath(vars),
+		mountPath: mount,
+		sizesPath: sizesPath(vars, mount),
+		demoPage: bool(vars, "DEMO_PAGE", DEFAULTS.DEMO_PAGE),
+		demoPrefix: prefix(vars, "DEMO_PREFIX", DEFAULTS.DEMO_PREFIX),
 		sizes: sizes(vars),
 		jpegQuality: int(vars, "JPEG_QUALITY", DEFAULTS.JPEG_QUALITY, 1, 100),
 		cacheControl,

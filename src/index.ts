@@ -1,12 +1,15 @@
 /**
  * Wiring only: routes, and the one place errors become responses.
  * Flow: route → parse path → resolve original → size math → pipeline → cache/HTTP.
+ * Also: the size table (`${SIZES_PATH}/<upload>`) and, when enabled, the demo page at `/`.
  */
 import { Hono } from "hono";
 import { type Config, loadConfig } from "./config";
+import { serveDemo } from "./demo";
 import { ImageError, InternalError, MethodNotAllowedError, NotFoundError } from "./errors";
 import { parseImagePath } from "./path";
 import { type AppEnv, serveDerivative, serveOriginal } from "./serve";
+import { serveSizeTable } from "./size-table";
 
 const IMAGE_METHODS = ["GET", "HEAD"] as const;
 
@@ -49,6 +52,16 @@ export function buildApp(config: Config): Hono<AppEnv> {
 	app.all(`${config.mountPath}/*`, () => {
 		throw new MethodNotAllowedError(IMAGE_METHODS);
 	});
+
+	app.on([...IMAGE_METHODS], `${config.sizesPath}/*`, (c) =>
+		serveSizeTable(c, c.req.path.slice(config.sizesPath.length + 1)),
+	);
+	app.all(`${config.sizesPath}/*`, () => {
+		throw new MethodNotAllowedError(IMAGE_METHODS);
+	});
+
+	// The demo page is for local dev (`npm start`); production leaves it off.
+	if (config.demoPage) app.on([...IMAGE_METHODS], "/", serveDemo);
 
 	app.notFound(() => {
 		throw new NotFoundError("Not Found");

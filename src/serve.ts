@@ -217,7 +217,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 }
 
 /** Conditional GET, HEAD and the X-Cache marker, for hits and misses alike. */
-function finish(c: Context<AppEnv>, stored: Response, state: "HIT" | "MISS"): Response {
+export function finish(c: Context<AppEnv>, stored: Response, state: "HIT" | "MISS"): Response {
 	const headers = new Headers(stored.headers);
 	headers.set("X-Cache", state);
 	const etag = headers.get("ETag");

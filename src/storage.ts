@@ -81,4 +81,13 @@ export class Storage {
 	async stream(key: string, options?: R2GetOptions): Promise<R2Object | R2ObjectBody | null> {
 		return guarded(() => this.bucket.get(key, options), this.timeoutMs, `get ${key}`);
 	}
+
+	/** One page of keys under a prefix (at most `limit`), for listings that stay bounded. */
+	async list(prefix: string, limit: number): Promise<string[]> {
+		return guarded(
+			async () => (await this.bucket.list({ prefix, limit })).objects.map((o) => o.key),
+			this.timeoutMs,
+			`list ${prefix}`,
+		);
+	}
 }

@@ -1,0 +1,142 @@
+/**
+ * The size table: for one upload, every file WordPress would make, in the
+ * shape of WordPress's attachment metadata (`width`, `height`, `file`,
+ * `sizes`), plus ready `srcset`/`sizes` attributes. The CMS reads it instead
+ * of generating the files itself. It is computed from the same list the
+ * serving path matches requests against (`uploadSizes` in plan.ts), so every
+ * file it names is served, with exactly the dimensions it states.
+ */
+import type { Context } from "hono";
+import { cacheKeyRequest, cacheKeyUrl, strongEtag } from "./cache";
+import type { Config } from "./config";
+import { MIME } from "./image/probe";
+import { lookupUpload, type UploadMeta } from "./originals";
+import { parseUploadPath, publicPath, type UploadName } from "./path";
+import { assertRenderable } from "./pipeline/render";
+import { uploadSizes } from "./plan";
+import { type AppEnv, directory, finish } from "./serve";
+import { Storage } from "./storage";
+import { type Candidate, calculateSizes, calculateSrcset } from "./wp/srcset";
+
+/** One entry of `sizes`, as in WordPress's metadata plus the img attributes. */
+export interface SizeTableEntry {
+	/** Absolute URL of the file on this worker (as in the seed record). */
+	readonly file: string;
+	readonly width: number;
+	readonly height: number;
+	readonly "mime-type": string;
+	/** WordPress's srcset for an <img> showing this file; absent when it prints none. */
+	readonly srcset?: string;
+	/** WordPress's default `sizes` attribute for this file. */
+	readonly sizes_attr: string;
+}
+
+export interface SizeTable {
+	/** The full-size file WordPress serves: the `-scaled`/`-rotated` copy, or the upload. */
+	readonly file: string;
+	readonly width: number;
+	readonly height: number;
+	readonly "mime-type": string;
+	/** Bytes of the full-size file. */
+	readonly filesize: number;
+	/** The upload's own file name, when the full size is a copy of it (as WordPress records). */
+	readonly original_image?: string;
+	readonly srcset?: string;
+	readonly sizes_attr: string;
+	readonly sizes: Readonly<Record<string, SizeTableEntry>>;
+}
+
+/** Pure: the table for an upload whose metadata is known. */
+export function buildSizeTable(meta: UploadMeta, config: Config, origin: string): SizeTable {
+	const url = (key: string) => `${origin}${publicPath(config.mountPath, key)}`;
+	const { source } = meta;
+	const mime = MIME[source.info.format];
+	// The copies are upright; the upload itself is sized by its upright dimensions.
+	const [fullWidth, fullHeight] =
+		source.kind === "upload" ? [meta.width, meta.height] : [source.info.width, source.info.height];
+	const made = uploadSizes(meta, config.sizes);
+	const full: Candidate = { url: url(source.key), width: fullWidth, height: fullHeight };
+	const files: Candidate[] = made.map((s) => ({
+		url: url(s.key),
+		width: s.plan.width,
+		height: s.plan.height,
+	}));
+	// WordPress offers the sizes in metadata order, then the full image.
+	const candidates = [...files, full];
+	const sizes: Record<string, SizeTableEntry> = {};
+	made.forEach((size, i) => {
+		const file = files[i] as Candidate;
+		sizes[size.name] = {
+			file: file.url,
+			width: file.width,
+			height: file.height,
+			"mime-type": mime,
+			...optional("srcset", calculateSrcset(file, candidates)),
+			sizes_attr: calculateSizes(file.width),
+		};
+	});
+	return {
+		file: full.url,
+		width: full.width,
+		height: full.height,
+		"mime-type": mime,
+		filesize: source.size,
+		...(source.kind === "upload"
+			? {}
+			: { original_image: meta.uploadKey.slice(meta.uploadKey.lastIndexOf("/") + 1) }),
+		...optional("srcset", calculateSrcset(full, candidates)),
+		sizes_attr: calculateSizes(full.width),
+		sizes,
+	};
+}
+
+function optional<K extends string>(key: K, value: string | null): { [P in K]?: string } {
+	return (value === null ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
+/** Look the upload up (shared per-isolate memo with the serving path) and build its table. */
+export async function sizeTableFor(
+	env: Env,
+	config: Config,
+	origin: string,
+	upload: UploadName,
+): Promise<SizeTable> {
+	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
+	const meta = await directory.get(`${upload.dir}${upload.name}.${upload.ext}`, () =>
+		lookupUpload(storage, upload.dir, upload.name, upload.ext, config.limits),
+	);
+	// A format the pipeline cannot make sizes from gets the same 415 its sizes would.
+	assertRenderable(meta.source.info.format);
+	return buildSizeTable(meta, config, origin);
+}
+
+/** `GET ${sizesPath}/<upload key>`: the table as JSON, kept in the edge cache. */
+export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promise<Response> {
+	const { config } = c.var;
+	const upload = parseUploadPath(rawRest);
+	const origin = new URL(c.req.url).origin;
+	// One entry per upload, whichever of its names was asked for. Purging an
+	// image must drop this key too (or bump the generation it will carry).
+	const keyUrl = cacheKeyUrl(origin, config.sizesPath, `${upload.dir}${upload.name}.${upload.ext}`);
+	const cache = caches.default;
+	const cached = await cache.match(cacheKeyRequest(keyUrl));
+	if (cached) return finish(c, cached, "HIT");
+
+	c.set("negativeCacheKey", keyUrl);
+	const table = await sizeTableFor(c.env, config, origin, upload);
+	const body = JSON.stringify(table);
+	const stored = new Response(body, {
+		status: 200,
+		headers: {
+			"Content-Type": "application/json; charset=utf-8",
+			"Content-Length": String(new TextEncoder().encode(body).byteLength),
+			"Cache-Control": config.cacheControl,
+			ETag: await strongEtag(["sizes", body]),
+			// Public data a CMS admin page may read from its own origin.
+			"Access-Control-Allow-Origin": "*",
+			"X-Content-Type-Options": "nosniff",
+		},
+	});
+	c.executionCtx.waitUntil(cache.put(cacheKeyRequest(keyUrl), stored.clone()));
+	return finish(c, stored, "MISS");
+}

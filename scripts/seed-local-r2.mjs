@@ -2,6 +2,8 @@
 // Put the fixture originals into the local R2 bucket that `wrangler dev` uses
 // (.wrangler/state), so `npm start` serves real photos with no Cloudflare
 // account. Idempotent: an object whose bytes are already there is skipped.
+// `--persist-to DIR` seeds the state `wrangler dev --persist-to DIR` uses
+// instead (the e2e test keeps its own, away from the dev one).
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { extname, join, relative } from "node:path";
@@ -24,7 +26,13 @@ async function* walk(dir) {
 	}
 }
 
-const { env, dispose } = await getPlatformProxy({ persist: true });
+const at = process.argv.indexOf("--persist-to");
+const persistTo = at > 0 ? process.argv[at + 1] : undefined;
+if (at > 0 && !persistTo) throw new Error("--persist-to needs a directory");
+// wrangler dev --persist-to DIR keeps its local state under DIR/v3.
+const { env, dispose } = await getPlatformProxy({
+	persist: persistTo ? { path: join(persistTo, "v3") } : true,
+});
 let put = 0;
 let kept = 0;
 try {

@@ -60,8 +60,9 @@ function section(row: Row): string {
 	const cells = Object.entries(table.sizes)
 		.map(
 			([name, s]) =>
-				`<figure class="size" data-name="${esc(name)}" data-url="${esc(s.file)}" data-width="${s.width}" data-height="${s.height}">` +
-				`<img alt="${esc(name)}" width="${s.width}" height="${s.height}">` +
+				// Drawn at a third of its size, so the grid shows the sizes relative to each other.
+				`<figure class="size" style="width:${Math.max(150, Math.round(s.width / 3))}px" data-name="${esc(name)}" data-url="${esc(s.file)}" data-width="${s.width}" data-height="${s.height}">` +
+				`<img alt="${esc(name)}" width="${s.width}" height="${s.height}" style="width:${Math.round(s.width / 3)}px">` +
 				`<figcaption><b>${esc(name)}</b> ${s.width}×${s.height} · <span class="bytes">…</span> · <span class="cache">…</span></figcaption></figure>`,
 		)
 		.join("");
@@ -74,8 +75,8 @@ ${hero}
 const STYLE = `body{font:15px/1.4 system-ui,sans-serif;margin:16px;color:#222;background:#fafafa}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 6px;word-break:break-all}
 .hero{display:block;max-width:100%;height:auto;background:#ddd}
-.grid{display:flex;flex-wrap:wrap;gap:10px;margin-top:10px}
-figure{margin:0;width:220px;background:#fff;border:1px solid #ddd;padding:6px}
+.grid{display:flex;flex-wrap:wrap;align-items:flex-start;gap:10px;margin-top:10px}
+figure{margin:0;background:#fff;border:1px solid #ddd;padding:6px}
 figure img{display:block;max-width:100%;height:auto;background:#eee}
 figcaption{font-size:12px;margin-top:4px}.cache{font-weight:bold}
 figure[data-cache=HIT] .cache{color:#080}figure[data-cache=MISS] .cache{color:#b60}

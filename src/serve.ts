@@ -3,14 +3,20 @@
  * made on demand and kept in the edge cache.
  */
 import type { Context } from "hono";
-import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, strongEtag } from "./cache";
+import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits } from "./cache";
 import type { Config } from "./config";
-import { LimitExceededError, NotFoundError } from "./errors";
-import type { FILTERS } from "./image/codecs";
-import { lookupUpload, UploadDirectory, type UploadMeta } from "./originals";
+import {
+	checkSourceLimits,
+	derivativeEtag,
+	derivativeTier,
+	fanOut,
+	GENERATION,
+	renderPlan,
+} from "./derivatives";
+import { NotFoundError } from "./errors";
+import { lookupUpload, UploadDirectory } from "./originals";
 import type { DerivativePath, OriginalPath } from "./path";
-import { type Rendered, render } from "./pipeline/render";
-import { matchSize, planRender, type RenderPlan } from "./plan";
+import { matchSize, planRender } from "./plan";
 import { Storage } from "./storage";
 
 export interface AppVariables {
@@ -21,20 +27,19 @@ export interface AppVariables {
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };
 
-/** Resize settings; part of every derivative's ETag. */
-export const RESIZE = {
-	filter: "lanczos3" as keyof typeof FILTERS,
-	premultiply: false,
-	linearRGB: false,
-};
-/** Bump when the pipeline's output changes for the same inputs. */
-export const PIPELINE_VERSION = "1";
-
 /** Lookups of uploads shared by every request of this isolate. */
 export const directory = new UploadDirectory();
 
-/** Concurrent misses for one derivative share one render. */
-const inflight = new Map<string, Promise<Rendered>>();
+/** What a miss produced: freshly rendered, or read back from the derivative tier. */
+interface Made {
+	readonly bytes: Uint8Array;
+	readonly contentType: string;
+	readonly timings: Record<string, number>;
+	readonly rendered: boolean;
+}
+
+/** Concurrent misses for one derivative share one render (or one tier read). */
+const inflight = new Map<string, Promise<Made>>();
 
 const SECURITY_HEADERS = {
 	"X-Content-Type-Options": "nosniff",
@@ -114,43 +119,6 @@ function serverTiming(t: Record<string, number>): string {
 		.join(", ");
 }
 
-async function renderFromSource(
-	storage: Storage,
-	meta: UploadMeta,
-	plan: RenderPlan,
-	config: Config,
-	timing: Record<string, number>,
-): Promise<Rendered> {
-	const { limits } = config;
-	const { source } = meta;
-	// Limits come before the expensive work: bytes and pixels are known from
-	// the header we probed, before the source is downloaded or decoded.
-	if (source.size > limits.maxSourceBytes) {
-		throw new LimitExceededError("MAX_SOURCE_BYTES", `Original is ${source.size} bytes`);
-	}
-	if (source.info.width * source.info.height > limits.maxSourcePixels) {
-		throw new LimitExceededError(
-			"MAX_SOURCE_PIXELS",
-			`Original is ${source.info.width}x${source.info.height} pixels`,
-		);
-	}
-	const started = performance.now();
-	const read = await storage.read(source.key);
-	if (!read) throw new NotFoundError("No such image");
-	timing.r2 = (timing.r2 ?? 0) + performance.now() - started;
-	return render({
-		bytes: read.bytes,
-		format: source.info.format,
-		crop: plan.crop,
-		width: plan.resizeWidth,
-		height: plan.resizeHeight,
-		orientation: plan.orientation,
-		quality: config.jpegQuality,
-		resize: RESIZE,
-		deadline: Date.now() + limits.renderBudgetMs,
-	});
-}
-
 export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
 	const { config } = c.var;
 	const origin = new URL(c.req.url).origin;
@@ -172,20 +140,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		matchSize(meta, path.width, path.height, config.sizes),
 		config.limits,
 	);
-	const etag = await strongEtag([
-		meta.source.key,
-		meta.source.etag,
-		plan.width,
-		plan.height,
-		plan.crop.x,
-		plan.crop.y,
-		plan.crop.w,
-		plan.crop.h,
-		plan.orientation,
-		`q${config.jpegQuality}`,
-		RESIZE.filter,
-		PIPELINE_VERSION,
-	]);
+	const etag = await derivativeEtag(meta, plan, config);
 	const headers = new Headers({
 		"Content-Type": "image/jpeg",
 		"Cache-Control": config.cacheControl,
@@ -199,14 +154,35 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		return new Response(null, { status: 304, headers });
 	}
 
-	let rendering = inflight.get(keyUrl);
-	if (!rendering) {
-		rendering = renderFromSource(storage, meta, plan, config, timing).finally(() =>
-			inflight.delete(keyUrl),
-		);
-		inflight.set(keyUrl, rendering);
+	// Limits hold for stored derivatives too: a source too large to decode now
+	// is refused the same way whether or not some size of it was made before.
+	checkSourceLimits(meta, config.limits);
+	const tier = derivativeTier(c.env, config.limits);
+	const record = { etag, generation: GENERATION };
+	let making = inflight.get(keyUrl);
+	if (!making) {
+		making = (async (): Promise<Made> => {
+			const tierStart = performance.now();
+			const stored = tier ? await tier.get(path.key, record) : null;
+			if (stored) {
+				const timings = { tier: performance.now() - tierStart };
+				return { bytes: stored, contentType: "image/jpeg", timings, rendered: false };
+			}
+			const rendered = await renderPlan(storage, meta, plan, config, timing);
+			return { ...rendered, timings: { ...rendered.timings }, rendered: true };
+		})().finally(() => inflight.delete(keyUrl));
+		inflight.set(keyUrl, making);
+		if (tier) {
+			// Once the source is decoded, keep this size and make the others.
+			const filled = making.then(async (made) => {
+				if (!made.rendered) return;
+				await tier.put(path.key, made.bytes, made.contentType, record);
+				await fanOut(storage, tier, meta, path, config);
+			});
+			c.executionCtx.waitUntil(filled.catch(() => {}));
+		}
 	}
-	const rendered = await rendering;
+	const rendered = await making;
 	headers.set("Content-Type", rendered.contentType);
 	headers.set("Content-Length", String(rendered.bytes.byteLength));
 	const stored = new Response(rendered.bytes, { status: 200, headers });

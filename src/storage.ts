@@ -91,3 +91,13 @@ export class Storage {
 		);
 	}
 }
+
+/**
+ * Storage the worker may write to. Only ever built on the DERIVATIVES bucket;
+ * the ORIGINALS bucket is wrapped in plain read-only `Storage`.
+ */
+export class WritableStorage extends Storage {
+	async put(key: string, bytes: Uint8Array, options: R2PutOptions): Promise<void> {
+		await guarded(() => this.bucket.put(key, bytes, options), this.timeoutMs, `put ${key}`);
+	}
+}

@@ -157,6 +157,12 @@ export async function resizeRGBA(
 export interface JpegEncodeOptions {
 	readonly quality: number;
 	readonly progressive: boolean;
+	/** Optimal Huffman tables (always on for progressive). Default true. */
+	readonly optimizeCoding?: boolean;
+	/** Chroma subsampling factor (2 = 4:2:0, 1 = 4:4:4). Default 2. */
+	readonly chromaSubsample?: number;
+	/** Trellis quantisation across progressive scans. Default false. */
+	readonly trellisMultipass?: boolean;
 }
 
 export async function encodeJpeg(
@@ -168,6 +174,10 @@ export async function encodeJpeg(
 		...mozjpegDefaults,
 		quality: options.quality,
 		progressive: options.progressive,
+		optimize_coding: options.optimizeCoding ?? mozjpegDefaults.optimize_coding,
+		auto_subsample: options.chromaSubsample === undefined,
+		chroma_subsample: options.chromaSubsample ?? mozjpegDefaults.chroma_subsample,
+		trellis_multipass: options.trellisMultipass ?? mozjpegDefaults.trellis_multipass,
 	};
 	return encoder.use((m) => m.encode(image.data, image.width, image.height, settings).slice());
 }

@@ -1,25 +1,45 @@
 /**
  * The render pipeline: a list of small named steps over one context, with the
- * time budget checked between them. Input is the whole original's bytes and a
- * plan (crop window in the original's stored pixels, output size, EXIF
- * orientation still to apply); output is the encoded derivative.
+ * time budget checked between them. Input is the decoded source (possibly
+ * shared with other renders of the same upload) and a plan (crop window in
+ * the source's stored pixels, output size, EXIF orientation still to apply);
+ * output is the encoded derivative.
  */
 import { LimitExceededError, UnprocessableError, UnsupportedFormatError } from "../errors";
-import { decodeJpeg, encodeJpeg, type ResizeOptions, resizeRGBA } from "../image/codecs";
+import {
+	decodeJpeg,
+	encodeJpeg,
+	type JpegEncodeOptions,
+	type ResizeOptions,
+	resizeRGBA,
+} from "../image/codecs";
 import { applyOrientation, type Rect, type RGBAImage } from "../image/orientation";
 import { type ImageFormat, MIME, type Orientation } from "../image/probe";
+import { boxShrink, shrinkFactor } from "../image/shrink";
+
+/** Resize settings: the windowed filter, and how much a box pre-shrink may take off first. */
+export interface ResizeSettings extends ResizeOptions {
+	/** The filter reduces by at least this factor after the box step (0 = no box step). */
+	readonly shrinkGap: number;
+}
+
+/** Decode an original's bytes; only JPEG so far. */
+export async function decodeSource(bytes: Uint8Array, format: ImageFormat): Promise<RGBAImage> {
+	assertRenderable(format);
+	return decodeJpeg(bytes);
+}
 
 export interface RenderJob {
-	readonly bytes: Uint8Array;
-	readonly format: ImageFormat;
+	/** The source's decoded, stored pixels (may be shared: never mutated). */
+	readonly source: () => Promise<RGBAImage>;
 	/** Crop window in the stored (un-rotated) pixels of `bytes`. */
 	readonly crop: Rect;
 	/** Size to resize the crop to, before orientation is applied. */
 	readonly width: number;
 	readonly height: number;
 	readonly orientation: Orientation;
-	readonly quality: number;
-	readonly resize: ResizeOptions;
+	readonly jpeg: JpegEncodeOptions;
+	readonly resize: ResizeSettings;
 	/** Epoch ms after which the render gives up. */
 	readonly deadline: number;
 }
@@ -66,8 +86,7 @@ const decode: Step = {
 	name: "decode",
 	async run(ctx) {
 		const { job } = ctx;
-		assertRenderable(job.format);
-		const image = await decodeJpeg(job.bytes);
+		const image = await job.source();
 		const { crop } = job;
 		if (
 			crop.x < 0 ||
@@ -94,7 +113,14 @@ const resize: Step = {
 		if (crop.w === job.width && crop.h === job.height && crop.x === 0 && crop.y === 0) {
 			if (image.width === crop.w && image.height === crop.h) return;
 		}
-		ctx.image = await resizeRGBA(image, crop, job.width, job.height, job.resize);
+		const k = shrinkFactor(crop, job.width, job.height, job.resize.shrinkGap);
+		if (k > 1) {
+			const shrunk = boxShrink(image, crop, k);
+			const whole = { x: 0, y: 0, w: shrunk.width, h: shrunk.height };
+			ctx.image = await resizeRGBA(shrunk, whole, job.width, job.height, job.resize);
+		} else {
+			ctx.image = await resizeRGBA(image, crop, job.width, job.height, job.resize);
+		}
 	},
 };
 
@@ -108,10 +134,7 @@ const orient: Step = {
 const encode: Step = {
 	name: "encode",
 	async run(ctx) {
-		ctx.output = await encodeJpeg(need(ctx.image, "image"), {
-			quality: ctx.job.quality,
-			progressive: true,
-		});
+		ctx.output = await encodeJpeg(need(ctx.image, "image"), ctx.job.jpeg);
 	},
 };
 

@@ -1,0 +1,192 @@
+/**
+ * Making derivatives: one decode of an upload's source shared by every size
+ * that needs it (concurrent misses, the fan-out), the render settings every
+ * ETag covers, and the fan-out that fills the persistent derivative tier.
+ */
+import { strongEtag } from "./cache";
+import type { Config, Limits } from "./config";
+import { ImageError, LimitExceededError, NotFoundError } from "./errors";
+import type { JpegEncodeOptions } from "./image/codecs";
+import type { RGBAImage } from "./image/orientation";
+import type { UploadMeta } from "./originals";
+import { type DerivativePath, derivativeKey } from "./path";
+import { decodeSource, type Rendered, type ResizeSettings, render } from "./pipeline/render";
+import { DecodedSources } from "./pipeline/sources";
+import { planRender, type RenderPlan } from "./plan";
+import { type Storage, WritableStorage } from "./storage";
+import { DerivativeTier } from "./tier";
+import { subsizes } from "./wp/sizes";
+
+/** Resize settings; part of every derivative's ETag (through PIPELINE_VERSION). */
+export const RESIZE: ResizeSettings = {
+	filter: "lanczos3",
+	premultiply: false,
+	linearRGB: false,
+	shrinkGap: 0,
+};
+
+/** mozjpeg settings besides the quality. */
+export const JPEG: Omit<JpegEncodeOptions, "quality"> = { progressive: true };
+
+/** Bump when the pipeline's output changes for the same inputs. */
+export const PIPELINE_VERSION = "1";
+
+/**
+ * Purge generation of an image. The admin-purge work looks it up per image
+ * (src/generation.ts); until then every image is at generation 0.
+ */
+export const GENERATION = 0;
+
+/** Decoded sources shared by every request of this isolate. */
+export const sources = new DecodedSources();
+
+export function sourceId(meta: UploadMeta): string {
+	return `${meta.source.key}|${meta.source.etag}`;
+}
+
+export function derivativeEtag(meta: UploadMeta, plan: RenderPlan, config: Config) {
+	return strongEtag([
+		meta.source.key,
+		meta.source.etag,
+		plan.width,
+		plan.height,
+		plan.crop.x,
+		plan.crop.y,
+		plan.crop.w,
+		plan.crop.h,
+		plan.orientation,
+		`q${config.jpegQuality}`,
+		RESIZE.filter,
+		PIPELINE_VERSION,
+	]);
+}
+
+/** The derivative tier, when a DERIVATIVES bucket is bound. */
+export function derivativeTier(env: Env, limits: Limits): DerivativeTier | null {
+	const bucket = (env as { DERIVATIVES?: R2Bucket }).DERIVATIVES;
+	return bucket ? new DerivativeTier(new WritableStorage(bucket, limits.r2TimeoutMs)) : null;
+}
+
+export function checkSourceLimits(meta: UploadMeta, limits: Limits): void {
+	const { source } = meta;
+	// Limits come before the expensive work: bytes and pixels are known from
+	// the header we probed, before the source is downloaded or decoded.
+	if (source.size > limits.maxSourceBytes) {
+		throw new LimitExceededError("MAX_SOURCE_BYTES", `Original is ${source.size} bytes`);
+	}
+	if (source.info.width * source.info.height > limits.maxSourcePixels) {
+		throw new LimitExceededError(
+			"MAX_SOURCE_PIXELS",
+			`Original is ${source.info.width}x${source.info.height} pixels`,
+		);
+	}
+}
+
+/**
+ * Render one planned size. The source is read and decoded at most once per
+ * isolate while its pixels are held (see DecodedSources); `timing.r2` gets
+ * the read's time if this call made it.
+ */
+export async function renderPlan(
+	storage: Storage,
+	meta: UploadMeta,
+	plan: RenderPlan,
+	config: Config,
+	timing: Record<string, number>,
+): Promise<Rendered> {
+	const { limits } = config;
+	checkSourceLimits(meta, limits);
+	let readMs = 0;
+	const pixels = (): Promise<RGBAImage> =>
+		sources.get(sourceId(meta), async () => {
+			const started = performance.now();
+			const read = await storage.read(meta.source.key);
+			if (!read) throw new NotFoundError("No such image");
+			readMs = performance.now() - started;
+			return decodeSource(read.bytes, meta.source.info.format);
+		});
+	const rendered = await render({
+		source: pixels,
+		crop: plan.crop,
+		width: plan.resizeWidth,
+		height: plan.resizeHeight,
+		orientation: plan.orientation,
+		jpeg: { ...JPEG, quality: config.jpegQuality },
+		resize: RESIZE,
+		deadline: Date.now() + limits.renderBudgetMs,
+	});
+	// The decode step waited for the read too; report it under r2.
+	timing.r2 = (timing.r2 ?? 0) + readMs;
+	rendered.timings.decode = Math.max(0, rendered.timings.decode - readMs);
+	return rendered;
+}
+
+/** Every size WordPress made for this upload, with its key and plan. */
+export function plannedSizes(
+	meta: UploadMeta,
+	path: Pick<DerivativePath, "dir" | "name" | "ext">,
+	config: Config,
+): { key: string; plan: RenderPlan }[] {
+	const made = subsizes(
+		{
+			width: meta.width,
+			height: meta.height,
+			storedWidth: meta.storedWidth,
+			storedHeight: meta.storedHeight,
+		},
+		config.sizes,
+	);
+	const out: { key: string; plan: RenderPlan }[] = [];
+	for (const size of made) {
+		try {
+			const plan = planRender(meta, size, config.limits);
+			out.push({
+				key: derivativeKey(path.dir, path.name, path.ext, plan.width, plan.height),
+				plan,
+			});
+		} catch (err) {
+			if (!(err instanceof LimitExceededError)) throw err;
+		}
+	}
+	return out;
+}
+
+/** Uploads whose fan-out is running in this isolate. */
+const fanning = new Set<string>();
+
+/**
+ * After a miss that decoded the source: make the upload's other sizes from
+ * the same decoded pixels and put them in the tier, one at a time (bounded
+ * memory), skipping those already there. Only for uploads whose WordPress
+ * dimensions are exact (otherwise names can be off by a pixel).
+ */
+export async function fanOut(
+	storage: Storage,
+	tier: DerivativeTier,
+	meta: UploadMeta,
+	path: DerivativePath,
+	config: Config,
+): Promise<number> {
+	if (!meta.exact) return 0;
+	const id = `${sourceId(meta)}|${GENERATION}`;
+	if (fanning.has(id)) return 0;
+	fanning.add(id);
+	let made = 0;
+	try {
+		for (const { key, plan } of plannedSizes(meta, path, config)) {
+			if (key === path.key) continue;
+			const record = { etag: await derivativeEtag(meta, plan, config), generation: GENERATION };
+			if (await tier.has(key, record)) continue;
+			const rendered = await renderPlan(storage, meta, plan, config, {});
+			await tier.put(key, rendered.bytes, rendered.contentType, record);
+			made++;
+		}
+	} catch (err) {
+		// Background work: log and stop; the next miss renders on demand.
+		const message = err instanceof ImageError ? err.message : String(err);
+		console.error(JSON.stringify({ level: "error", fanOut: path.key, message }));
+	} finally {
+		fanning.delete(id);
+	}
+	return made;
+}

@@ -1,0 +1,82 @@
+/**
+ * Decoded sources shared within one isolate. Decoding is the one step every
+ * size of an upload repeats, so concurrent misses for different sizes of the
+ * same upload share one decode, and the pixels are kept briefly for the next
+ * size (the fan-out, or a page asking for its srcset) within a byte budget.
+ */
+import type { RGBAImage } from "../image/orientation";
+
+interface Entry {
+	readonly value: Promise<RGBAImage>;
+	/** Bytes held once decoded; 0 while pending. */
+	bytes: number;
+	expires: number;
+}
+
+export class DecodedSources {
+	readonly #entries = new Map<string, Entry>();
+
+	constructor(
+		/** Most decoded bytes kept after their decode settles. */
+		readonly budgetBytes = 48 * 1024 * 1024,
+		/** How long settled pixels are kept after their last use. */
+		readonly ttlMs = 10_000,
+	) {}
+
+	/**
+	 * The decoded pixels for `id` (which must change when the source's bytes
+	 * do, e.g. key + etag): shared with a decode already running or kept.
+	 */
+	get(id: string, decode: () => Promise<RGBAImage>, now = Date.now()): Promise<RGBAImage> {
+		this.#evict(now);
+		const hit = this.#entries.get(id);
+		if (hit) {
+			hit.expires = now + this.ttlMs;
+			this.#entries.delete(id);
+			this.#entries.set(id, hit);
+			return hit.value;
+		}
+		const value = decode();
+		const entry: Entry = { value, bytes: 0, expires: now + this.ttlMs };
+		this.#entries.set(id, entry);
+		value.then(
+			(image) => {
+				if (this.#entries.get(id) !== entry) return;
+				entry.bytes = image.data.byteLength;
+				// Waiters already hold the promise; keeping it is only for later requests.
+				if (entry.bytes > this.budgetBytes) this.#entries.delete(id);
+				else this.#evict(Date.now());
+			},
+			() => {
+				if (this.#entries.get(id) === entry) this.#entries.delete(id);
+			},
+		);
+		return value;
+	}
+
+	/** Bytes of settled pixels held now. */
+	get heldBytes(): number {
+		let n = 0;
+		for (const entry of this.#entries.values()) n += entry.bytes;
+		return n;
+	}
+
+	/** Forget every source whose id starts with prefix ("" = all). */
+	forget(prefix = ""): void {
+		for (const id of [...this.#entries.keys()]) if (id.startsWith(prefix)) this.#entries.delete(id);
+	}
+
+	#evict(now: number): void {
+		for (const [id, entry] of this.#entries) {
+			if (entry.bytes > 0 && entry.expires <= now) this.#entries.delete(id);
+		}
+		let held = this.heldBytes;
+		// Map order is recency order: drop the least recently used settled entries.
+		for (const [id, entry] of this.#entries) {
+			if (held <= this.budgetBytes) break;
+			if (entry.bytes === 0) continue;
+			this.#entries.delete(id);
+			held -= entry.bytes;
+		}
+	}
+}

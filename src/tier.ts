@@ -1,0 +1,51 @@
+/**
+ * The persistent derivative tier: derivatives already made, kept in their own
+ * R2 bucket (`DERIVATIVES`, optional; never the ORIGINALS bucket), so a cold
+ * edge cache costs an R2 read instead of a decode. Each object records the
+ * ETag it was made as (which covers the source's etag, the geometry and the
+ * pipeline settings) and the purge generation it was made for; an object
+ * whose record differs from the current one is ignored, never served.
+ */
+import { UpstreamError } from "./errors";
+import type { WritableStorage } from "./storage";
+
+export interface TierRecord {
+	readonly etag: string;
+	readonly generation: number;
+}
+
+function matches(object: R2Object, want: TierRecord): boolean {
+	const meta = object.customMetadata ?? {};
+	return meta.etag === want.etag && meta.generation === String(want.generation);
+}
+
+export class DerivativeTier {
+	constructor(readonly storage: WritableStorage) {}
+
+	/** The stored bytes for `key` if they were made as `want`, else null. */
+	async get(key: string, want: TierRecord): Promise<Uint8Array | null> {
+		try {
+			const read = await this.storage.read(key);
+			if (!read || !matches(read.object, want)) return null;
+			return read.bytes;
+		} catch (err) {
+			// The tier is an optimisation: when it is down, render instead.
+			if (!(err instanceof UpstreamError)) throw err;
+			console.error(JSON.stringify({ level: "error", tier: "get", key, message: err.message }));
+			return null;
+		}
+	}
+
+	/** Whether `key` is already stored as `want` (a HEAD, no body). */
+	async has(key: string, want: TierRecord): Promise<boolean> {
+		const head = await this.storage.head(key);
+		return head !== null && matches(head, want);
+	}
+
+	async put(key: string, bytes: Uint8Array, contentType: string, record: TierRecord) {
+		await this.storage.put(key, bytes, {
+			httpMetadata: { contentType },
+			customMetadata: { etag: record.etag, generation: String(record.generation) },
+		});
+	}
+}

@@ -33,6 +33,8 @@ export interface Config {
 	readonly cacheControl: string;
 	readonly notFoundMaxAge: number;
 	readonly limits: Limits;
+	/** Mount the `/__bench/*` routes (`npm run bench` only; never in production). */
+	readonly benchRoutes: boolean;
 }
 
 export const DEFAULTS = {
@@ -141,6 +143,7 @@ export function parseConfig(vars: Vars): Config {
 		jpegQuality: int(vars, "JPEG_QUALITY", DEFAULTS.JPEG_QUALITY, 1, 100),
 		cacheControl,
 		notFoundMaxAge: int(vars, "NOT_FOUND_MAX_AGE", DEFAULTS.NOT_FOUND_MAX_AGE, 0, 86_400),
+		benchRoutes: bool(vars, "BENCH_ROUTES", false),
 		limits: {
 			maxSourceBytes: int(
 				vars,

@@ -4,6 +4,7 @@
  * Also: the size table (`${SIZES_PATH}/<upload>`) and, when enabled, the demo page at `/`.
  */
 import { Hono } from "hono";
+import { mountBenchRoutes } from "./bench";
 import { type Config, loadConfig } from "./config";
 import { serveDemo } from "./demo";
 import { ImageError, InternalError, MethodNotAllowedError, NotFoundError } from "./errors";
@@ -43,6 +44,7 @@ export function buildApp(config: Config): Hono<AppEnv> {
 		c.set("config", config);
 		await next();
 	});
+	if (config.benchRoutes) mountBenchRoutes(app);
 
 	app.on([...IMAGE_METHODS], `${config.mountPath}/*`, (c) => {
 		const rest = c.req.path.slice(config.mountPath.length + 1);

@@ -1,0 +1,63 @@
+/**
+ * Routes for `npm run bench` only, mounted when BENCH_ROUTES=1 (the bench's
+ * own wrangler config sets it; wrangler.jsonc never does). They expose
+ * counters and WASM heap sizes, the render plan the worker uses (so sharp can
+ * cut the same window), a one-decode render of every size, and a reset so a
+ * run is a cold miss in a warm isolate.
+ */
+import type { Hono } from "hono";
+import { GENERATION, plannedSizes, renderPlan, sources } from "./derivatives";
+import { BadRequestError } from "./errors";
+import { codecStats, wasmMemory } from "./image/codecs";
+import { lookupUpload } from "./originals";
+import { parseImagePath } from "./path";
+import { matchSize, planRender } from "./plan";
+import { type AppEnv, directory } from "./serve";
+import { Storage } from "./storage";
+
+function derivativeOf(rest: string) {
+	const path = parseImagePath(rest);
+	if (path.kind !== "derivative") throw new BadRequestError("Not a derivative path");
+	return path;
+}
+
+export function mountBenchRoutes(app: Hono<AppEnv>): void {
+	app.get("/__bench/stats", async (c) =>
+		c.json({ codecStats, wasm: await wasmMemory(), decodedBytes: sources.heldBytes, GENERATION }),
+	);
+
+	app.post("/__bench/reset", (c) => {
+		sources.forget();
+		directory.forget("");
+		return c.json({ ok: true });
+	});
+
+	app.get("/__bench/plan/*", async (c) => {
+		const { config } = c.var;
+		const path = derivativeOf(c.req.path.slice("/__bench/plan/".length));
+		const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
+		const meta = await lookupUpload(storage, path.dir, path.name, path.ext, config.limits);
+		const size = matchSize(meta, path.width, path.height, config.sizes);
+		return c.json({ meta, size, plan: planRender(meta, size, config.limits) });
+	});
+
+	// One decode, then every registered size (what WordPress does at upload).
+	// `path` is any derivative of the upload; caches and the tier are bypassed.
+	app.get("/__bench/all/*", async (c) => {
+		const { config } = c.var;
+		const path = derivativeOf(c.req.path.slice("/__bench/all/".length));
+		const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
+		const meta = await lookupUpload(storage, path.dir, path.name, path.ext, config.limits);
+		sources.forget();
+		const started = performance.now();
+		const sizes = [];
+		for (const { key, plan } of plannedSizes(meta, path, config)) {
+			const timing: Record<string, number> = {};
+			const rendered = await renderPlan(storage, meta, plan, config, timing);
+			sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });
+		}
+		const ms = performance.now() - started;
+		sources.forget();
+		return c.json({ ms, sizes });
+	});
+}

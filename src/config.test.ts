@@ -39,6 +39,8 @@ describe("parseConfig", () => {
 		["IMAGE_SIZES", '{"thumbnail":{"width":-1,"height":150,"crop":true}}'],
 		["IMAGE_SIZES", '{"thumbnail":{"width":150,"height":150,"crop":["middle","top"]}}'],
 		["CACHE_CONTROL", "public\r\nSet-Cookie: a=b"],
+		["BENCH_ROUTES", "yes"],
+		["BENCH_ROUTES", "true"],
 	])("%s=%s fails with an error naming the variable", (name, value) => {
 		let caught: unknown;
 		try {
@@ -52,6 +54,14 @@ describe("parseConfig", () => {
 		expect((caught as ConfigError).status).toBe(500);
 		// The public message says nothing about the configuration.
 		expect((caught as ConfigError).publicMessage).not.toContain(name);
+	});
+
+	it.each([
+		[{}, false],
+		[{ BENCH_ROUTES: "0" }, false],
+		[{ BENCH_ROUTES: "1" }, true],
+	])("bench routes are off unless BENCH_ROUTES=1: %j", (vars, on) => {
+		expect(parseConfig(vars).benchRoutes).toBe(on);
 	});
 
 	it("validates once per env object", () => {

@@ -45,7 +45,7 @@ export class DecodedSources {
 				entry.bytes = image.data.byteLength;
 				// Waiters already hold the promise; keeping it is only for later requests.
 				if (entry.bytes > this.budgetBytes) this.#entries.delete(id);
-				else this.#evict(Date.now());
+				else this.#evict(now);
 			},
 			() => {
 				if (this.#entries.get(id) === entry) this.#entries.delete(id);

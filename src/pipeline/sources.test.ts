@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import type { RGBAImage } from "../image/orientation";
+import { DecodedSources } from "./sources";
+
+const image = (bytes: number): RGBAImage => ({
+	data: new Uint8ClampedArray(bytes),
+	width: bytes / 4,
+	height: 1,
+});
+
+/** A decoder that counts its calls and yields an image of `bytes`. */
+function decoder(bytes: number) {
+	const calls = { n: 0 };
+	return { calls, decode: async () => (calls.n++, image(bytes)) };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+describe("DecodedSources", () => {
+	it("shares one pending decode between concurrent callers", async () => {
+		const s = new DecodedSources(1000, 1000);
+		const d = decoder(400);
+		const [a, b] = await Promise.all([s.get("x", d.decode, 0), s.get("x", d.decode, 0)]);
+		expect(d.calls.n).toBe(1);
+		expect(a).toBe(b);
+	});
+
+	it.each([
+		// budget, ttl, image bytes, second call at ms, decodes
+		["kept within budget and ttl", 1000, 100, 400, 50, 1],
+		["dropped after its ttl", 1000, 100, 400, 150, 2],
+		["never kept when larger than the budget", 300, 100, 400, 1, 2],
+	])("%s", async (_, budget, ttl, bytes, later, decodes) => {
+		const s = new DecodedSources(budget, ttl);
+		const d = decoder(bytes);
+		await s.get("x", d.decode, 0);
+		await settle();
+		await s.get("x", d.decode, later);
+		expect(d.calls.n).toBe(decodes);
+	});
+
+	it("evicts the least recently used source to stay within the budget", async () => {
+		const s = new DecodedSources(1000, 10_000);
+		const a = decoder(400);
+		const b = decoder(400);
+		const c = decoder(400);
+		await s.get("a", a.decode, 0);
+		await settle();
+		await s.get("b", b.decode, 1);
+		await settle();
+		await s.get("a", a.decode, 2); // a is now the most recent
+		await s.get("c", c.decode, 3);
+		await settle();
+		expect(s.heldBytes).toBeLessThanOrEqual(1000);
+		await s.get("a", a.decode, 4);
+		await s.get("b", b.decode, 5);
+		expect([a.calls.n, b.calls.n, c.calls.n]).toEqual([1, 2, 1]);
+	});
+
+	it("forgets a failed decode, so the next caller retries", async () => {
+		const s = new DecodedSources();
+		await expect(s.get("x", () => Promise.reject(new Error("boom")), 0)).rejects.toThrow("boom");
+		await settle();
+		const d = decoder(4);
+		await s.get("x", d.decode, 1);
+		expect(d.calls.n).toBe(1);
+	});
+
+	it("forget(prefix) drops matching sources only", async () => {
+		const s = new DecodedSources();
+		const a = decoder(4);
+		const b = decoder(4);
+		await s.get("up/a|1", a.decode, 0);
+		await s.get("other|1", b.decode, 0);
+		await settle();
+		s.forget("up/");
+		await s.get("up/a|1", a.decode, 1);
+		await s.get("other|1", b.decode, 1);
+		expect([a.calls.n, b.calls.n]).toEqual([2, 1]);
+	});
+});

@@ -1,0 +1,182 @@
+/**
+ * Decode once, fan out: concurrent misses for any sizes of one upload share
+ * one decode; a miss fills the DERIVATIVES tier with the upload's other sizes,
+ * and a later miss (edge cache empty, no decoded pixels in memory) is served
+ * from the tier without a decode. Real R2 objects, real JPEG bytes.
+ */
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { GENERATION, sources } from "../src/derivatives";
+import { codecStats } from "../src/image/codecs";
+import worker from "../src/index";
+import { fixtureBytes } from "./helpers";
+import { decode, psnr } from "./images";
+
+const HOST = "http://tier.test";
+const GARDEN = "originals/2025/09/garden-progressive.jpg";
+/** What WordPress makes for the 1200x750 garden photo with the registered sizes. */
+const GARDEN_SIZES = ["150x150", "730x456", "510x320", "600x420", "800x340", "1200x628"];
+
+let n = 0;
+/** A fresh upload key per test, so no memo, decoded source or tier object is shared. */
+async function freshUpload(): Promise<string> {
+	const name = `t${++n}-${crypto.randomUUID().slice(0, 8)}`;
+	await env.ORIGINALS.put(`tier/${name}.jpg`, await fixtureBytes(GARDEN));
+	return name;
+}
+
+const url = (name: string, size: string) => `${HOST}/files/tier/${name}-${size}.jpg`;
+
+/** One request through the worker, waiting for its waitUntil work (the fan-out). */
+async function fetchAndSettle(target: string, vars: Record<string, unknown> = {}) {
+	const ctx = createExecutionContext();
+	const request = new Request(target) as Request<unknown, IncomingRequestCfProperties>;
+	const response = await worker.fetch(request, { ...env, ...vars } as Env, ctx);
+	const bytes = new Uint8Array(await response.arrayBuffer());
+	await waitOnExecutionContext(ctx);
+	return { response, bytes };
+}
+
+beforeEach(() => {
+	sources.forget();
+});
+
+describe("coalescing", () => {
+	it("N concurrent misses for different sizes of one upload decode it once", async () => {
+		const name = await freshUpload();
+		const sizes = ["150x150", "150x150", "150x150", "730x456", "510x320", "600x420", "800x340"];
+		const before = codecStats.decodes;
+		const responses = await Promise.all(sizes.map((s) => SELF.fetch(url(name, s))));
+		const bodies = await Promise.all(
+			responses.map(async (r) => new Uint8Array(await r.arrayBuffer())),
+		);
+		expect(codecStats.decodes - before).toBe(1);
+		for (const [i, res] of responses.entries()) {
+			// (a request that starts late may find its size already in the edge cache)
+			expect(res.status).toBe(200);
+			const out = await decode(bodies[i] as Uint8Array);
+			expect(`${out.width}x${out.height}`).toBe(sizes[i]);
+		}
+		// The three requests for one size got the same bytes from one render.
+		expect(bodies[1]).toEqual(bodies[0]);
+		expect(bodies[2]).toEqual(bodies[0]);
+	});
+
+	it("a size rendered while the pixels are held needs no second decode", async () => {
+		const name = await freshUpload();
+		const before = codecStats.decodes;
+		const off = { DERIVATIVES: undefined };
+		expect((await fetchAndSettle(url(name, "150x150"), off)).response.status).toBe(200);
+		expect((await fetchAndSettle(url(name, "1200x628"), off)).response.status).toBe(200);
+		expect(codecStats.decodes - before).toBe(1);
+		// Once forgotten (as after the keep-alive), the next size decodes again.
+		sources.forget();
+		expect((await fetchAndSettle(url(name, "800x340"), off)).response.status).toBe(200);
+		expect(codecStats.decodes - before).toBe(2);
+	});
+});
+
+describe("derivative tier", () => {
+	it("a miss fills DERIVATIVES with every size; a later miss is served from it without a decode", async () => {
+		const name = await freshUpload();
+		const first = await fetchAndSettle(url(name, "150x150"));
+		expect(first.response.status).toBe(200);
+		expect(first.response.headers.get("Server-Timing")).toMatch(/decode;dur=/);
+
+		// The fan-out (waitUntil) stored every size WordPress makes, with its record.
+		const listed = await env.DERIVATIVES.list({
+			prefix: `tier/${name}-`,
+			include: ["customMetadata"],
+		});
+		expect(listed.objects.map((o) => o.key).sort()).toEqual(
+			GARDEN_SIZES.map((s) => `tier/${name}-${s}.jpg`).sort(),
+		);
+		for (const object of listed.objects) {
+			expect(object.customMetadata?.generation).toBe(String(GENERATION));
+			expect(object.customMetadata?.etag).toMatch(/^"[0-9a-f]{32}"$/);
+		}
+		const stored150 = listed.objects.find((o) => o.key.endsWith("-150x150.jpg"));
+		expect(stored150?.customMetadata?.etag).toBe(first.response.headers.get("ETag"));
+		// Nothing was written to the uploads bucket.
+		const originals = await env.ORIGINALS.list({ prefix: `tier/${name}` });
+		expect(originals.objects.map((o) => o.key)).toEqual([`tier/${name}.jpg`]);
+
+		// Cold edge cache, no decoded pixels in memory: an R2 read, not a decode.
+		sources.forget();
+		await caches.default.delete(new Request(url(name, "150x150")));
+		for (const size of ["730x456", "150x150"]) {
+			const before = codecStats.decodes;
+			const miss = await fetchAndSettle(url(name, size));
+			// (read before the test decodes the bytes itself)
+			expect(codecStats.decodes - before).toBe(0);
+			expect(miss.response.status).toBe(200);
+			expect(miss.response.headers.get("X-Cache")).toBe("MISS");
+			expect(miss.response.headers.get("Server-Timing")).toMatch(/tier;dur=/);
+			const object = await env.DERIVATIVES.get(`tier/${name}-${size}.jpg`);
+			expect(miss.bytes).toEqual(new Uint8Array(await (object as R2ObjectBody).arrayBuffer()));
+			expect(miss.response.headers.get("ETag")).toBe(object?.customMetadata?.etag);
+			const out = await decode(miss.bytes);
+			expect(`${out.width}x${out.height}`).toBe(size);
+		}
+
+		// The stored bytes are what a fresh render of that size gives.
+		await caches.default.delete(new Request(url(name, "730x456")));
+		const fresh = await fetchAndSettle(url(name, "730x456"), { DERIVATIVES: undefined });
+		expect(fresh.response.headers.get("Server-Timing")).toMatch(/decode;dur=/);
+		const stored = await env.DERIVATIVES.get(`tier/${name}-730x456.jpg`);
+		expect(fresh.bytes).toEqual(new Uint8Array(await (stored as R2ObjectBody).arrayBuffer()));
+
+		const hit = await SELF.fetch(url(name, "730x456"));
+		expect(hit.headers.get("X-Cache")).toBe("HIT");
+	});
+
+	it("ignores a stored object made for another ETag or generation, and replaces it", async () => {
+		const name = await freshUpload();
+		const key = `tier/${name}-510x320.jpg`;
+		const bogus = await fixtureBytes("originals/2025/09/autumn-tiny.jpg");
+		await env.DERIVATIVES.put(key, bogus, {
+			customMetadata: { etag: '"0123456789abcdef0123456789abcdef"', generation: "0" },
+		});
+		const before = codecStats.decodes;
+		const miss = await fetchAndSettle(url(name, "510x320"));
+		expect(miss.response.status).toBe(200);
+		expect(miss.response.headers.get("Server-Timing")).toMatch(/decode;dur=/);
+		expect(codecStats.decodes - before).toBe(1);
+		const out = await decode(miss.bytes);
+		expect([out.width, out.height]).toEqual([510, 320]);
+		const stored = await env.DERIVATIVES.get(key);
+		expect(stored?.customMetadata?.etag).toBe(miss.response.headers.get("ETag"));
+		expect(new Uint8Array(await (stored as R2ObjectBody).arrayBuffer())).toEqual(miss.bytes);
+
+		// Same ETag, other generation (a purge happened): ignored too.
+		await env.DERIVATIVES.put(key, bogus, {
+			customMetadata: { etag: miss.response.headers.get("ETag") ?? "", generation: "99" },
+		});
+		await caches.default.delete(new Request(url(name, "510x320")));
+		const again = await fetchAndSettle(url(name, "510x320"));
+		expect(again.response.status).toBe(200);
+		expect(again.bytes).not.toEqual(bogus);
+		expect(psnr(await decode(again.bytes), out)).toBeGreaterThan(45);
+	});
+
+	it("without a DERIVATIVES binding nothing is stored and every miss renders", async () => {
+		const name = await freshUpload();
+		const off = { DERIVATIVES: undefined };
+		const first = await fetchAndSettle(url(name, "150x150"), off);
+		expect(first.response.status).toBe(200);
+		const listed = await env.DERIVATIVES.list({ prefix: `tier/${name}-` });
+		expect(listed.objects).toEqual([]);
+	});
+});
+
+describe("bench routes", () => {
+	it.each([
+		"/__bench/stats",
+		"/__bench/plan/tier/x-150x150.jpg",
+		"/__bench/all/tier/x-150x150.jpg",
+	])("%s does not exist unless BENCH_ROUTES=1", async (path) => {
+		expect((await SELF.fetch(`${HOST}${path}`)).status).toBe(404);
+		const res = await SELF.fetch(`${HOST}/__bench/reset`, { method: "POST" });
+		expect(res.status).toBe(404);
+	});
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RGBAImage } from "./orientation";
-import { boxShrink, shrinkFactor } from "./shrink";
+import { areaShrink, shrinkFactor } from "./shrink";
 
 /** An image whose pixel (x, y) has R = x, G = y, B = x + y, A = 255. */
 function ramp(width: number, height: number): RGBAImage {
@@ -32,38 +32,60 @@ describe("shrinkFactor", () => {
 	});
 });
 
-describe("boxShrink", () => {
-	it("averages k×k blocks of the crop window, with rounding", () => {
+describe("areaShrink", () => {
+	it("averages k×k blocks of the crop window when k divides it", () => {
 		const src = ramp(8, 6);
-		const out = boxShrink(src, { x: 2, y: 1, w: 4, h: 4 }, 2);
+		const out = areaShrink(src, { x: 2, y: 1, w: 4, h: 4 }, 2, 2);
 		expect([out.width, out.height]).toEqual([2, 2]);
-		// block (0,0) covers x 2..3, y 1..2: R mean 2.5 → 3, G mean 1.5 → 2, B mean 4
-		expect([...out.data.subarray(0, 4)]).toEqual([3, 2, 4, 255]);
-		// block (1,1) covers x 4..5, y 3..4
-		expect([...out.data.subarray(12, 16)]).toEqual([5, 4, 8, 255]);
+		// block (0,0) covers x 2..3, y 1..2: R 2.5, G 1.5, B 4 (halves round to even)
+		expect([...out.data.subarray(0, 4)]).toEqual([2, 2, 4, 255]);
+		// block (1,1) covers x 4..5, y 3..4: R 4.5, G 3.5, B 8
+		expect([...out.data.subarray(12, 16)]).toEqual([4, 4, 8, 255]);
 	});
 
-	it("averages only the pixels a partial last block has", () => {
-		const src = ramp(5, 5);
-		const out = boxShrink(src, { x: 0, y: 0, w: 5, h: 5 }, 2);
-		expect([out.width, out.height]).toEqual([3, 3]);
-		// last column block is x = 4 alone; last row block is y = 4 alone
-		const last = (2 * 3 + 2) * 4;
-		expect([...out.data.subarray(last, last + 4)]).toEqual([4, 4, 8, 255]);
-		const lastOfFirstRow = 2 * 4;
-		expect([...out.data.subarray(lastOfFirstRow, lastOfFirstRow + 4)]).toEqual([4, 1, 5, 255]);
+	it("weights the pixels an output pixel covers in part", () => {
+		// One row, R = 0, 30, 60: 3 → 2 pixels covering [0, 1.5) and [1.5, 3).
+		const data = new Uint8ClampedArray([0, 0, 0, 255, 30, 0, 0, 255, 60, 0, 0, 255]);
+		const out = areaShrink({ data, width: 3, height: 1 }, { x: 0, y: 0, w: 3, h: 1 }, 2, 1);
+		expect([out.data[0], out.data[4]]).toEqual([10, 50]);
 	});
 
-	it("is the identity for k = 1", () => {
-		const src = ramp(7, 3);
-		const out = boxShrink(src, { x: 0, y: 0, w: 7, h: 3 }, 1);
-		expect(out.data).toEqual(src.data);
+	it.each([
+		[{ x: 0, y: 0, w: 7, h: 3 }, 7, 3],
+		[{ x: 1, y: 1, w: 5, h: 4 }, 5, 4],
+	])("is the identity at the crop's own size: %j", (crop, w, h) => {
+		const src = ramp(8, 6);
+		const out = areaShrink(src, crop, w, h);
+		for (let y = 0; y < h; y++) {
+			for (let x = 0; x < w; x++) {
+				const i = (y * w + x) * 4;
+				expect([...out.data.subarray(i, i + 4)]).toEqual([
+					crop.x + x,
+					crop.y + y,
+					crop.x + x + crop.y + y,
+					255,
+				]);
+			}
+		}
 	});
 
-	it("keeps a flat colour flat", () => {
-		const data = new Uint8ClampedArray(9 * 9 * 4).fill(200);
-		const out = boxShrink({ data, width: 9, height: 9 }, { x: 1, y: 1, w: 8, h: 7 }, 3);
-		expect([out.width, out.height]).toEqual([3, 3]);
+	it.each([
+		[9, 9, { x: 1, y: 1, w: 8, h: 7 }, 3, 3],
+		[100, 40, { x: 3, y: 5, w: 97, h: 33 }, 13, 7],
+	])("keeps a flat colour flat: %i×%i %j → %i×%i", (W, H, crop, w, h) => {
+		const data = new Uint8ClampedArray(W * H * 4).fill(200);
+		const out = areaShrink({ data, width: W, height: H }, crop, w, h);
+		expect([out.width, out.height]).toEqual([w, h]);
 		expect(out.data.every((v) => v === 200)).toBe(true);
+	});
+
+	it("keeps the mean of the window", () => {
+		const src = ramp(64, 48);
+		const crop = { x: 5, y: 3, w: 50, h: 41 };
+		const out = areaShrink(src, crop, 17, 9);
+		let sum = 0;
+		for (let i = 0; i < 17 * 9; i++) sum += out.data[i * 4] as number;
+		// R = x: the window's mean x is 5 + 49/2 = 29.5
+		expect(sum / (17 * 9)).toBeCloseTo(29.5, 0);
 	});
 });

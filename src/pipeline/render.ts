@@ -15,7 +15,7 @@ import {
 } from "../image/codecs";
 import { applyOrientation, type Rect, type RGBAImage } from "../image/orientation";
 import { type ImageFormat, MIME, type Orientation } from "../image/probe";
-import { boxShrink, shrinkFactor } from "../image/shrink";
+import { areaShrink, shrinkFactor } from "../image/shrink";
 
 /** Resize settings: the windowed filter, and how much a box pre-shrink may take off first. */
 export interface ResizeSettings extends ResizeOptions {
@@ -115,7 +115,10 @@ const resize: Step = {
 		}
 		const k = shrinkFactor(crop, job.width, job.height, job.resize.shrinkGap);
 		if (k > 1) {
-			const shrunk = boxShrink(image, crop, k);
+			// Exact geometry: the window maps onto the smaller image edge to edge.
+			const w = Math.max(job.width, Math.round(crop.w / k));
+			const h = Math.max(job.height, Math.round(crop.h / k));
+			const shrunk = areaShrink(image, crop, w, h);
 			const whole = { x: 0, y: 0, w: shrunk.width, h: shrunk.height };
 			ctx.image = await resizeRGBA(shrunk, whole, job.width, job.height, job.resize);
 		} else {

@@ -29,6 +29,9 @@ export const RESIZE: ResizeSettings = {
 	premultiply: false,
 	linearRGB: false,
 	shrinkGap: 3,
+	// A 2560x1707 -scaled copy (4.37 MP) is filtered whole; bigger sources are
+	// area-shrunk more first so the WASM heaps stay < 100 MB (BENCHMARKS.md).
+	pixelBudget: 8_800_000,
 };
 
 /**

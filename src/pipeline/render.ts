@@ -19,8 +19,14 @@ import { areaShrink, shrinkFactor } from "../image/shrink";
 
 /** Resize settings: the windowed filter, and how much a box pre-shrink may take off first. */
 export interface ResizeSettings extends ResizeOptions {
-	/** The filter reduces by at least this factor after the box step (0 = no box step). */
+	/** The filter reduces by at least this factor after the area step (0 = no area step). */
 	readonly shrinkGap: number;
+	/**
+	 * Memory: the decoded source's pixels plus the filter's input pixels stay
+	 * within this (the decoder's and the filter's WASM heaps grow with them and
+	 * never shrink). Larger sources get a larger area pre-shrink.
+	 */
+	readonly pixelBudget: number;
 }
 
 /** Decode an original's bytes; only JPEG so far. */
@@ -113,13 +119,24 @@ const resize: Step = {
 		if (crop.w === job.width && crop.h === job.height && crop.x === 0 && crop.y === 0) {
 			if (image.width === crop.w && image.height === crop.h) return;
 		}
+		// Area pre-shrink: by an integer-ish factor for speed (see shrinkFactor),
+		// and further if the filter's input would not fit its memory budget.
+		// Exact geometry: the window maps onto the smaller image edge to edge.
 		const k = shrinkFactor(crop, job.width, job.height, job.resize.shrinkGap);
-		if (k > 1) {
-			// Exact geometry: the window maps onto the smaller image edge to edge.
-			const w = Math.max(job.width, Math.round(crop.w / k));
-			const h = Math.max(job.height, Math.round(crop.h / k));
+		let w = Math.max(job.width, Math.round(crop.w / k));
+		let h = Math.max(job.height, Math.round(crop.h / k));
+		const budget = Math.max(
+			job.resize.pixelBudget - image.width * image.height,
+			job.width * job.height,
+		);
+		const over = Math.sqrt((w * h) / budget);
+		if (over > 1) {
+			w = Math.max(job.width, Math.floor(w / over));
+			h = Math.max(job.height, Math.floor(h / over));
+		}
+		if (w !== crop.w || h !== crop.h) {
 			const shrunk = areaShrink(image, crop, w, h);
-			const whole = { x: 0, y: 0, w: shrunk.width, h: shrunk.height };
+			const whole = { x: 0, y: 0, w, h };
 			ctx.image = await resizeRGBA(shrunk, whole, job.width, job.height, job.resize);
 		} else {
 			ctx.image = await resizeRGBA(image, crop, job.width, job.height, job.resize);

@@ -51,7 +51,7 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		sources.forget();
 		const started = performance.now();
 		const sizes = [];
-		for (const { key, plan } of plannedSizes(meta, path, config)) {
+		for (const { key, plan } of plannedSizes(meta, config)) {
 			const timing: Record<string, number> = {};
 			const rendered = await renderPlan(storage, meta, plan, config, timing);
 			sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });

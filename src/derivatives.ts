@@ -9,13 +9,12 @@ import { ImageError, LimitExceededError, NotFoundError } from "./errors";
 import type { JpegEncodeOptions } from "./image/codecs";
 import type { RGBAImage } from "./image/orientation";
 import type { UploadMeta } from "./originals";
-import { type DerivativePath, derivativeKey } from "./path";
+import type { DerivativePath } from "./path";
 import { decodeSource, type Rendered, type ResizeSettings, render } from "./pipeline/render";
 import { DecodedSources } from "./pipeline/sources";
-import { planRender, type RenderPlan } from "./plan";
+import { planRender, type RenderPlan, uploadSizes } from "./plan";
 import { type Storage, WritableStorage } from "./storage";
 import { DerivativeTier } from "./tier";
-import { subsizes } from "./wp/sizes";
 
 /**
  * Resize settings; part of every derivative's ETag (through PIPELINE_VERSION).
@@ -134,29 +133,22 @@ export async function renderPlan(
 	return rendered;
 }
 
-/** Every size WordPress made for this upload, with its key and plan. */
+/**
+ * Every file WordPress made for this upload (the one list from plan.ts), with
+ * its render plan; sizes over the output limit are left out. Two size names
+ * may share one file: it is listed once.
+ */
 export function plannedSizes(
 	meta: UploadMeta,
-	path: Pick<DerivativePath, "dir" | "name" | "ext">,
 	config: Config,
 ): { key: string; plan: RenderPlan }[] {
-	const made = subsizes(
-		{
-			width: meta.width,
-			height: meta.height,
-			storedWidth: meta.storedWidth,
-			storedHeight: meta.storedHeight,
-		},
-		config.sizes,
-	);
 	const out: { key: string; plan: RenderPlan }[] = [];
-	for (const size of made) {
+	const seen = new Set<string>();
+	for (const size of uploadSizes(meta, config.sizes)) {
+		if (seen.has(size.key)) continue;
+		seen.add(size.key);
 		try {
-			const plan = planRender(meta, size, config.limits);
-			out.push({
-				key: derivativeKey(path.dir, path.name, path.ext, plan.width, plan.height),
-				plan,
-			});
+			out.push({ key: size.key, plan: planRender(meta, size, config.limits) });
 		} catch (err) {
 			if (!(err instanceof LimitExceededError)) throw err;
 		}
@@ -186,7 +178,7 @@ export async function fanOut(
 	fanning.add(id);
 	let made = 0;
 	try {
-		for (const { key, plan } of plannedSizes(meta, path, config)) {
+		for (const { key, plan } of plannedSizes(meta, config)) {
 			if (key === path.key) continue;
 			const record = { etag: await derivativeEtag(meta, plan, config), generation: GENERATION };
 			if (await tier.has(key, record)) continue;

@@ -174,12 +174,22 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		inflight.set(keyUrl, making);
 		if (tier) {
 			// Once the source is decoded, keep this size and make the others.
-			const filled = making.then(async (made) => {
-				if (!made.rendered) return;
-				await tier.put(path.key, made.bytes, made.contentType, record);
-				await fanOut(storage, tier, meta, path, config);
-			});
-			c.executionCtx.waitUntil(filled.catch(() => {}));
+			// (a failed render is reported through onError, not here)
+			const filled = making.then(
+				async (made) => {
+					if (!made.rendered) return;
+					await tier.put(path.key, made.bytes, made.contentType, record);
+					await fanOut(storage, tier, meta, path, config);
+				},
+				() => undefined,
+			);
+			c.executionCtx.waitUntil(
+				filled.catch((err: unknown) => {
+					// Background work: the response is already right; say what failed.
+					const message = err instanceof Error ? err.message : String(err);
+					console.error(JSON.stringify({ level: "error", tier: "put", key: path.key, message }));
+				}),
+			);
 		}
 	}
 	const rendered = await making;

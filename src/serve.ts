@@ -7,9 +7,12 @@ import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, strongEtag } from "./cac
 import type { Config } from "./config";
 import { LimitExceededError, NotFoundError } from "./errors";
 import type { FILTERS } from "./image/codecs";
-import { lookupUpload, UploadDirectory, type UploadMeta } from "./originals";
+import type { EncodeSettings, OutputFormat } from "./image/formats";
+import { MIME } from "./image/probe";
+import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
+import { extensionFormat, lookupUpload, UploadDirectory, type UploadMeta } from "./originals";
 import type { DerivativePath, OriginalPath } from "./path";
-import { type Rendered, render } from "./pipeline/render";
+import { assertRenderable, type Rendered, render } from "./pipeline/render";
 import { matchSize, planRender, type RenderPlan } from "./plan";
 import { Storage } from "./storage";
 
@@ -21,10 +24,13 @@ export interface AppVariables {
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };
 
-/** Resize settings; part of every derivative's ETag. */
+/**
+ * Resize settings; part of every derivative's ETag. Premultiplied alpha is
+ * used only for sources with transparent pixels (see the render pipeline).
+ */
 export const RESIZE = {
 	filter: "lanczos3" as keyof typeof FILTERS,
-	premultiply: false,
+	premultiply: true,
 	linearRGB: false,
 };
 /** Bump when the pipeline's output changes for the same inputs. */
@@ -114,10 +120,31 @@ function serverTiming(t: Record<string, number>): string {
 		.join(", ");
 }
 
+function encodeSettings(config: Config): EncodeSettings {
+	return {
+		jpegQuality: config.jpegQuality,
+		webpQuality: config.webpQuality,
+		pngLevel: config.pngLevel,
+	};
+}
+
+/** The encoder settings that shape the bytes of `output`, for its ETag. */
+function encoderTag(output: OutputFormat, config: Config): string {
+	switch (output) {
+		case "jpeg":
+			return `q${config.jpegQuality}`;
+		case "webp":
+			return `webp-q${config.webpQuality}`;
+		case "png":
+			return `png-o${config.pngLevel}`;
+	}
+}
+
 async function renderFromSource(
 	storage: Storage,
 	meta: UploadMeta,
 	plan: RenderPlan,
+	output: OutputFormat,
 	config: Config,
 	timing: Record<string, number>,
 ): Promise<Rendered> {
@@ -145,7 +172,9 @@ async function renderFromSource(
 		width: plan.resizeWidth,
 		height: plan.resizeHeight,
 		orientation: plan.orientation,
-		quality: config.jpegQuality,
+		output,
+		encode: encodeSettings(config),
+		palette: source.info.png?.colorType === 3,
 		resize: RESIZE,
 		deadline: Date.now() + limits.renderBudgetMs,
 	});
@@ -154,7 +183,16 @@ async function renderFromSource(
 export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
 	const { config } = c.var;
 	const origin = new URL(c.req.url).origin;
-	const keyUrl = cacheKeyUrl(origin, config.mountPath, path.key);
+	// Negotiation is decided from the name alone, so a HIT needs no R2 read.
+	// The cache key carries the format only when it is not the file's own.
+	const own = extensionFormat(path.ext) ?? "jpeg";
+	const output = negotiateFormat(own, acceptClass(c.req.header("Accept")), config.autoFormat);
+	const keyUrl = cacheKeyUrl(
+		origin,
+		config.mountPath,
+		path.key,
+		output === own ? {} : { format: output },
+	);
 	const cache = caches.default;
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
 	if (cached) return finish(c, cached, "HIT");
@@ -172,6 +210,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		matchSize(meta, path.width, path.height, config.sizes),
 		config.limits,
 	);
+	assertRenderable(meta.source.info);
 	const etag = await strongEtag([
 		meta.source.key,
 		meta.source.etag,
@@ -182,17 +221,22 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		plan.crop.w,
 		plan.crop.h,
 		plan.orientation,
-		`q${config.jpegQuality}`,
+		output,
+		encoderTag(output, config),
 		RESIZE.filter,
+		RESIZE.premultiply ? "pm" : "",
 		PIPELINE_VERSION,
 	]);
 	const headers = new Headers({
-		"Content-Type": "image/jpeg",
+		"Content-Type": MIME[output],
 		"Cache-Control": config.cacheControl,
 		ETag: etag,
 		"Last-Modified": meta.source.uploaded.toUTCString(),
 		...SECURITY_HEADERS,
 	});
+	// Every variant says so, the file's own format too: a shared cache must not
+	// hand a JPEG-only client the WebP it stored for another.
+	if (variesByAccept(own, config.autoFormat)) headers.set("Vary", "Accept");
 	// A client that already holds these bytes needs no render at all.
 	if (ifNoneMatchHits(c.req.header("If-None-Match") ?? null, etag)) {
 		headers.set("X-Cache", "MISS");
@@ -201,7 +245,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 
 	let rendering = inflight.get(keyUrl);
 	if (!rendering) {
-		rendering = renderFromSource(storage, meta, plan, config, timing).finally(() =>
+		rendering = renderFromSource(storage, meta, plan, output, config, timing).finally(() =>
 			inflight.delete(keyUrl),
 		);
 		inflight.set(keyUrl, rendering);

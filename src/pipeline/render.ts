@@ -4,10 +4,20 @@
  * plan (crop window in the original's stored pixels, output size, EXIF
  * orientation still to apply); output is the encoded derivative.
  */
-import { LimitExceededError, UnprocessableError, UnsupportedFormatError } from "../errors";
-import { decodeJpeg, encodeJpeg, type ResizeOptions, resizeRGBA } from "../image/codecs";
+import { LimitExceededError, UnprocessableError } from "../errors";
+import { type ResizeOptions, resizeRGBA } from "../image/codecs";
+import {
+	assertDecodable,
+	decodeImage,
+	type EncodeSettings,
+	encodeImage,
+	hasTransparency,
+	isLossless,
+	type OutputFormat,
+} from "../image/formats";
 import { applyOrientation, type Rect, type RGBAImage } from "../image/orientation";
-import { type ImageFormat, MIME, type Orientation } from "../image/probe";
+import { type ImageFormat, type ImageInfo, MIME, type Orientation } from "../image/probe";
+import { quantize } from "../image/quantize";
 
 export interface RenderJob {
 	readonly bytes: Uint8Array;
@@ -18,7 +28,15 @@ export interface RenderJob {
 	readonly width: number;
 	readonly height: number;
 	readonly orientation: Orientation;
-	readonly quality: number;
+	/** Format to write: the source's own, or one negotiated from `Accept`. */
+	readonly output: OutputFormat;
+	readonly encode: EncodeSettings;
+	/**
+	 * The source is a palette PNG: its PNG sizes are reduced to at most 256
+	 * colours again, as WordPress does (else they come out ~10x larger).
+	 */
+	readonly palette: boolean;
+	/** `premultiply` is applied only when the decoded pixels have transparency. */
 	readonly resize: ResizeOptions;
 	/** Epoch ms after which the render gives up. */
 	readonly deadline: number;
@@ -41,6 +59,8 @@ export interface Rendered {
 interface Context {
 	readonly job: RenderJob;
 	image?: RGBAImage;
+	/** Some pixel is not fully opaque (never true for JPEG). */
+	transparent: boolean;
 	output?: Uint8Array;
 	readonly timings: Timings;
 }
@@ -48,13 +68,12 @@ interface Context {
 type Step = { readonly name: keyof Timings | "orient"; run(ctx: Context): Promise<void> | void };
 
 /**
- * Throws 415 unless the pipeline can make sizes from this format. The size
- * table asks the same question, so it lists no file that would answer 415.
+ * Throws 415 unless the pipeline can make sizes from this original (GIF and
+ * animated WebP are refused: see formats.ts). The size table asks the same
+ * question, so it lists no file that would answer 415.
  */
-export function assertRenderable(format: ImageFormat): void {
-	if (format !== "jpeg") {
-		throw new UnsupportedFormatError(`${format.toUpperCase()} originals are not supported`);
-	}
+export function assertRenderable(info: ImageInfo): void {
+	assertDecodable(info);
 }
 
 function need<T>(value: T | undefined, what: string): T {
@@ -66,8 +85,7 @@ const decode: Step = {
 	name: "decode",
 	async run(ctx) {
 		const { job } = ctx;
-		assertRenderable(job.format);
-		const image = await decodeJpeg(job.bytes);
+		const image = await decodeImage(job.format, job.bytes);
 		const { crop } = job;
 		if (
 			crop.x < 0 ||
@@ -80,6 +98,7 @@ const decode: Step = {
 			});
 		}
 		ctx.image = image;
+		ctx.transparent = job.format !== "jpeg" && hasTransparency(image);
 	},
 };
 
@@ -94,7 +113,10 @@ const resize: Step = {
 		if (crop.w === job.width && crop.h === job.height && crop.x === 0 && crop.y === 0) {
 			if (image.width === crop.w && image.height === crop.h) return;
 		}
-		ctx.image = await resizeRGBA(image, crop, job.width, job.height, job.resize);
+		ctx.image = await resizeRGBA(image, crop, job.width, job.height, {
+			...job.resize,
+			premultiply: job.resize.premultiply && ctx.transparent,
+		});
 	},
 };
 
@@ -108,9 +130,12 @@ const orient: Step = {
 const encode: Step = {
 	name: "encode",
 	async run(ctx) {
-		ctx.output = await encodeJpeg(need(ctx.image, "image"), {
-			quality: ctx.job.quality,
-			progressive: true,
+		const { job } = ctx;
+		const image = need(ctx.image, "image");
+		ctx.output = await encodeImage(job.palette && job.output === "png" ? quantize(image) : image, {
+			format: job.output,
+			settings: job.encode,
+			lossless: job.output === job.format && isLossless(job.format, job.bytes),
 		});
 	},
 };
@@ -118,7 +143,7 @@ const encode: Step = {
 export const STEPS: readonly Step[] = [decode, resize, orient, encode];
 
 export async function render(job: RenderJob): Promise<Rendered> {
-	const ctx: Context = { job, timings: { decode: 0, resize: 0, encode: 0 } };
+	const ctx: Context = { job, transparent: false, timings: { decode: 0, resize: 0, encode: 0 } };
 	for (const step of STEPS) {
 		if (Date.now() > job.deadline) {
 			throw new LimitExceededError(
@@ -133,7 +158,7 @@ export async function render(job: RenderJob): Promise<Rendered> {
 	const image = need(ctx.image, "image");
 	return {
 		bytes: need(ctx.output, "output"),
-		contentType: MIME.jpeg,
+		contentType: MIME[job.output],
 		width: image.width,
 		height: image.height,
 		timings: ctx.timings,

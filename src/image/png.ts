@@ -90,7 +90,7 @@ export async function decodePng(bytes: Uint8Array): Promise<RGBAImage> {
 }
 
 export interface PngEncodeOptions {
-	/** oxipng effort, 0–6: 2 is its default and a good size/time trade. */
+	/** oxipng effort, 0 (fast) – 6 (smallest); see PNG_LEVEL in the README. */
 	readonly level: number;
 }
 

@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "./config";
-import { ConfigError } from "./errors";
 import { type AcceptClass, acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
 
 describe("acceptClass", () => {
@@ -57,40 +55,5 @@ describe("negotiateFormat", () => {
 		["png", false, false],
 	] as const)("%s with auto=%s varies by Accept: %s", (own, auto, expected) => {
 		expect(variesByAccept(own, auto)).toBe(expected);
-	});
-});
-
-describe("config: AUTO_FORMAT, WEBP_QUALITY, PNG_LEVEL", () => {
-	it("defaults: negotiation off, WebP quality 86 (WordPress's default), oxipng level 1", () => {
-		const config = parseConfig({});
-		expect([config.autoFormat, config.webpQuality, config.pngLevel]).toEqual([false, 86, 1]);
-	});
-
-	it.each([
-		["true", true],
-		["1", true],
-		["on", true],
-		["FALSE", false],
-		["0", false],
-		["off", false],
-	])("AUTO_FORMAT=%s → %s", (raw, expected) => {
-		expect(parseConfig({ AUTO_FORMAT: raw }).autoFormat).toBe(expected);
-	});
-
-	it.each([
-		{ AUTO_FORMAT: "webp" },
-		{ AUTO_FORMAT: "yes please" },
-		{ WEBP_QUALITY: "0" },
-		{ WEBP_QUALITY: "101" },
-		{ PNG_LEVEL: "7" },
-		{ PNG_LEVEL: "-1" },
-	])("%j is a ConfigError naming the variable", (vars) => {
-		const name = Object.keys(vars)[0] ?? "";
-		expect(() => parseConfig(vars)).toThrow(ConfigError);
-		try {
-			parseConfig(vars);
-		} catch (err) {
-			expect((err as ConfigError).variable).toBe(name);
-		}
 	});
 });

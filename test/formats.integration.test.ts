@@ -7,12 +7,13 @@
  * Golden sizes were worked out by hand from WordPress's rules for the seed
  * site's registered sizes (see README "Formats"), not by calling our size code.
  */
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decodeImage } from "../src/image/formats";
 import type { RGBAImage } from "../src/image/orientation";
 import { detectFormat, type ImageFormat, probeImage } from "../src/image/probe";
 import { isLosslessWebp } from "../src/image/webp";
+import { fixtureBytes } from "./helpers";
 import { DIR, seed } from "./images";
 
 interface Fixture {
@@ -258,4 +259,53 @@ describe("GIF and animated WebP: 415, never cached", () => {
 			expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(1000);
 		},
 	);
+});
+
+describe("broken PNG and WebP data: 422, and the codec recovers", () => {
+	/** A copy of a fixture whose header is intact but whose image data is garbage. */
+	async function corrupt(file: string, target: string, marker: string): Promise<void> {
+		const bytes = await fixtureBytes(`originals/${DIR}${file}`);
+		const broken = bytes.slice();
+		// Keep everything up to 8 bytes into the chunk that holds the image data.
+		const at = bytes.findIndex((_, i) =>
+			[...marker].every((ch, k) => bytes[i + k] === ch.charCodeAt(0)),
+		);
+		expect(at).toBeGreaterThan(12);
+		const keep = at + 8;
+		for (let i = keep; i < broken.length; i++) broken[i] = (i * 131) & 0xff;
+		await env.ORIGINALS.put(`${DIR}${target}`, broken);
+	}
+
+	it.each([
+		// PNG: signature, IHDR and the chunks before IDAT intact; IDAT contents garbage.
+		[
+			"logo-palette.png",
+			"broken-logo.png",
+			"IDAT",
+			"broken-logo-150x150.png",
+			"logo-palette-510x320.png",
+		],
+		// WebP: RIFF + VP8X header intact; ALPH/VP8 data garbage.
+		[
+			"cups-alpha.webp",
+			"broken-cups.webp",
+			"ALPH",
+			"broken-cups-150x150.webp",
+			"cups-alpha-510x320.webp",
+		],
+	])("%s with garbage data", async (file, target, marker, size, good) => {
+		await corrupt(file, target, marker);
+		const res = await SELF.fetch(url(size));
+		expect(res.status).toBe(422);
+		expect(res.headers.get("Cache-Control")).toBe("no-store");
+		expect(await res.text()).toMatch(/^Could not decode (PNG|WebP)/);
+		// The next request for a healthy image of that format still renders
+		// (another host, so it cannot be a cache hit).
+		const ok = await SELF.fetch(url(good).replace("images.test", "recover.test"));
+		expect(ok.status).toBe(200);
+		expect(ok.headers.get("X-Cache")).toBe("MISS");
+		expect(detectFormat(new Uint8Array(await ok.arrayBuffer()))).toBe(
+			file.endsWith(".png") ? "png" : "webp",
+		);
+	});
 });

@@ -89,6 +89,14 @@ const FIXTURES: readonly Fixture[] = [
 		missing: [[640, 427]],
 	},
 	{
+		// 480x320 RGBA, Adam7-interlaced.
+		file: "badge-interlaced.png",
+		format: "png",
+		transparent: true,
+		sizes: [[150, 150]],
+		missing: [[480, 320]],
+	},
+	{
 		// 800x500 lossy (VP8), opaque.
 		file: "garden-lossy.webp",
 		format: "webp",

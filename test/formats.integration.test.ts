@@ -232,7 +232,7 @@ describe("transparency", () => {
 		expect(info.ok && info.info.png?.colorType).toBe(2);
 	});
 
-	it("a palette PNG's sizes are palette PNGs again (≤ 256 colours, as WordPress does)", async () => {
+	it("a palette PNG's sizes are palette PNGs again (≤ 256 colours)", async () => {
 		const res = await SELF.fetch(url("logo-palette-510x320.png"));
 		const info = probeImage(new Uint8Array(await res.arrayBuffer()));
 		expect(info.ok && info.info.png?.colorType).toBe(3);

@@ -1,9 +1,8 @@
 /**
  * Palette reduction for sizes of palette PNGs (logos, icons, diagrams).
  * Resizing blends neighbouring colours, so a 16-colour logo comes out with
- * thousands of colours and as an RGBA PNG ten times the size of WordPress's
- * (GD turns such sizes back into a palette of the source's colour count).
- * We keep up to 256 colours instead, chosen by weighted median cut in RGBA:
+ * a thousand colours, and as an RGBA PNG nearly twice the bytes of a palette
+ * one. We keep up to 256 colours, chosen by weighted median cut in RGBA:
  * the source's flat colours survive exactly (each is a heavy cluster of its
  * own) and the anti-aliased rims get the rest. Pure: no I/O.
  */

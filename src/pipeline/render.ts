@@ -33,7 +33,7 @@ export interface RenderJob {
 	readonly encode: EncodeSettings;
 	/**
 	 * The source is a palette PNG: its PNG sizes are reduced to at most 256
-	 * colours again, as WordPress does (else they come out ~10x larger).
+	 * colours again (else resizing's blended colours make them RGBA, ~2x larger).
 	 */
 	readonly palette: boolean;
 	/** `premultiply` is applied only when the decoded pixels have transparency. */

@@ -157,7 +157,12 @@ function pixel(image: RGBAImage, x: number, y: number): [number, number, number,
 }
 
 beforeAll(async () => {
-	await seed(...FIXTURES.map((f) => f.file), "spinner-animated.gif", "spinner-animated.webp");
+	await seed(
+		...FIXTURES.map((f) => f.file),
+		"spinner-animated.gif",
+		"spinner-animated.webp",
+		"spinner-apng.png",
+	);
 });
 
 describe.each(FIXTURES)("$file", (fx) => {
@@ -242,6 +247,19 @@ describe("transparency", () => {
 		const res = await SELF.fetch(url("chart-gray-500x320.png"));
 		const info = probeImage(new Uint8Array(await res.arrayBuffer()));
 		expect(info.ok && info.info.png?.colorType).toBe(0);
+	});
+});
+
+describe("animated PNG", () => {
+	it("is sized from its default image (frame 1: red disc; frame 2 would be blue)", async () => {
+		const res = await SELF.fetch(url("spinner-apng-150x150.png"));
+		expect(res.status).toBe(200);
+		expect(res.headers.get("Content-Type")).toBe("image/png");
+		const out = await decodeImage("png", new Uint8Array(await res.arrayBuffer()));
+		expect([out.width, out.height]).toEqual([150, 150]);
+		const [r, g, b] = pixel(out, 75, 75);
+		expect(r).toBeGreaterThan(200);
+		expect(Math.max(g, b)).toBeLessThan(60);
 	});
 });
 

@@ -5,6 +5,7 @@
  * orientation still to apply); output is the encoded derivative.
  */
 import { LimitExceededError, UnprocessableError } from "../errors";
+import { smoothFaintColours } from "../image/alpha";
 import { type ResizeOptions, resizeRGBA } from "../image/codecs";
 import {
 	assertDecodable,
@@ -131,8 +132,13 @@ const encode: Step = {
 	name: "encode",
 	async run(ctx) {
 		const { job } = ctx;
-		const image = need(ctx.image, "image");
-		ctx.output = await encodeImage(job.palette && job.output === "png" ? quantize(image) : image, {
+		let image = need(ctx.image, "image");
+		if (job.output === "png") {
+			// Both keep what the pixels look like and make the PNG smaller.
+			if (ctx.transparent) image = smoothFaintColours(image);
+			if (job.palette) image = quantize(image);
+		}
+		ctx.output = await encodeImage(image, {
 			format: job.output,
 			settings: job.encode,
 			lossless: job.output === job.format && isLossless(job.format, job.bytes),

@@ -185,6 +185,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const origin = new URL(c.req.url).origin;
 	// Negotiation is decided from the name alone, so a HIT needs no R2 read.
 	// The cache key carries the format only when it is not the file's own.
+	// (GIF, AVIF and unknown extensions never render: they are refused below.)
 	const own = extensionFormat(path.ext) ?? "jpeg";
 	const output = negotiateFormat(own, acceptClass(c.req.header("Accept")), config.autoFormat);
 	const keyUrl = cacheKeyUrl(

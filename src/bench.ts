@@ -9,7 +9,7 @@ import type { Hono } from "hono";
 import { GENERATION, plannedSizes, renderPlan, sources } from "./derivatives";
 import { BadRequestError } from "./errors";
 import { codecStats, wasmMemory } from "./image/codecs";
-import { lookupUpload } from "./originals";
+import { extensionFormat, lookupUpload } from "./originals";
 import { parseImagePath } from "./path";
 import { matchSize, planRender } from "./plan";
 import { type AppEnv, directory } from "./serve";
@@ -48,12 +48,16 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		const path = derivativeOf(c.req.path.slice("/__bench/all/".length));
 		const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
 		const meta = await lookupUpload(storage, path.dir, path.name, path.ext, config.limits);
+		const output = extensionFormat(path.ext) ?? "jpeg";
+		if (output !== "jpeg" && output !== "png" && output !== "webp") {
+			throw new BadRequestError("No sizes for this format");
+		}
 		sources.forget();
 		const started = performance.now();
 		const sizes = [];
 		for (const { key, plan } of plannedSizes(meta, config)) {
 			const timing: Record<string, number> = {};
-			const rendered = await renderPlan(storage, meta, plan, config, timing);
+			const rendered = await renderPlan(storage, meta, plan, output, config, timing);
 			sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });
 		}
 		const ms = performance.now() - started;

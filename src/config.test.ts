@@ -112,3 +112,37 @@ describe("size table and demo settings", () => {
 		}
 	});
 });
+
+describe("config: AUTO_FORMAT, WEBP_QUALITY, PNG_LEVEL", () => {
+	it("defaults: negotiation off, WebP quality 86 (WordPress's default), oxipng level 1", () => {
+		const config = parseConfig({});
+		expect([config.autoFormat, config.webpQuality, config.pngLevel]).toEqual([false, 86, 1]);
+	});
+
+	it.each([
+		["true", true],
+		["1", true],
+		["false", false],
+		["0", false],
+	])("AUTO_FORMAT=%s → %s", (raw, expected) => {
+		expect(parseConfig({ AUTO_FORMAT: raw }).autoFormat).toBe(expected);
+	});
+
+	it.each([
+		{ AUTO_FORMAT: "webp" },
+		{ AUTO_FORMAT: "on" },
+		{ AUTO_FORMAT: "FALSE" },
+		{ WEBP_QUALITY: "0" },
+		{ WEBP_QUALITY: "101" },
+		{ PNG_LEVEL: "7" },
+		{ PNG_LEVEL: "-1" },
+	])("%j is a ConfigError naming the variable", (vars) => {
+		const name = Object.keys(vars)[0] ?? "";
+		expect(() => parseConfig(vars)).toThrow(ConfigError);
+		try {
+			parseConfig(vars);
+		} catch (err) {
+			expect((err as ConfigError).variable).toBe(name);
+		}
+	});
+});

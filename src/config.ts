@@ -30,6 +30,12 @@ export interface Config {
 	readonly demoPrefix: string;
 	readonly sizes: SizeRegistry;
 	readonly jpegQuality: number;
+	/** Quality of lossy WebP output (WebP sizes of lossy WebP, negotiated WebP). */
+	readonly webpQuality: number;
+	/** oxipng effort for PNG output, 0 (fast) – 6 (smallest). */
+	readonly pngLevel: number;
+	/** Serve JPEG/PNG derivatives as WebP to clients whose Accept asks for it. */
+	readonly autoFormat: boolean;
 	readonly cacheControl: string;
 	readonly notFoundMaxAge: number;
 	readonly limits: Limits;
@@ -43,6 +49,9 @@ export const DEFAULTS = {
 	DEMO_PAGE: false,
 	DEMO_PREFIX: "",
 	JPEG_QUALITY: 82,
+	WEBP_QUALITY: 86,
+	PNG_LEVEL: 1,
+	AUTO_FORMAT: false,
 	CACHE_CONTROL: "public, max-age=31536000, immutable",
 	NOT_FOUND_MAX_AGE: 60,
 	MAX_SOURCE_BYTES: 25 * 1024 * 1024,
@@ -141,6 +150,9 @@ export function parseConfig(vars: Vars): Config {
 		demoPrefix: prefix(vars, "DEMO_PREFIX", DEFAULTS.DEMO_PREFIX),
 		sizes: sizes(vars),
 		jpegQuality: int(vars, "JPEG_QUALITY", DEFAULTS.JPEG_QUALITY, 1, 100),
+		webpQuality: int(vars, "WEBP_QUALITY", DEFAULTS.WEBP_QUALITY, 1, 100),
+		pngLevel: int(vars, "PNG_LEVEL", DEFAULTS.PNG_LEVEL, 0, 6),
+		autoFormat: bool(vars, "AUTO_FORMAT", DEFAULTS.AUTO_FORMAT),
 		cacheControl,
 		notFoundMaxAge: int(vars, "NOT_FOUND_MAX_AGE", DEFAULTS.NOT_FOUND_MAX_AGE, 0, 86_400),
 		benchRoutes: bool(vars, "BENCH_ROUTES", false),

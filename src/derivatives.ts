@@ -6,11 +6,16 @@
 import { strongEtag } from "./cache";
 import type { Config, Limits } from "./config";
 import { ImageError, LimitExceededError, NotFoundError } from "./errors";
-import type { JpegEncodeOptions } from "./image/codecs";
-import type { RGBAImage } from "./image/orientation";
-import type { UploadMeta } from "./originals";
+import type { EncodeSettings, OutputFormat } from "./image/formats";
+import { extensionFormat, type UploadMeta } from "./originals";
 import type { DerivativePath } from "./path";
-import { decodeSource, type Rendered, type ResizeSettings, render } from "./pipeline/render";
+import {
+	type DecodedSource,
+	decodeSource,
+	type Rendered,
+	type ResizeSettings,
+	render,
+} from "./pipeline/render";
 import { DecodedSources } from "./pipeline/sources";
 import { planRender, type RenderPlan, uploadSizes } from "./plan";
 import { type Storage, WritableStorage } from "./storage";
@@ -19,13 +24,14 @@ import { DerivativeTier } from "./tier";
 /**
  * Resize settings; part of every derivative's ETag (through PIPELINE_VERSION).
  * Measured with the golden test's PSNR and `npm run bench` (BENCHMARKS.md):
- * lanczos3 in sRGB; an exact area pre-shrink leaving lanczos ≥ 3× to reduce
- * (gap 2 cost up to 0.2 dB, gap 3 is within 0.1 dB of none); catrom lost
- * 0.3-0.5 dB.
+ * lanczos3 in sRGB; an exact area pre-shrink (opaque sources) leaving
+ * lanczos ≥ 3× to reduce (gap 2 cost up to 0.2 dB, gap 3 is within 0.1 dB of
+ * none); catrom lost 0.3-0.5 dB. Premultiplied alpha is used only for sources
+ * with transparent pixels (see the render pipeline).
  */
 export const RESIZE: ResizeSettings = {
 	filter: "lanczos3",
-	premultiply: false,
+	premultiply: true,
 	linearRGB: false,
 	shrinkGap: 3,
 	// A 2560x1707 -scaled copy (4.37 MP) is filtered whole; bigger sources are
@@ -34,11 +40,32 @@ export const RESIZE: ResizeSettings = {
 };
 
 /**
- * mozjpeg settings besides the quality: baseline (sequential) with optimised
- * Huffman tables and 4:2:0 chroma. Progressive cost ~2× the encode time for
- * ~3% fewer bytes at the same PSNR.
+ * mozjpeg: baseline (sequential) with optimised Huffman tables and 4:2:0
+ * chroma. Progressive cost ~2× the encode time for ~3% fewer bytes at the same
+ * PSNR (BENCHMARKS.md).
  */
-export const JPEG: Omit<JpegEncodeOptions, "quality"> = { progressive: false };
+export const JPEG_PROGRESSIVE = false;
+
+export function encodeSettings(config: Config): EncodeSettings {
+	return {
+		jpegQuality: config.jpegQuality,
+		jpegProgressive: JPEG_PROGRESSIVE,
+		webpQuality: config.webpQuality,
+		pngLevel: config.pngLevel,
+	};
+}
+
+/** The encoder settings that shape the bytes of `output`, for its ETag. */
+function encoderTag(output: OutputFormat, config: Config): string {
+	switch (output) {
+		case "jpeg":
+			return `q${config.jpegQuality}`;
+		case "webp":
+			return `webp-q${config.webpQuality}`;
+		case "png":
+			return `png-o${config.pngLevel}`;
+	}
+}
 
 /** Bump when the pipeline's output changes for the same inputs. */
 export const PIPELINE_VERSION = "2";
@@ -50,13 +77,18 @@ export const PIPELINE_VERSION = "2";
 export const GENERATION = 0;
 
 /** Decoded sources shared by every request of this isolate. */
-export const sources = new DecodedSources();
+export const sources = new DecodedSources<DecodedSource>();
 
 export function sourceId(meta: UploadMeta): string {
 	return `${meta.source.key}|${meta.source.etag}`;
 }
 
-export function derivativeEtag(meta: UploadMeta, plan: RenderPlan, config: Config) {
+export function derivativeEtag(
+	meta: UploadMeta,
+	plan: RenderPlan,
+	output: OutputFormat,
+	config: Config,
+) {
 	return strongEtag([
 		meta.source.key,
 		meta.source.etag,
@@ -67,8 +99,10 @@ export function derivativeEtag(meta: UploadMeta, plan: RenderPlan, config: Confi
 		plan.crop.w,
 		plan.crop.h,
 		plan.orientation,
-		`q${config.jpegQuality}`,
+		output,
+		encoderTag(output, config),
 		RESIZE.filter,
+		RESIZE.premultiply ? "pm" : "",
 		PIPELINE_VERSION,
 	]);
 }
@@ -103,27 +137,31 @@ export async function renderPlan(
 	storage: Storage,
 	meta: UploadMeta,
 	plan: RenderPlan,
+	output: OutputFormat,
 	config: Config,
 	timing: Record<string, number>,
 ): Promise<Rendered> {
 	const { limits } = config;
 	checkSourceLimits(meta, limits);
 	let readMs = 0;
-	const pixels = (): Promise<RGBAImage> =>
+	const pixels = (): Promise<DecodedSource> =>
 		sources.get(sourceId(meta), async () => {
 			const started = performance.now();
 			const read = await storage.read(meta.source.key);
 			if (!read) throw new NotFoundError("No such image");
 			readMs = performance.now() - started;
-			return decodeSource(read.bytes, meta.source.info.format);
+			return decodeSource(meta.source.info.format, read.bytes);
 		});
 	const rendered = await render({
 		source: pixels,
+		format: meta.source.info.format,
 		crop: plan.crop,
 		width: plan.resizeWidth,
 		height: plan.resizeHeight,
 		orientation: plan.orientation,
-		jpeg: { ...JPEG, quality: config.jpegQuality },
+		output,
+		encode: encodeSettings(config),
+		palette: meta.source.info.png?.colorType === 3,
 		resize: RESIZE,
 		deadline: Date.now() + limits.renderBudgetMs,
 	});
@@ -156,6 +194,15 @@ export function plannedSizes(
 	return out;
 }
 
+/**
+ * The tier's object key for a derivative in an output format: its own key in
+ * the file's own format, with the format appended for a negotiated variant
+ * (`photo-730x487.jpeg` and `photo-730x487.jpeg.webp`).
+ */
+export function tierKey(key: string, output: OutputFormat, own: string): string {
+	return output === own ? key : `${key}.${output}`;
+}
+
 /** Uploads whose fan-out is running in this isolate. */
 const fanning = new Set<string>();
 
@@ -170,20 +217,25 @@ export async function fanOut(
 	tier: DerivativeTier,
 	meta: UploadMeta,
 	path: DerivativePath,
+	output: OutputFormat,
 	config: Config,
 ): Promise<number> {
 	if (!meta.exact) return 0;
-	const id = `${sourceId(meta)}|${GENERATION}`;
+	const id = `${sourceId(meta)}|${output}|${GENERATION}`;
+	const own = extensionFormat(path.ext) ?? "jpeg";
 	if (fanning.has(id)) return 0;
 	fanning.add(id);
 	let made = 0;
 	try {
 		for (const { key, plan } of plannedSizes(meta, config)) {
 			if (key === path.key) continue;
-			const record = { etag: await derivativeEtag(meta, plan, config), generation: GENERATION };
-			if (await tier.has(key, record)) continue;
-			const rendered = await renderPlan(storage, meta, plan, config, {});
-			await tier.put(key, rendered.bytes, rendered.contentType, record);
+			const record = {
+				etag: await derivativeEtag(meta, plan, output, config),
+				generation: GENERATION,
+			};
+			if (await tier.has(tierKey(key, output, own), record)) continue;
+			const rendered = await renderPlan(storage, meta, plan, output, config, {});
+			await tier.put(tierKey(key, output, own), rendered.bytes, rendered.contentType, record);
 			made++;
 		}
 	} catch (err) {

@@ -51,6 +51,11 @@ const EXTENSION_FORMATS: Record<string, ImageFormat> = {
 	avif: "avif",
 };
 
+/** The format a file name's extension claims (what WordPress writes its sizes in). */
+export function extensionFormat(ext: string): ImageFormat | undefined {
+	return EXTENSION_FORMATS[ext.toLowerCase()];
+}
+
 /** Read just enough of an object's head to know its format and size. */
 export async function probeObject(
 	storage: Storage,

@@ -12,10 +12,14 @@ import {
 	fanOut,
 	GENERATION,
 	renderPlan,
+	tierKey,
 } from "./derivatives";
 import { NotFoundError } from "./errors";
-import { lookupUpload, UploadDirectory } from "./originals";
+import { MIME } from "./image/probe";
+import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
+import { extensionFormat, lookupUpload, UploadDirectory } from "./originals";
 import type { DerivativePath, OriginalPath } from "./path";
+import { assertRenderable } from "./pipeline/render";
 import { matchSize, planRender } from "./plan";
 import { Storage } from "./storage";
 
@@ -122,7 +126,17 @@ function serverTiming(t: Record<string, number>): string {
 export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
 	const { config } = c.var;
 	const origin = new URL(c.req.url).origin;
-	const keyUrl = cacheKeyUrl(origin, config.mountPath, path.key);
+	// Negotiation is decided from the name alone, so a HIT needs no R2 read.
+	// The cache key carries the format only when it is not the file's own.
+	// (GIF, AVIF and unknown extensions never render: they are refused below.)
+	const own = extensionFormat(path.ext) ?? "jpeg";
+	const output = negotiateFormat(own, acceptClass(c.req.header("Accept")), config.autoFormat);
+	const keyUrl = cacheKeyUrl(
+		origin,
+		config.mountPath,
+		path.key,
+		output === own ? {} : { format: output },
+	);
 	const cache = caches.default;
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
 	if (cached) return finish(c, cached, "HIT");
@@ -140,14 +154,18 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		matchSize(meta, path.width, path.height, config.sizes),
 		config.limits,
 	);
-	const etag = await derivativeEtag(meta, plan, config);
+	assertRenderable(meta.source.info);
+	const etag = await derivativeEtag(meta, plan, output, config);
 	const headers = new Headers({
-		"Content-Type": "image/jpeg",
+		"Content-Type": MIME[output],
 		"Cache-Control": config.cacheControl,
 		ETag: etag,
 		"Last-Modified": meta.source.uploaded.toUTCString(),
 		...SECURITY_HEADERS,
 	});
+	// Every variant says so, the file's own format too: a shared cache must not
+	// hand a JPEG-only client the WebP it stored for another.
+	if (variesByAccept(own, config.autoFormat)) headers.set("Vary", "Accept");
 	// A client that already holds these bytes needs no render at all.
 	if (ifNoneMatchHits(c.req.header("If-None-Match") ?? null, etag)) {
 		headers.set("X-Cache", "MISS");
@@ -158,17 +176,18 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	// is refused the same way whether or not some size of it was made before.
 	checkSourceLimits(meta, config.limits);
 	const tier = derivativeTier(c.env, config.limits);
+	const stored = tierKey(path.key, output, own);
 	const record = { etag, generation: GENERATION };
 	let making = inflight.get(keyUrl);
 	if (!making) {
 		making = (async (): Promise<Made> => {
 			const tierStart = performance.now();
-			const stored = tier ? await tier.get(path.key, record) : null;
-			if (stored) {
+			const bytes = tier ? await tier.get(stored, record) : null;
+			if (bytes) {
 				const timings = { tier: performance.now() - tierStart };
-				return { bytes: stored, contentType: "image/jpeg", timings, rendered: false };
+				return { bytes, contentType: MIME[output], timings, rendered: false };
 			}
-			const rendered = await renderPlan(storage, meta, plan, config, timing);
+			const rendered = await renderPlan(storage, meta, plan, output, config, timing);
 			return { ...rendered, timings: { ...rendered.timings }, rendered: true };
 		})().finally(() => inflight.delete(keyUrl));
 		inflight.set(keyUrl, making);
@@ -178,8 +197,8 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 			const filled = making.then(
 				async (made) => {
 					if (!made.rendered) return;
-					await tier.put(path.key, made.bytes, made.contentType, record);
-					await fanOut(storage, tier, meta, path, config);
+					await tier.put(stored, made.bytes, made.contentType, record);
+					await fanOut(storage, tier, meta, path, output, config);
 				},
 				() => undefined,
 			);
@@ -187,7 +206,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 				filled.catch((err: unknown) => {
 					// Background work: the response is already right; say what failed.
 					const message = err instanceof Error ? err.message : String(err);
-					console.error(JSON.stringify({ level: "error", tier: "put", key: path.key, message }));
+					console.error(JSON.stringify({ level: "error", tier: "put", key: stored, message }));
 				}),
 			);
 		}
@@ -195,9 +214,9 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const rendered = await making;
 	headers.set("Content-Type", rendered.contentType);
 	headers.set("Content-Length", String(rendered.bytes.byteLength));
-	const stored = new Response(rendered.bytes, { status: 200, headers });
-	c.executionCtx.waitUntil(cache.put(cacheKeyRequest(keyUrl), stored.clone()));
-	const response = finish(c, stored, "MISS");
+	const body = new Response(rendered.bytes, { status: 200, headers });
+	c.executionCtx.waitUntil(cache.put(cacheKeyRequest(keyUrl), body.clone()));
+	const response = finish(c, body, "MISS");
 	response.headers.set("Server-Timing", serverTiming({ ...timing, ...rendered.timings }));
 	return response;
 }

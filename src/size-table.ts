@@ -106,7 +106,7 @@ export async function sizeTableFor(
 		lookupUpload(storage, upload.dir, upload.name, upload.ext, config.limits),
 	);
 	// A format the pipeline cannot make sizes from gets the same 415 its sizes would.
-	assertRenderable(meta.source.info.format);
+	assertRenderable(meta.source.info);
 	return buildSizeTable(meta, config, origin);
 }
 

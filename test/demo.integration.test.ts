@@ -11,7 +11,13 @@ import { DIR, seed } from "./images";
 const ADOBE = "AdobeStock_1228396051_Editorial_Use_Only";
 
 beforeAll(async () => {
-	await seed(`${ADOBE}.jpeg`, `${ADOBE}-scaled.jpeg`, "autumn-tiny.jpg", "goldfish.png");
+	await seed(
+		`${ADOBE}.jpeg`,
+		`${ADOBE}-scaled.jpeg`,
+		"autumn-tiny.jpg",
+		"goldfish.png",
+		"spinner-animated.gif",
+	);
 });
 
 async function demo(vars: Record<string, unknown>): Promise<Response> {
@@ -41,15 +47,18 @@ describe("demo page", () => {
 			`${DIR}${ADOBE}.jpeg`,
 			`${DIR}autumn-tiny.jpg`,
 			`${DIR}goldfish.png`,
+			`${DIR}spinner-animated.gif`,
 		]);
 		const f = (s: string) => `http://demo.test/files/${DIR}${ADOBE}${s}.jpeg`;
 		expect(html).toContain(
 			`srcset="${f("-scaled")} 2560w, ${f("-730x487")} 730w, ${f("-1200x800")} 1200w"`,
 		);
 		expect(html).toContain('sizes="(max-width: 2560px) 100vw, 2560px"');
-		expect(html.match(/<figure class="size"/g)).toHaveLength(8);
+		// 7 + 1 JPEG sizes, and goldfish.png's 7 PNG sizes.
+		expect(html.match(/<figure class="size"/g)).toHaveLength(15);
+		expect(html).toContain(`/files/${DIR}goldfish-730x481.png`);
 		// A format the worker cannot size is named, not shown broken.
-		expect(html).toContain("415: PNG originals are not supported");
+		expect(html).toContain("415: GIF sizes are not made by this worker");
 	});
 
 	it("lists only under DEMO_PREFIX", async () => {

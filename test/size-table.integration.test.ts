@@ -71,6 +71,7 @@ beforeAll(async () => {
 		"elephants-phone-rotated.jpg",
 		"autumn-tiny.jpg",
 		"goldfish.png",
+		"spinner-animated.gif",
 	);
 });
 
@@ -181,12 +182,24 @@ describe("size table edge cases", () => {
 		expect(body.srcset).toBeUndefined();
 	});
 
+	it("a PNG upload's table lists its PNG sizes, taken from the upload itself", async () => {
+		const { body } = await table(`http://images.test/_sizes/${DIR}goldfish.png`);
+		expect([body.width, body.height]).toEqual([1400, 923]);
+		expect(body.original_image).toBeUndefined();
+		expect(body.sizes.bd).toMatchObject({
+			file: `http://images.test/files/${DIR}goldfish-730x481.png`,
+			"mime-type": "image/png",
+		});
+		expect(body.sizes["post-thumbnail"]).toMatchObject({ width: 1200, height: 791 });
+	});
+
 	it.each([
 		[`/_sizes/${DIR}no-such-upload.jpeg`, 404],
 		[`/_sizes/${DIR}${ADOBE}-730x487.jpeg`, 404],
 		[`/_sizes/${DIR}..%2Fsecret.jpeg`, 404],
 		[`/_sizes/${DIR}bad%E0%A4%A.jpeg`, 400],
-		[`/_sizes/${DIR}goldfish.png`, 415],
+		// Sizes of a GIF answer 415, so its table does too.
+		[`/_sizes/${DIR}spinner-animated.gif`, 415],
 	])("%s → %i, never cached as a table", async (path, status) => {
 		const res = await SELF.fetch(`http://edge.test${path}`);
 		expect(res.status).toBe(status);

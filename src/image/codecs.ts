@@ -26,7 +26,7 @@ import type { Rect, RGBAImage } from "./orientation";
 export const codecStats = { decodes: 0, resizes: 0, encodes: 0, instantiations: 0, traps: 0 };
 
 /** A lazily created WASM instance that can be thrown away after a trap. */
-class Lazy<T> {
+export class Lazy<T> {
 	#instance: Promise<T> | undefined;
 	constructor(readonly create: () => Promise<T>) {}
 

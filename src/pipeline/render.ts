@@ -1,23 +1,28 @@
 /**
  * The render pipeline: a list of small named steps over one context, with the
  * time budget checked between them. Input is the decoded source (possibly
- * shared with other renders of the same upload) and a plan (crop window in
- * the source's stored pixels, output size, EXIF orientation still to apply);
- * output is the encoded derivative.
+ * shared with other renders of the same upload, see sources.ts) and a plan
+ * (crop window in the source's stored pixels, output size, EXIF orientation
+ * still to apply); output is the encoded derivative.
  */
-import { LimitExceededError, UnprocessableError, UnsupportedFormatError } from "../errors";
+import { LimitExceededError, UnprocessableError } from "../errors";
+import { smoothFaintColours } from "../image/alpha";
+import { type ResizeOptions, resizeRGBA } from "../image/codecs";
 import {
-	decodeJpeg,
-	encodeJpeg,
-	type JpegEncodeOptions,
-	type ResizeOptions,
-	resizeRGBA,
-} from "../image/codecs";
+	assertDecodable,
+	decodeImage,
+	type EncodeSettings,
+	encodeImage,
+	hasTransparency,
+	isLossless,
+	type OutputFormat,
+} from "../image/formats";
 import { applyOrientation, type Rect, type RGBAImage } from "../image/orientation";
-import { type ImageFormat, MIME, type Orientation } from "../image/probe";
+import { type ImageFormat, type ImageInfo, MIME, type Orientation } from "../image/probe";
+import { quantize } from "../image/quantize";
 import { areaShrink, shrinkFactor } from "../image/shrink";
 
-/** Resize settings: the windowed filter, and how much a box pre-shrink may take off first. */
+/** Resize settings: the windowed filter, and how an area pre-shrink may help it. */
 export interface ResizeSettings extends ResizeOptions {
 	/** The filter reduces by at least this factor after the area step (0 = no area step). */
 	readonly shrinkGap: number;
@@ -29,22 +34,44 @@ export interface ResizeSettings extends ResizeOptions {
 	readonly pixelBudget: number;
 }
 
-/** Decode an original's bytes; only JPEG so far. */
-export async function decodeSource(bytes: Uint8Array, format: ImageFormat): Promise<RGBAImage> {
-	assertRenderable(format);
-	return decodeJpeg(bytes);
+/** A decoded original and what the pipeline needs to know about it. */
+export interface DecodedSource {
+	readonly image: RGBAImage;
+	/** Some pixel is not fully opaque (never true for JPEG). */
+	readonly transparent: boolean;
+	/** The original is stored losslessly (its same-format sizes stay lossless). */
+	readonly lossless: boolean;
+}
+
+/** Decode an original's bytes once, for every size made from it. */
+export async function decodeSource(format: ImageFormat, bytes: Uint8Array): Promise<DecodedSource> {
+	const image = await decodeImage(format, bytes);
+	return {
+		image,
+		transparent: format !== "jpeg" && hasTransparency(image),
+		lossless: isLossless(format, bytes),
+	};
 }
 
 export interface RenderJob {
-	/** The source's decoded, stored pixels (may be shared: never mutated). */
-	readonly source: () => Promise<RGBAImage>;
-	/** Crop window in the stored (un-rotated) pixels of `bytes`. */
+	/** The decoded source (may be shared with other renders: never mutated). */
+	readonly source: () => Promise<DecodedSource>;
+	readonly format: ImageFormat;
+	/** Crop window in the stored (un-rotated) pixels of the source. */
 	readonly crop: Rect;
 	/** Size to resize the crop to, before orientation is applied. */
 	readonly width: number;
 	readonly height: number;
 	readonly orientation: Orientation;
-	readonly jpeg: JpegEncodeOptions;
+	/** Format to write: the source's own, or one negotiated from `Accept`. */
+	readonly output: OutputFormat;
+	readonly encode: EncodeSettings;
+	/**
+	 * The source is a palette PNG: its PNG sizes are reduced to at most 256
+	 * colours again (else resizing's blended colours make them RGBA, ~2x larger).
+	 */
+	readonly palette: boolean;
+	/** `premultiply` is applied only when the decoded pixels have transparency. */
 	readonly resize: ResizeSettings;
 	/** Epoch ms after which the render gives up. */
 	readonly deadline: number;
@@ -67,6 +94,9 @@ export interface Rendered {
 interface Context {
 	readonly job: RenderJob;
 	image?: RGBAImage;
+	/** Some pixel is not fully opaque (never true for JPEG). */
+	transparent: boolean;
+	lossless: boolean;
 	output?: Uint8Array;
 	readonly timings: Timings;
 }
@@ -74,13 +104,12 @@ interface Context {
 type Step = { readonly name: keyof Timings | "orient"; run(ctx: Context): Promise<void> | void };
 
 /**
- * Throws 415 unless the pipeline can make sizes from this format. The size
- * table asks the same question, so it lists no file that would answer 415.
+ * Throws 415 unless the pipeline can make sizes from this original (GIF and
+ * animated WebP are refused: see formats.ts). The size table asks the same
+ * question, so it lists no file that would answer 415.
  */
-export function assertRenderable(format: ImageFormat): void {
-	if (format !== "jpeg") {
-		throw new UnsupportedFormatError(`${format.toUpperCase()} originals are not supported`);
-	}
+export function assertRenderable(info: ImageInfo): void {
+	assertDecodable(info);
 }
 
 function need<T>(value: T | undefined, what: string): T {
@@ -92,7 +121,8 @@ const decode: Step = {
 	name: "decode",
 	async run(ctx) {
 		const { job } = ctx;
-		const image = await job.source();
+		const source = await job.source();
+		const { image } = source;
 		const { crop } = job;
 		if (
 			crop.x < 0 ||
@@ -105,6 +135,8 @@ const decode: Step = {
 			});
 		}
 		ctx.image = image;
+		ctx.transparent = source.transparent;
+		ctx.lossless = source.lossless;
 	},
 };
 
@@ -119,28 +151,33 @@ const resize: Step = {
 		if (crop.w === job.width && crop.h === job.height && crop.x === 0 && crop.y === 0) {
 			if (image.width === crop.w && image.height === crop.h) return;
 		}
-		// Area pre-shrink: by an integer-ish factor for speed (see shrinkFactor),
-		// and further if the filter's input would not fit its memory budget.
-		// Exact geometry: the window maps onto the smaller image edge to edge.
-		const k = shrinkFactor(crop, job.width, job.height, job.resize.shrinkGap);
-		let w = Math.max(job.width, Math.round(crop.w / k));
-		let h = Math.max(job.height, Math.round(crop.h / k));
-		const budget = Math.max(
-			job.resize.pixelBudget - image.width * image.height,
-			job.width * job.height,
-		);
-		const over = Math.sqrt((w * h) / budget);
-		if (over > 1) {
-			w = Math.max(job.width, Math.floor(w / over));
-			h = Math.max(job.height, Math.floor(h / over));
+		const options = { ...job.resize, premultiply: job.resize.premultiply && ctx.transparent };
+		// Area pre-shrink, for opaque pixels only (averaging unpremultiplied
+		// colours would bleed transparent pixels' hidden colour into edges): by
+		// an integer-ish factor for speed (see shrinkFactor), and further if the
+		// filter's input would not fit the memory budget. Exact geometry: the
+		// window maps onto the smaller image edge to edge.
+		if (!ctx.transparent) {
+			const k = shrinkFactor(crop, job.width, job.height, job.resize.shrinkGap);
+			let w = Math.max(job.width, Math.round(crop.w / k));
+			let h = Math.max(job.height, Math.round(crop.h / k));
+			const budget = Math.max(
+				job.resize.pixelBudget - image.width * image.height,
+				job.width * job.height,
+			);
+			const over = Math.sqrt((w * h) / budget);
+			if (over > 1) {
+				w = Math.max(job.width, Math.floor(w / over));
+				h = Math.max(job.height, Math.floor(h / over));
+			}
+			if (w !== crop.w || h !== crop.h) {
+				const shrunk = areaShrink(image, crop, w, h);
+				const whole = { x: 0, y: 0, w, h };
+				ctx.image = await resizeRGBA(shrunk, whole, job.width, job.height, options);
+				return;
+			}
 		}
-		if (w !== crop.w || h !== crop.h) {
-			const shrunk = areaShrink(image, crop, w, h);
-			const whole = { x: 0, y: 0, w, h };
-			ctx.image = await resizeRGBA(shrunk, whole, job.width, job.height, job.resize);
-		} else {
-			ctx.image = await resizeRGBA(image, crop, job.width, job.height, job.resize);
-		}
+		ctx.image = await resizeRGBA(image, crop, job.width, job.height, options);
 	},
 };
 
@@ -154,14 +191,30 @@ const orient: Step = {
 const encode: Step = {
 	name: "encode",
 	async run(ctx) {
-		ctx.output = await encodeJpeg(need(ctx.image, "image"), ctx.job.jpeg);
+		const { job } = ctx;
+		let image = need(ctx.image, "image");
+		if (job.output === "png") {
+			// Both keep what the pixels look like and make the PNG smaller.
+			if (ctx.transparent) image = smoothFaintColours(image);
+			if (job.palette) image = quantize(image);
+		}
+		ctx.output = await encodeImage(image, {
+			format: job.output,
+			settings: job.encode,
+			lossless: job.output === job.format && ctx.lossless,
+		});
 	},
 };
 
 export const STEPS: readonly Step[] = [decode, resize, orient, encode];
 
 export async function render(job: RenderJob): Promise<Rendered> {
-	const ctx: Context = { job, timings: { decode: 0, resize: 0, encode: 0 } };
+	const ctx: Context = {
+		job,
+		transparent: false,
+		lossless: false,
+		timings: { decode: 0, resize: 0, encode: 0 },
+	};
 	for (const step of STEPS) {
 		if (Date.now() > job.deadline) {
 			throw new LimitExceededError(
@@ -176,7 +229,7 @@ export async function render(job: RenderJob): Promise<Rendered> {
 	const image = need(ctx.image, "image");
 	return {
 		bytes: need(ctx.output, "output"),
-		contentType: MIME.jpeg,
+		contentType: MIME[job.output],
 		width: image.width,
 		height: image.height,
 		timings: ctx.timings,

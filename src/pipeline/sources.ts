@@ -6,15 +6,20 @@
  */
 import type { RGBAImage } from "../image/orientation";
 
-interface Entry {
-	readonly value: Promise<RGBAImage>;
+interface Entry<T> {
+	readonly value: Promise<T>;
 	/** Bytes held once decoded; 0 while pending. */
 	bytes: number;
 	expires: number;
 }
 
-export class DecodedSources {
-	readonly #entries = new Map<string, Entry>();
+/** Anything holding decoded pixels; its size is the pixels' bytes. */
+export interface Decoded {
+	readonly image: RGBAImage;
+}
+
+export class DecodedSources<T extends Decoded = Decoded> {
+	readonly #entries = new Map<string, Entry<T>>();
 
 	constructor(
 		/** Most decoded bytes kept after their decode settles. */
@@ -27,7 +32,7 @@ export class DecodedSources {
 	 * The decoded pixels for `id` (which must change when the source's bytes
 	 * do, e.g. key + etag): shared with a decode already running or kept.
 	 */
-	get(id: string, decode: () => Promise<RGBAImage>, now = Date.now()): Promise<RGBAImage> {
+	get(id: string, decode: () => Promise<T>, now = Date.now()): Promise<T> {
 		this.#evict(now);
 		const hit = this.#entries.get(id);
 		if (hit) {
@@ -37,12 +42,12 @@ export class DecodedSources {
 			return hit.value;
 		}
 		const value = decode();
-		const entry: Entry = { value, bytes: 0, expires: now + this.ttlMs };
+		const entry: Entry<T> = { value, bytes: 0, expires: now + this.ttlMs };
 		this.#entries.set(id, entry);
 		value.then(
-			(image) => {
+			(decoded) => {
 				if (this.#entries.get(id) !== entry) return;
-				entry.bytes = image.data.byteLength;
+				entry.bytes = decoded.image.data.byteLength;
 				// Waiters already hold the promise; keeping it is only for later requests.
 				if (entry.bytes > this.budgetBytes) this.#entries.delete(id);
 				else this.#evict(now);

@@ -1,0 +1,72 @@
+/**
+ * WebP through libwebp (Emscripten builds from jSquash): lossy, lossless and
+ * alpha. The encoder is the SIMD build; workerd's V8 runs WASM SIMD, and the
+ * tests instantiate it there. Animated WebP is refused before this point
+ * (see `assertDecodable` in formats.ts, via `assertRenderable`): libwebp's simple decoder cannot read it.
+ */
+import webpDecFactory, { type WebPModule as DecModule } from "@jsquash/webp/codec/dec/webp_dec.js";
+import webpDecWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
+import type { WebPModule as EncModule, EncodeOptions } from "@jsquash/webp/codec/enc/webp_enc.js";
+import webpEncFactory from "@jsquash/webp/codec/enc/webp_enc_simd.js";
+import webpEncWasm from "@jsquash/webp/codec/enc/webp_enc_simd.wasm";
+import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
+import { initEmscriptenModule } from "@jsquash/webp/utils.js";
+import { UnprocessableError } from "../errors";
+import { codecStats, Lazy } from "./codecs";
+import type { RGBAImage } from "./orientation";
+
+const decoder = new Lazy<DecModule>(() => initEmscriptenModule(webpDecFactory, webpDecWasm));
+const encoder = new Lazy<EncModule>(() => initEmscriptenModule(webpEncFactory, webpEncWasm));
+
+export async function decodeWebp(bytes: Uint8Array): Promise<RGBAImage> {
+	codecStats.decodes++;
+	const image = await decoder.use((m) => m.decode(bytes));
+	if (!image) throw new UnprocessableError("Could not decode WebP");
+	return { data: image.data, width: image.width, height: image.height };
+}
+
+export interface WebpEncodeOptions {
+	readonly quality: number;
+	readonly lossless: boolean;
+}
+
+export async function encodeWebp(
+	image: RGBAImage,
+	options: WebpEncodeOptions,
+): Promise<Uint8Array> {
+	codecStats.encodes++;
+	const settings: EncodeOptions = {
+		...webpDefaults,
+		quality: options.lossless ? 75 : options.quality,
+		lossless: options.lossless ? 1 : 0,
+		// Alpha is kept losslessly: edges of logos and cut-outs stay clean.
+		alpha_quality: 100,
+	};
+	const out = await encoder.use((m) =>
+		m.encode(image.data, image.width, image.height, settings)?.slice(),
+	);
+	if (!out) throw new UnprocessableError("Could not encode WebP");
+	return out;
+}
+
+/**
+ * Whether a WebP file's image is VP8L (lossless). Walks the RIFF chunks:
+ * simple files start with it, extended (VP8X) ones carry it after ICCP/ANIM.
+ */
+export function isLosslessWebp(bytes: Uint8Array): boolean {
+	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+	const tag = (i: number) => String.fromCharCode(...bytes.subarray(i, i + 4));
+	for (let i = 12; i + 8 <= bytes.byteLength; ) {
+		const name = tag(i);
+		if (name === "VP8L") return true;
+		if (name === "VP8 ") return false;
+		i += 8 + view.getUint32(i + 4, true) + (view.getUint32(i + 4, true) & 1);
+	}
+	return false;
+}
+
+/** Test hook: drop the instances, as after a trap. */
+export function resetWebp(): void {
+	decoder.reset();
+	encoder.reset();
+}

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, strongEtag } from "./cache";
 import type { Config } from "./config";
 import { LimitExceededError, NotFoundError } from "./errors";
+import { Generations } from "./generation";
 import type { FILTERS } from "./image/codecs";
 import type { EncodeSettings, OutputFormat } from "./image/formats";
 import { MIME } from "./image/probe";
@@ -38,6 +39,9 @@ export const PIPELINE_VERSION = "1";
 
 /** Lookups of uploads shared by every request of this isolate. */
 export const directory = new UploadDirectory();
+
+/** Purge generations this isolate has read (or written, when a purge ran here). */
+export const generations = new Generations();
 
 /** Concurrent misses for one derivative share one render. */
 const inflight = new Map<string, Promise<Rendered>>();
@@ -183,6 +187,14 @@ async function renderFromSource(
 export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
 	const { config } = c.var;
 	const origin = new URL(c.req.url).origin;
+	const uploadKey = `${path.dir}${path.name}.${path.ext}`;
+	const current = generations.current(
+		c.env.PURGE_STATE,
+		uploadKey,
+		path.key,
+		config.generationMemoMs,
+	);
+	const generation = typeof current === "number" ? current : await current;
 	// Negotiation is decided from the name alone, so a HIT needs no R2 read.
 	// The cache key carries the format only when it is not the file's own.
 	// (GIF, AVIF and unknown extensions never render: they are refused below.)
@@ -192,7 +204,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		origin,
 		config.mountPath,
 		path.key,
-		output === own ? {} : { format: output },
+		output === own ? { generation } : { generation, format: output },
 	);
 	const cache = caches.default;
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
@@ -202,7 +214,8 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const storage = storageFor(c);
 	const timing: Record<string, number> = {};
 	const lookupStart = performance.now();
-	const meta = await directory.get(`${path.dir}${path.name}.${path.ext}`, () =>
+	// A purge changes the generation, so the next request looks the upload up again.
+	const meta = await directory.get(`${uploadKey}#${generation}`, () =>
 		lookupUpload(storage, path.dir, path.name, path.ext, config.limits),
 	);
 	timing.r2 = performance.now() - lookupStart;
@@ -227,6 +240,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		RESIZE.filter,
 		RESIZE.premultiply ? "pm" : "",
 		PIPELINE_VERSION,
+		`g${generation}`,
 	]);
 	const headers = new Headers({
 		"Content-Type": MIME[output],

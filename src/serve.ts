@@ -43,6 +43,19 @@ export const directory = new UploadDirectory();
 /** Purge generations this isolate has read (or written, when a purge ran here). */
 export const generations = new Generations();
 
+/**
+ * The purge generation of `key` (a derivative of the upload, or the upload
+ * itself for what describes all of it). Normally answered from memory.
+ */
+export async function generationFor(
+	env: Env,
+	config: Config,
+	uploadKey: string,
+	key: string,
+): Promise<number> {
+	return generations.current(env.PURGE_STATE, uploadKey, key, config.generationMemoMs);
+}
+
 /** Concurrent misses for one derivative share one render. */
 const inflight = new Map<string, Promise<Rendered>>();
 
@@ -188,13 +201,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const { config } = c.var;
 	const origin = new URL(c.req.url).origin;
 	const uploadKey = `${path.dir}${path.name}.${path.ext}`;
-	const current = generations.current(
-		c.env.PURGE_STATE,
-		uploadKey,
-		path.key,
-		config.generationMemoMs,
-	);
-	const generation = typeof current === "number" ? current : await current;
+	const generation = await generationFor(c.env, config, uploadKey, path.key);
 	// Negotiation is decided from the name alone, so a HIT needs no R2 read.
 	// The cache key carries the format only when it is not the file's own.
 	// (GIF, AVIF and unknown extensions never render: they are refused below.)

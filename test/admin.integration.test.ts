@@ -168,7 +168,32 @@ describe("purging one image", () => {
 		expect(files).toContain(img("colorful-cups-1200x628.jpg"));
 		expect(files.length).toBeGreaterThanOrEqual(6);
 		expect(files.length).toBeLessThanOrEqual(30);
-		expect(files.every((f) => f.startsWith(`${HOST}/files/${DIR}colorful-cups-`))).toBe(true);
+		// … and its size table, which describes all of them.
+		expect(files).toContain(`${HOST}/_sizes/${DIR}colorful-cups.jpg`);
+		expect(files.filter((f) => !f.startsWith(`${HOST}/files/${DIR}colorful-cups-`))).toEqual([
+			`${HOST}/_sizes/${DIR}colorful-cups.jpg`,
+		]);
+	});
+
+	it("purging an image also replaces its size table", async () => {
+		const table = `${HOST}/_sizes/${DIR}autumn-tiny.jpg`;
+		const warmed = await warm(table);
+		expect(JSON.parse(new TextDecoder().decode(warmed.bytes))).toMatchObject({ width: 320 });
+		// The upload is replaced by a bigger photo with more sizes.
+		await env.ORIGINALS.put(
+			`${DIR}autumn-tiny.jpg`,
+			await fixtureBytes(`originals/${DIR}${GARDEN}.jpg`),
+		);
+		expect((await get(table)).cache).toBe("HIT");
+		const { json } = await purge({ images: [`${DIR}autumn-tiny.jpg`] });
+		// The table, and the 150x150 cached by the first test.
+		expect(json.local.deleted).toBe(2);
+		const after = await get(table);
+		expect(after.cache).toBe("MISS");
+		expect(JSON.parse(new TextDecoder().decode(after.bytes))).toMatchObject({ width: 1200 });
+		// Put the original back for the tests that follow.
+		await seed("autumn-tiny.jpg");
+		await purge({ images: [`${DIR}autumn-tiny.jpg`] });
 	});
 
 	it("an entry left under the old key (as in another data centre) is never served again", async () => {
@@ -224,17 +249,21 @@ describe("purging URLs, prefixes and everything", () => {
 		expect(json.generation.epochs.to.prefixes).toBe(1);
 		for (const url of inside) expect((await get(url)).cache).toBe("MISS");
 		expect((await get(outside)).cache).toBe("HIT");
-		expect(await apiCalls()).toMatchObject([{ body: { prefixes: [`admin.test/files/${DIR}`] } }]);
+		expect(await apiCalls()).toMatchObject([
+			{ body: { prefixes: [`admin.test/files/${DIR}`, `admin.test/_sizes/${DIR}`] } },
+		]);
 	});
 
-	it("everything: every derivative under the mount, and only the mount for the zone purge", async () => {
+	it("everything: every derivative, and only the worker's own paths for the zone purge", async () => {
 		const urls = [img("autumn-tiny-150x150.jpg"), `${HOST}/files/2025/10/autumn-tiny-150x150.jpg`];
 		for (const url of urls) await warm(url);
 		const { json } = await purge({ everything: true });
 		expect(json.ok).toBe(true);
 		expect(json.generation.epochs.to.prefixes).toBe(0);
 		for (const url of urls) expect((await get(url)).cache).toBe("MISS");
-		expect(await apiCalls()).toMatchObject([{ body: { prefixes: ["admin.test/files/"] } }]);
+		expect(await apiCalls()).toMatchObject([
+			{ body: { prefixes: ["admin.test/files/", "admin.test/_sizes/"] } },
+		]);
 	});
 });
 

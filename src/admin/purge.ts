@@ -29,10 +29,10 @@ import {
 	writeUploadDoc,
 } from "../generation";
 import { lookupUpload } from "../originals";
-import { derivativeKey, publicPath, uploadKeyOf } from "../path";
+import { publicPath, splitUploadKey, uploadKeyOf } from "../path";
+import { uploadSizes } from "../plan";
 import { directory, generations } from "../serve";
 import type { Storage } from "../storage";
-import { subsizes } from "../wp/sizes";
 import type { PurgeRequest } from "./request";
 import { purgeZone, type ZoneResult, zonePrefix } from "./zone";
 
@@ -67,18 +67,6 @@ interface UploadWork {
 
 const fileOf = (key: string) => key.slice(key.lastIndexOf("/") + 1);
 
-/** `2025/09/photo.jpeg` → dir `2025/09/`, name `photo`, ext `jpeg`. */
-function splitUpload(uploadKey: string): { dir: string; name: string; ext: string } | null {
-	const file = fileOf(uploadKey);
-	const dot = file.lastIndexOf(".");
-	if (dot <= 0) return null;
-	return {
-		dir: uploadKey.slice(0, uploadKey.length - file.length),
-		name: file.slice(0, dot),
-		ext: file.slice(dot + 1),
-	};
-}
-
 function collect(req: PurgeRequest, origin: string) {
 	const uploads = new Map<string, UploadWork>();
 	const originals: { key: string; origin: string }[] = [];
@@ -111,34 +99,13 @@ function collect(req: PurgeRequest, origin: string) {
 	return { uploads: [...uploads.values()], originals };
 }
 
-/** Every derivative key WordPress makes for the upload, from its stored dimensions. */
+/** Every derivative key WordPress makes for the upload, from its current dimensions. */
 async function derivativesOf(ctx: PurgeContext, uploadKey: string): Promise<string[] | null> {
-	const parts = splitUpload(uploadKey);
-	if (!parts) return null;
+	const { dir, name, ext } = splitUploadKey(uploadKey);
+	if (ext === "") return null;
 	try {
-		const meta = await lookupUpload(
-			ctx.storage,
-			parts.dir,
-			parts.name,
-			parts.ext,
-			ctx.config.limits,
-		);
-		const made = subsizes(
-			{
-				width: meta.width,
-				height: meta.height,
-				storedWidth: meta.storedWidth,
-				storedHeight: meta.storedHeight,
-			},
-			ctx.config.sizes,
-		);
-		return [
-			...new Set(
-				made.map((s) =>
-					derivativeKey(parts.dir, parts.name, parts.ext, s.plan.width, s.plan.height),
-				),
-			),
-		];
+		const meta = await lookupUpload(ctx.storage, dir, name, ext, ctx.config.limits);
+		return [...new Set(uploadSizes(meta, ctx.config.sizes).map((s) => s.key))];
 	} catch {
 		// Gone, unreadable or not an image: its sizes cannot be listed, but the
 		// generation bump still makes whatever was cached unreachable.
@@ -216,6 +183,17 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 				}
 			}
 		}
+		if (!u.whole) return;
+		// The upload's size table (GET <SIZES_PATH>/<upload>) describes all of it.
+		const tableGens = new Set([
+			generationOf(u.uploadKey, doc, epochs),
+			generationOf(u.uploadKey, memoDoc, memoEpochs ?? epochs),
+		]);
+		for (const origin of u.origins) {
+			for (const generation of tableGens) {
+				cacheKeys.add(cacheKeyUrl(origin, config.sizesPath, u.uploadKey, { generation }));
+			}
+		}
 	});
 	for (const o of originals) cacheKeys.add(cacheKeyUrl(o.origin, config.mountPath, o.key));
 	const deletions = await Promise.all(
@@ -225,11 +203,12 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 
 	// 3. global
 	const prefixes: string[] = [];
-	if (req.prefix !== undefined) {
-		prefixes.push(zonePrefix(ctx.origin, publicPath(config.mountPath, req.prefix)));
+	for (const base of [config.mountPath, config.sizesPath]) {
+		if (req.prefix !== undefined)
+			prefixes.push(zonePrefix(ctx.origin, publicPath(base, req.prefix)));
+		// Everything under our paths, not the whole zone: the site may share it.
+		if (req.everything) prefixes.push(zonePrefix(ctx.origin, `${base}/`));
 	}
-	// Everything under the mount, not the whole zone: the site may share it.
-	if (req.everything) prefixes.push(zonePrefix(ctx.origin, `${config.mountPath}/`));
 	let zone: ZoneResult | undefined;
 	if (config.zonePurge && (cacheKeys.size > 0 || prefixes.length > 0)) {
 		zone = await purgeZone(config.zonePurge, { files: [...cacheKeys], prefixes });

@@ -93,6 +93,8 @@ export default defineConfig({
 			miniflare: {
 				serviceBindings: { FIXTURES: serveFixture, CF_API_LOG: cloudflareApiLog },
 				outboundService: cloudflareApiStandIn,
+				// The optional derivative tier, so purge tests can see its objects go.
+				r2Buckets: ["DERIVATIVES"],
 				bindings: {
 					ADMIN_TOKEN: TEST_ADMIN_TOKEN,
 					CF_ZONE_ID: TEST_ZONE_ID,

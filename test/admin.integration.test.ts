@@ -254,6 +254,36 @@ describe("purging URLs, prefixes and everything", () => {
 		]);
 	});
 
+	it("image and prefix purges delete derivative-tier objects; ORIGINALS is never touched", async () => {
+		const tier = (env as unknown as { DERIVATIVES: R2Bucket }).DERIVATIVES;
+		const stored = [
+			`${DIR}colorful-cups-150x150.jpg`,
+			`${DIR}colorful-cups-510x320.jpg`,
+			"2025/10/autumn-tiny-150x150.jpg",
+			"2025/11/other-150x150.jpg",
+		];
+		for (const key of stored) {
+			await tier.put(key, await fixtureBytes(`originals/${DIR}autumn-tiny.jpg`), {
+				customMetadata: { etag: '"e"', generation: "0" },
+			});
+		}
+		const originals = async () =>
+			(await env.ORIGINALS.list()).objects.map((o) => `${o.key} ${o.etag}`).sort();
+		const before = await originals();
+
+		const image = await purge({ images: [`${DIR}colorful-cups.jpg`] });
+		expect(image.json.tier).toEqual({ configured: true, keys: 7 });
+		expect(await tier.head(stored[0] as string)).toBeNull();
+		expect(await tier.head(stored[1] as string)).toBeNull();
+		expect(await tier.head(stored[2] as string)).not.toBeNull();
+
+		const folder = await purge({ prefix: "2025/10/" });
+		expect(folder.json.tier).toEqual({ configured: true, keys: 1 });
+		expect(await tier.head(stored[2] as string)).toBeNull();
+		expect(await tier.head(stored[3] as string)).not.toBeNull();
+		expect(await originals()).toEqual(before);
+	});
+
 	it("everything: every derivative, and only the worker's own paths for the zone purge", async () => {
 		const urls = [img("autumn-tiny-150x150.jpg"), `${HOST}/files/2025/10/autumn-tiny-150x150.jpg`];
 		for (const url of urls) await warm(url);

@@ -42,6 +42,49 @@ export interface PurgeContext {
 	readonly storage: Storage;
 	/** The admin request's origin: where cache entries of bare keys live. */
 	readonly origin: string;
+	/**
+	 * The persistent derivative tier (optional `DERIVATIVES` bucket), never the
+	 * ORIGINALS bucket. Its objects record the generation they were made for,
+	 * so the bump already retires them; deleting them frees the space.
+	 */
+	readonly tier?: R2Bucket;
+}
+
+/** Most tier objects a prefix purge lists and deletes (the rest are retired by the bump). */
+export const MAX_TIER_LIST = 1000;
+
+interface TierResult {
+	readonly configured: boolean;
+	/** Keys deleted (R2 ignores keys that were not there). */
+	readonly keys?: number;
+	readonly error?: string;
+	readonly note?: string;
+}
+
+async function purgeTier(
+	bucket: R2Bucket | undefined,
+	keys: readonly string[],
+	prefix: string | undefined,
+	everything: boolean,
+): Promise<TierResult> {
+	if (!bucket) return { configured: false };
+	try {
+		const doomed = new Set(keys);
+		let note: string | undefined;
+		if (prefix !== undefined) {
+			const listed = await bucket.list({ prefix, limit: MAX_TIER_LIST });
+			for (const o of listed.objects) doomed.add(o.key);
+			if (listed.truncated)
+				note = `over ${MAX_TIER_LIST} objects under the prefix: the rest are retired by the generation`;
+		}
+		if (everything) note = "not listed: every object is retired by the generation";
+		const all = [...doomed];
+		for (let i = 0; i < all.length; i += 1000) await bucket.delete(all.slice(i, i + 1000));
+		return { configured: true, keys: all.length, ...(note ? { note } : {}) };
+	} catch (err) {
+		// Not a failed purge: the generation already retired these objects.
+		return { configured: true, error: String(err) };
+	}
 }
 
 export interface PurgeOutcome {
@@ -166,6 +209,7 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 		uploads.map((u) => (u.whole ? derivativesOf(ctx, u.uploadKey) : Promise.resolve([]))),
 	);
 	const cacheKeys = new Set<string>();
+	const derivativeKeys = new Set<string>();
 	const unknownSizes: string[] = [];
 	uploads.forEach((u, i) => {
 		const doc = docs[i] as UploadDoc;
@@ -173,6 +217,7 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 		if (known === null) unknownSizes.push(u.uploadKey);
 		const memoDoc = memoDocs[i] ?? doc;
 		for (const key of new Set([...(known ?? []), ...u.urlKeys])) {
+			derivativeKeys.add(key);
 			const gens = new Set([
 				generationOf(key, doc, epochs),
 				generationOf(key, memoDoc, memoEpochs ?? epochs),
@@ -200,6 +245,7 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 		[...cacheKeys].map((url) => caches.default.delete(cacheKeyRequest(url))),
 	);
 	const deleted = deletions.filter(Boolean).length;
+	const tier = await purgeTier(ctx.tier, [...derivativeKeys], req.prefix, req.everything);
 
 	// 3. global
 	const prefixes: string[] = [];
@@ -261,6 +307,7 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 					}
 				: {}),
 		},
+		tier,
 		global: zone ? { configured: true, ...zone } : { configured: Boolean(config.zonePurge) },
 	};
 	return {

@@ -86,6 +86,8 @@ export function adminRoutes(config: Config, admin: AdminConfig): Hono<AdminEnv> 
 			kv: c.env.PURGE_STATE,
 			storage: new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs),
 			origin: new URL(c.req.url).origin,
+			// Bound only where the derivative tier is deployed.
+			tier: (c.env as { DERIVATIVES?: R2Bucket }).DERIVATIVES,
 		});
 		const { report } = outcome;
 		const global = report.global as { configured: boolean; ok?: boolean };

@@ -78,6 +78,7 @@ describe("parseConfig", () => {
 		it.each<[Record<string, unknown>, string]>([
 			[{ ADMIN_TOKEN: "t".repeat(31) }, "ADMIN_TOKEN"],
 			[{ ADMIN_TOKEN: `${"t".repeat(32)} x` }, "ADMIN_TOKEN"],
+			[{ ADMIN_TOKEN: `${"t".repeat(32)}#!` }, "ADMIN_TOKEN"],
 			[{ ADMIN_TOKEN: TOKEN, PURGE_STATE: undefined }, "PURGE_STATE"],
 			[{ ADMIN_PATH: "admin" }, "ADMIN_PATH"],
 			[{ ADMIN_PATH: "/files" }, "ADMIN_PATH"],

@@ -150,11 +150,12 @@ const within = (path: string, base: string) => path === base || path.startsWith(
 function admin(vars: Vars, taken: Readonly<Record<string, string>>): AdminConfig | undefined {
 	const token = str(vars, "ADMIN_TOKEN");
 	if (token === undefined) return undefined;
-	if (token.length < MIN_ADMIN_TOKEN_LENGTH || /\s/.test(token)) {
-		// The message never includes the token.
+	// RFC 6750 b64token characters only: any other token could never be sent
+	// in an Authorization header. The message never includes the token.
+	if (token.length < MIN_ADMIN_TOKEN_LENGTH || !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
 		throw new ConfigError(
 			"ADMIN_TOKEN",
-			`must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -hex 32)`,
+			`must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + / (e.g. openssl rand -hex 32)`,
 		);
 	}
 	const path = urlPath(vars, "ADMIN_PATH", DEFAULTS.ADMIN_PATH);

@@ -12,6 +12,8 @@ import {
 	generationOf,
 	MAX_PREFIXES,
 	MAX_URL_ENTRIES,
+	mergeEpochs,
+	mergeUpload,
 	parseEpochs,
 	parseUploadDoc,
 	type UploadDoc,
@@ -132,6 +134,38 @@ describe("bumps", () => {
 			}),
 			{ numRuns: 300 },
 		);
+	});
+});
+
+describe("merging two snapshots of a record", () => {
+	it.each<[UploadDoc, UploadDoc]>([
+		[
+			{ g: 5, d: {} },
+			{ g: 1, d: { "a-1x1.jpg": 3 } },
+		],
+		[
+			{ g: 0, d: { "a-1x1.jpg": 1 } },
+			{ g: 0, d: { "a-1x1.jpg": 2, "a-2x2.jpg": 1 } },
+		],
+		[EMPTY_UPLOAD, { g: 2, d: {} }],
+	])("upload %o + %o: every key at least as high as under either", (a, b) => {
+		const m = mergeUpload(a, b);
+		for (const key of ["x/a-1x1.jpg", "x/a-2x2.jpg", "x/a-3x3.jpg"]) {
+			const got = generationOf(key, m, EMPTY_EPOCHS);
+			expect(got).toBeGreaterThanOrEqual(generationOf(key, a, EMPTY_EPOCHS));
+			expect(got).toBeGreaterThanOrEqual(generationOf(key, b, EMPTY_EPOCHS));
+		}
+	});
+
+	it("epochs: a folded snapshot and a stale one", () => {
+		const stale: EpochDoc = { all: 1, prefixes: [["p/", 4]] };
+		const folded = bumpEpochs(stale, "everything");
+		const m = mergeEpochs(stale, folded);
+		for (const key of ["p/a-1x1.jpg", "q/a-1x1.jpg"]) {
+			const got = generationOf(key, EMPTY_UPLOAD, m);
+			expect(got).toBeGreaterThanOrEqual(generationOf(key, EMPTY_UPLOAD, folded));
+			expect(got).toBeGreaterThanOrEqual(generationOf(key, EMPTY_UPLOAD, stale));
+		}
 	});
 });
 

@@ -106,6 +106,24 @@ export function bumpEpochs(doc: EpochDoc, target: { prefix: string } | "everythi
 	return { all, prefixes };
 }
 
+/**
+ * Pure: the later of two snapshots of one upload's record (KV's answer and
+ * what this isolate remembers may each lag the other). Every key's generation
+ * under the result is at least its generation under either, so a purge built
+ * on it raises every key above anything either snapshot has served.
+ */
+export function mergeUpload(a: UploadDoc, b: UploadDoc): UploadDoc {
+	const d: Record<string, number> = { ...a.d };
+	for (const [file, n] of Object.entries(b.d)) d[file] = Math.max(d[file] ?? 0, n);
+	return { g: Math.max(a.g, b.g), d };
+}
+
+export function mergeEpochs(a: EpochDoc, b: EpochDoc): EpochDoc {
+	const counts = new Map(a.prefixes);
+	for (const [prefix, n] of b.prefixes) counts.set(prefix, Math.max(counts.get(prefix) ?? 0, n));
+	return { all: Math.max(a.all, b.all), prefixes: [...counts] };
+}
+
 const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /** Validate a record read from KV (null when the upload was never purged). */

@@ -22,6 +22,8 @@ import {
 	generationKey,
 	generationOf,
 	KV_CACHE_TTL_S,
+	mergeEpochs,
+	mergeUpload,
 	readEpochs,
 	readUploadDoc,
 	type UploadDoc,
@@ -162,13 +164,17 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 	const { uploads, originals } = collect(req, ctx.origin);
 
 	// Current records. A read failure throws (503/502) before anything changed.
-	const [docs, epochs] = await Promise.all([
+	const [stored, storedEpochs] = await Promise.all([
 		Promise.all(uploads.map((u) => readUploadDoc(kv, u.uploadKey))),
 		readEpochs(kv),
 	]);
-	// What this isolate was using until now (it may lag KV): its keys go too.
-	const memoDocs = uploads.map((u) => generations.known(u.uploadKey));
-	const memoEpochs = generations.knownEpochs();
+	// What this isolate was using until now: KV's answer may lag it, or it KV.
+	const memoDocs = uploads.map((u, i) => generations.known(u.uploadKey) ?? stored[i]);
+	const memoEpochs = generations.knownEpochs() ?? storedEpochs;
+	// Bump from the later of both, so the new generation is above either.
+	const docs = uploads.map((_, i) => mergeUpload(stored[i] as UploadDoc, memoDocs[i] as UploadDoc));
+	const epochs = mergeEpochs(storedEpochs, memoEpochs);
+	const epochsChange = req.prefix !== undefined || req.everything;
 
 	// 1. generation
 	let nextEpochs: EpochDoc = epochs;
@@ -185,7 +191,7 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 			done: () => generations.remember(u.uploadKey, nextDocs[i] as UploadDoc, ttl),
 		}),
 	);
-	if (nextEpochs !== epochs) {
+	if (epochsChange) {
 		writes.push({
 			record: "epochs",
 			write: () => writeEpochs(kv, nextEpochs),
@@ -212,15 +218,15 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 	const derivativeKeys = new Set<string>();
 	const unknownSizes: string[] = [];
 	uploads.forEach((u, i) => {
-		const doc = docs[i] as UploadDoc;
 		const known = listed[i];
+		const kvDoc = stored[i] as UploadDoc;
+		const memoDoc = memoDocs[i] as UploadDoc;
 		if (known === null) unknownSizes.push(u.uploadKey);
-		const memoDoc = memoDocs[i] ?? doc;
 		for (const key of new Set([...(known ?? []), ...u.urlKeys])) {
 			derivativeKeys.add(key);
 			const gens = new Set([
-				generationOf(key, doc, epochs),
-				generationOf(key, memoDoc, memoEpochs ?? epochs),
+				generationOf(key, kvDoc, storedEpochs),
+				generationOf(key, memoDoc, memoEpochs),
 			]);
 			for (const origin of u.origins) {
 				for (const generation of gens) {
@@ -231,8 +237,8 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 		if (!u.whole) return;
 		// The upload's size table (GET <SIZES_PATH>/<upload>) describes all of it.
 		const tableGens = new Set([
-			generationOf(u.uploadKey, doc, epochs),
-			generationOf(u.uploadKey, memoDoc, memoEpochs ?? epochs),
+			generationOf(u.uploadKey, kvDoc, storedEpochs),
+			generationOf(u.uploadKey, memoDoc, memoEpochs),
 		]);
 		for (const origin of u.origins) {
 			for (const generation of tableGens) {
@@ -286,13 +292,12 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 					}));
 				}),
 			].flat(),
-			epochs:
-				nextEpochs === epochs
-					? null
-					: {
-							from: { all: epochs.all, prefixes: epochs.prefixes.length },
-							to: { all: nextEpochs.all, prefixes: nextEpochs.prefixes.length },
-						},
+			epochs: !epochsChange
+				? null
+				: {
+						from: { all: epochs.all, prefixes: epochs.prefixes.length },
+						to: { all: nextEpochs.all, prefixes: nextEpochs.prefixes.length },
+					},
 			// Other isolates trust what they read for the memo time; KV's edge cache
 			// and propagation add up to about a minute.
 			elsewhereWithinSeconds: Math.ceil(ttl / 1000) + KV_CACHE_TTL_S + 60,

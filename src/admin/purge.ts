@@ -158,44 +158,72 @@ async function derivativesOf(ctx: PurgeContext, uploadKey: string): Promise<stri
 	}
 }
 
-export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<PurgeOutcome> {
-	const { config, kv } = ctx;
-	const ttl = config.generationMemoMs;
-	const { uploads, originals } = collect(req, ctx.origin);
+/** What the purge starts from and what it will write. */
+interface Plan {
+	readonly uploads: readonly UploadWork[];
+	readonly originals: readonly { key: string; origin: string }[];
+	/** Records as KV returned them, and as this isolate was using them. */
+	readonly stored: readonly UploadDoc[];
+	readonly storedEpochs: EpochDoc;
+	readonly memoDocs: readonly UploadDoc[];
+	readonly memoEpochs: EpochDoc;
+	/** The later of both (what the bump builds on), and the bumped records. */
+	readonly docs: readonly UploadDoc[];
+	readonly epochs: EpochDoc;
+	readonly nextDocs: readonly UploadDoc[];
+	readonly nextEpochs: EpochDoc;
+	readonly epochsChange: boolean;
+}
 
-	// Current records. A read failure throws (503/502) before anything changed.
+/** Read the current records and work out the new ones. A read failure throws before anything changed. */
+async function plan(req: PurgeRequest, ctx: PurgeContext): Promise<Plan> {
+	const { uploads, originals } = collect(req, ctx.origin);
 	const [stored, storedEpochs] = await Promise.all([
-		Promise.all(uploads.map((u) => readUploadDoc(kv, u.uploadKey))),
-		readEpochs(kv),
+		Promise.all(uploads.map((u) => readUploadDoc(ctx.kv, u.uploadKey))),
+		readEpochs(ctx.kv),
 	]);
-	// What this isolate was using until now: KV's answer may lag it, or it KV.
-	const memoDocs = uploads.map((u, i) => generations.known(u.uploadKey) ?? stored[i]);
+	// KV's answer may lag what this isolate served, or the other way round:
+	// bump from the later of both, so the new generation is above either.
+	const memoDocs = uploads.map(
+		(u, i) => generations.known(u.uploadKey) ?? (stored[i] as UploadDoc),
+	);
 	const memoEpochs = generations.knownEpochs() ?? storedEpochs;
-	// Bump from the later of both, so the new generation is above either.
 	const docs = uploads.map((_, i) => mergeUpload(stored[i] as UploadDoc, memoDocs[i] as UploadDoc));
 	const epochs = mergeEpochs(storedEpochs, memoEpochs);
-	const epochsChange = req.prefix !== undefined || req.everything;
-
-	// 1. generation
-	let nextEpochs: EpochDoc = epochs;
+	let nextEpochs = epochs;
 	if (req.prefix !== undefined) nextEpochs = bumpEpochs(nextEpochs, { prefix: req.prefix });
 	if (req.everything) nextEpochs = bumpEpochs(nextEpochs, "everything");
-	const nextDocs = uploads.map((u, i) => {
-		const doc = docs[i] as UploadDoc;
-		return bumpUpload(doc, u.whole ? undefined : [...u.urlKeys].map(fileOf));
-	});
-	const writes: { record: string; write: () => Promise<void>; done: () => void }[] = uploads.map(
-		(u, i) => ({
-			record: u.uploadKey,
-			write: () => writeUploadDoc(kv, u.uploadKey, nextDocs[i] as UploadDoc),
-			done: () => generations.remember(u.uploadKey, nextDocs[i] as UploadDoc, ttl),
-		}),
+	const nextDocs = uploads.map((u, i) =>
+		bumpUpload(docs[i] as UploadDoc, u.whole ? undefined : [...u.urlKeys].map(fileOf)),
 	);
-	if (epochsChange) {
+	return {
+		uploads,
+		originals,
+		stored,
+		storedEpochs,
+		memoDocs,
+		memoEpochs,
+		docs,
+		epochs,
+		nextDocs,
+		nextEpochs,
+		epochsChange: req.prefix !== undefined || req.everything,
+	};
+}
+
+/** Step 1: store the new generations; each one stored takes effect in this isolate at once. */
+async function storeGenerations(p: Plan, ctx: PurgeContext, req: PurgeRequest) {
+	const ttl = ctx.config.generationMemoMs;
+	const writes = p.uploads.map((u, i) => ({
+		record: u.uploadKey,
+		write: () => writeUploadDoc(ctx.kv, u.uploadKey, p.nextDocs[i] as UploadDoc),
+		done: () => generations.remember(u.uploadKey, p.nextDocs[i] as UploadDoc, ttl),
+	}));
+	if (p.epochsChange) {
 		writes.push({
 			record: "epochs",
-			write: () => writeEpochs(kv, nextEpochs),
-			done: () => generations.rememberEpochs(nextEpochs, ttl),
+			write: () => writeEpochs(ctx.kv, p.nextEpochs),
+			done: () => generations.rememberEpochs(p.nextEpochs, ttl),
 		});
 	}
 	const settled = await Promise.allSettled(writes.map((w) => w.write()));
@@ -206,54 +234,60 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 		if (result.status === "fulfilled") w.done();
 		else failed.push({ record: w.record, error: String(result.reason?.message ?? result.reason) });
 	});
-	for (const u of uploads) directory.forget(u.uploadKey);
+	for (const u of p.uploads) directory.forget(u.uploadKey);
 	if (req.prefix !== undefined) directory.forget(req.prefix);
 	if (req.everything) directory.forget("");
+	return { records: writes.length, failed };
+}
 
-	// 2. local: every cache key an old generation could have used, here.
+/** Every cache key an old generation could have used for what was named (not prefixes). */
+async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
+	const { config } = ctx;
 	const listed = await Promise.all(
-		uploads.map((u) => (u.whole ? derivativesOf(ctx, u.uploadKey) : Promise.resolve([]))),
+		p.uploads.map((u) => (u.whole ? derivativesOf(ctx, u.uploadKey) : Promise.resolve([]))),
 	);
 	const cacheKeys = new Set<string>();
 	const derivativeKeys = new Set<string>();
 	const unknownSizes: string[] = [];
-	uploads.forEach((u, i) => {
+	const add = (u: UploadWork, i: number, base: string, key: string) => {
+		const gens = new Set([
+			generationOf(key, p.stored[i] as UploadDoc, p.storedEpochs),
+			generationOf(key, p.memoDocs[i] as UploadDoc, p.memoEpochs),
+		]);
+		for (const origin of u.origins) {
+			for (const generation of gens) cacheKeys.add(cacheKeyUrl(origin, base, key, { generation }));
+		}
+	};
+	p.uploads.forEach((u, i) => {
 		const known = listed[i];
-		const kvDoc = stored[i] as UploadDoc;
-		const memoDoc = memoDocs[i] as UploadDoc;
 		if (known === null) unknownSizes.push(u.uploadKey);
 		for (const key of new Set([...(known ?? []), ...u.urlKeys])) {
 			derivativeKeys.add(key);
-			const gens = new Set([
-				generationOf(key, kvDoc, storedEpochs),
-				generationOf(key, memoDoc, memoEpochs),
-			]);
-			for (const origin of u.origins) {
-				for (const generation of gens) {
-					cacheKeys.add(cacheKeyUrl(origin, config.mountPath, key, { generation }));
-				}
-			}
+			add(u, i, config.mountPath, key);
 		}
-		if (!u.whole) return;
 		// The upload's size table (GET <SIZES_PATH>/<upload>) describes all of it.
-		const tableGens = new Set([
-			generationOf(u.uploadKey, kvDoc, storedEpochs),
-			generationOf(u.uploadKey, memoDoc, memoEpochs),
-		]);
-		for (const origin of u.origins) {
-			for (const generation of tableGens) {
-				cacheKeys.add(cacheKeyUrl(origin, config.sizesPath, u.uploadKey, { generation }));
-			}
-		}
+		if (u.whole) add(u, i, config.sizesPath, u.uploadKey);
 	});
-	for (const o of originals) cacheKeys.add(cacheKeyUrl(o.origin, config.mountPath, o.key));
-	const deletions = await Promise.all(
-		[...cacheKeys].map((url) => caches.default.delete(cacheKeyRequest(url))),
-	);
-	const deleted = deletions.filter(Boolean).length;
-	const tier = await purgeTier(ctx.tier, [...derivativeKeys], req.prefix, req.everything);
+	for (const o of p.originals) cacheKeys.add(cacheKeyUrl(o.origin, config.mountPath, o.key));
+	return { cacheKeys: [...cacheKeys], derivativeKeys: [...derivativeKeys], unknownSizes };
+}
 
-	// 3. global
+/** Step 2: this data centre's entries, gone now. */
+async function deleteLocal(cacheKeys: readonly string[]): Promise<number> {
+	const deletions = await Promise.all(
+		cacheKeys.map((url) => caches.default.delete(cacheKeyRequest(url))),
+	);
+	return deletions.filter(Boolean).length;
+}
+
+/** Step 3: Cloudflare's zone purge, when configured. */
+async function purgeGlobal(
+	req: PurgeRequest,
+	ctx: PurgeContext,
+	files: readonly string[],
+): Promise<ZoneResult | undefined> {
+	const { config } = ctx;
+	if (!config.zonePurge) return undefined;
 	const prefixes: string[] = [];
 	for (const base of [config.mountPath, config.sizesPath]) {
 		if (req.prefix !== undefined)
@@ -261,64 +295,65 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 		// Everything under our paths, not the whole zone: the site may share it.
 		if (req.everything) prefixes.push(zonePrefix(ctx.origin, `${base}/`));
 	}
-	let zone: ZoneResult | undefined;
-	if (config.zonePurge && (cacheKeys.size > 0 || prefixes.length > 0)) {
-		zone = await purgeZone(config.zonePurge, { files: [...cacheKeys], prefixes });
-	}
+	if (files.length === 0 && prefixes.length === 0) return undefined;
+	return purgeZone(config.zonePurge, { files, prefixes });
+}
 
-	const generationFailed = failed.length > 0;
+export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<PurgeOutcome> {
+	const p = await plan(req, ctx);
+	const stored = await storeGenerations(p, ctx, req);
+	const { cacheKeys, derivativeKeys, unknownSizes } = await oldCacheKeys(p, ctx);
+	const deleted = await deleteLocal(cacheKeys);
+	const tier = await purgeTier(ctx.tier, derivativeKeys, req.prefix, req.everything);
+	const zone = await purgeGlobal(req, ctx, cacheKeys);
+
+	const generationFailed = stored.failed.length > 0;
 	const ok = !generationFailed && (zone?.ok ?? true);
 	const report = {
 		ok,
 		purged: {
-			images: uploads.filter((u) => u.whole).map((u) => u.uploadKey),
+			images: p.uploads.filter((u) => u.whole).map((u) => u.uploadKey),
 			urls: req.urls.map((t) => t.input),
 			prefix: req.prefix ?? null,
 			everything: req.everything,
 		},
 		generation: {
 			ok: !generationFailed,
-			records: writes.length,
-			failed,
-			changes: [
-				...uploads.map((u, i) => {
-					const doc = docs[i] as UploadDoc;
-					const next = nextDocs[i] as UploadDoc;
-					const keys = u.whole ? [u.uploadKey] : [...u.urlKeys];
-					return keys.map((key) => ({
-						key,
-						from: generationOf(key, doc, epochs),
-						to: generationOf(key, next, nextEpochs),
-					}));
-				}),
-			].flat(),
-			epochs: !epochsChange
-				? null
-				: {
-						from: { all: epochs.all, prefixes: epochs.prefixes.length },
-						to: { all: nextEpochs.all, prefixes: nextEpochs.prefixes.length },
-					},
+			...stored,
+			changes: p.uploads.flatMap((u, i) =>
+				(u.whole ? [u.uploadKey] : [...u.urlKeys]).map((key) => ({
+					key,
+					from: generationOf(key, p.docs[i] as UploadDoc, p.epochs),
+					to: generationOf(key, p.nextDocs[i] as UploadDoc, p.nextEpochs),
+				})),
+			),
+			epochs: p.epochsChange
+				? {
+						from: { all: p.epochs.all, prefixes: p.epochs.prefixes.length },
+						to: { all: p.nextEpochs.all, prefixes: p.nextEpochs.prefixes.length },
+					}
+				: null,
 			// Other isolates trust what they read for the memo time; KV's edge cache
-			// and propagation add up to about a minute.
-			elsewhereWithinSeconds: Math.ceil(ttl / 1000) + KV_CACHE_TTL_S + 60,
+			// and propagation add up to about a minute and a half more.
+			elsewhereWithinSeconds: Math.ceil(ctx.config.generationMemoMs / 1000) + KV_CACHE_TTL_S + 60,
 		},
 		local: {
-			cacheKeys: cacheKeys.size,
+			cacheKeys: cacheKeys.length,
 			deleted,
 			unknownSizes,
-			...(req.prefix !== undefined || req.everything
+			...(p.epochsChange
 				? {
 						note: "entries under a prefix cannot be listed; the generation bump makes them unreachable",
 					}
 				: {}),
 		},
 		tier,
-		global: zone ? { configured: true, ...zone } : { configured: Boolean(config.zonePurge) },
+		global: zone ? { configured: true, ...zone } : { configured: Boolean(ctx.config.zonePurge) },
 	};
 	return {
 		ok,
 		generationFailed,
 		report,
-		counts: { uploads: uploads.length, cacheKeys: cacheKeys.size, deleted },
+		counts: { uploads: p.uploads.length, cacheKeys: cacheKeys.length, deleted },
 	};
 }

@@ -238,6 +238,32 @@ describe("purging one image", () => {
 	});
 });
 
+describe("negotiated formats", () => {
+	it("a purge deletes the WebP entries of an image's sizes too", async () => {
+		const on = { AUTO_FORMAT: "true" };
+		const url = img(`${GARDEN}-600x420.jpg`);
+		const webp = () => new Request(url, { headers: { Accept: "image/webp,*/*" } });
+		const first = await fetchWith(on, webp());
+		expect(first.headers.get("Content-Type")).toBe("image/webp");
+		await first.arrayBuffer();
+		const hit = await fetchWith(on, webp());
+		expect(hit.headers.get("X-Cache")).toBe("HIT");
+		await hit.arrayBuffer();
+
+		const res = await fetchWith(on, purgeRequest({ images: [`${DIR}${GARDEN}.jpg`] }));
+		const json = (await res.json()) as PurgeReport;
+		expect(res.status).toBe(200);
+		// The WebP entry, and the three JPEG sizes the first test cached again.
+		expect(json.local.deleted).toBe(4);
+		const files = (await apiCalls())[0]?.body.files ?? [];
+		expect(files.filter((f) => f.startsWith(`${url}?`) && f.endsWith("&f=webp"))).toHaveLength(1);
+		const after = await fetchWith(on, webp());
+		expect(after.headers.get("X-Cache")).toBe("MISS");
+		expect(after.headers.get("Content-Type")).toBe("image/webp");
+		await after.arrayBuffer();
+	});
+});
+
 describe("purging URLs, prefixes and everything", () => {
 	it("a URL purge refreshes exactly that URL", async () => {
 		const one = `${GARDEN}-510x320.jpg`;

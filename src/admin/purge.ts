@@ -30,7 +30,9 @@ import {
 	writeEpochs,
 	writeUploadDoc,
 } from "../generation";
-import { lookupUpload } from "../originals";
+import type { OutputFormat } from "../image/formats";
+import { type AcceptClass, negotiateFormat } from "../negotiate";
+import { extensionFormat, lookupUpload } from "../originals";
 import { publicPath, splitUploadKey, uploadKeyOf } from "../path";
 import { uploadSizes } from "../plan";
 import { directory, generations } from "../serve";
@@ -158,6 +160,25 @@ async function derivativesOf(ctx: PurgeContext, uploadKey: string): Promise<stri
 	}
 }
 
+const ACCEPT_CLASSES: readonly AcceptClass[] = ["avif", "webp", "neither"];
+
+/**
+ * Every `variant.format` a derivative's cache entries can carry (undefined =
+ * its own format), from the serving path's own negotiation, with AUTO_FORMAT
+ * on or off (it may have changed since the entries were made).
+ */
+export function formatVariants(key: string): (OutputFormat | undefined)[] {
+	const own = extensionFormat(key.slice(key.lastIndexOf(".") + 1)) ?? "jpeg";
+	const variants = new Set<OutputFormat | undefined>([undefined]);
+	for (const accept of ACCEPT_CLASSES) {
+		for (const auto of [true, false]) {
+			const output = negotiateFormat(own, accept, auto);
+			if (output !== own) variants.add(output);
+		}
+	}
+	return [...variants];
+}
+
 /** What the purge starts from and what it will write. */
 interface Plan {
 	readonly uploads: readonly UploadWork[];
@@ -249,13 +270,23 @@ async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
 	const cacheKeys = new Set<string>();
 	const derivativeKeys = new Set<string>();
 	const unknownSizes: string[] = [];
-	const add = (u: UploadWork, i: number, base: string, key: string) => {
+	const add = (
+		u: UploadWork,
+		i: number,
+		base: string,
+		key: string,
+		formats: readonly (OutputFormat | undefined)[] = [undefined],
+	) => {
 		const gens = new Set([
 			generationOf(key, p.stored[i] as UploadDoc, p.storedEpochs),
 			generationOf(key, p.memoDocs[i] as UploadDoc, p.memoEpochs),
 		]);
 		for (const origin of u.origins) {
-			for (const generation of gens) cacheKeys.add(cacheKeyUrl(origin, base, key, { generation }));
+			for (const generation of gens) {
+				for (const format of formats) {
+					cacheKeys.add(cacheKeyUrl(origin, base, key, { generation, format }));
+				}
+			}
 		}
 	};
 	p.uploads.forEach((u, i) => {
@@ -263,7 +294,7 @@ async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
 		if (known === null) unknownSizes.push(u.uploadKey);
 		for (const key of new Set([...(known ?? []), ...u.urlKeys])) {
 			derivativeKeys.add(key);
-			add(u, i, config.mountPath, key);
+			add(u, i, config.mountPath, key, formatVariants(key));
 		}
 		// The upload's size table (GET <SIZES_PATH>/<upload>) describes all of it.
 		if (u.whole) add(u, i, config.sizesPath, u.uploadKey);

@@ -6,7 +6,7 @@
  * run is a cold miss in a warm isolate.
  */
 import type { Hono } from "hono";
-import { GENERATION, plannedSizes, renderPlan, sources } from "./derivatives";
+import { plannedSizes, renderPlan, sources } from "./derivatives";
 import { BadRequestError } from "./errors";
 import { codecStats, wasmMemory } from "./image/codecs";
 import { extensionFormat, lookupUpload } from "./originals";
@@ -23,7 +23,7 @@ function derivativeOf(rest: string) {
 
 export function mountBenchRoutes(app: Hono<AppEnv>): void {
 	app.get("/__bench/stats", async (c) =>
-		c.json({ codecStats, wasm: await wasmMemory(), decodedBytes: sources.heldBytes, GENERATION }),
+		c.json({ codecStats, wasm: await wasmMemory(), decodedBytes: sources.heldBytes }),
 	);
 
 	app.post("/__bench/reset", (c) => {

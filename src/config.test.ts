@@ -64,6 +64,56 @@ describe("parseConfig", () => {
 		expect(parseConfig(vars).benchRoutes).toBe(on);
 	});
 
+	describe("admin", () => {
+		const TOKEN = "t".repeat(32);
+		const KV = {}; // stands in for the PURGE_STATE binding; only its presence is checked
+
+		it("is off without ADMIN_TOKEN, on with it, with zone purge only when both secrets are set", () => {
+			expect(parseConfig({}).admin).toBeUndefined();
+			expect(parseConfig({}).zonePurge).toBeUndefined();
+			expect(parseConfig({}).generationMemoMs).toBe(5000);
+			const on = parseConfig({
+				ADMIN_TOKEN: TOKEN,
+				PURGE_STATE: KV,
+				ADMIN_PATH: "/ops",
+				CF_ZONE_ID: "0123456789abcdef0123456789abcdef",
+				CF_API_TOKEN: "abc",
+				GENERATION_MEMO_SECONDS: "0",
+			});
+			expect(on.admin).toEqual({ path: "/ops", token: TOKEN });
+			expect(on.zonePurge).toEqual({ zoneId: "0123456789abcdef0123456789abcdef", apiToken: "abc" });
+			expect(on.generationMemoMs).toBe(0);
+		});
+
+		it.each<[Record<string, unknown>, string]>([
+			[{ ADMIN_TOKEN: "t".repeat(31) }, "ADMIN_TOKEN"],
+			[{ ADMIN_TOKEN: `${"t".repeat(32)} x` }, "ADMIN_TOKEN"],
+			[{ ADMIN_TOKEN: `${"t".repeat(32)}#!` }, "ADMIN_TOKEN"],
+			[{ ADMIN_TOKEN: TOKEN, PURGE_STATE: undefined }, "PURGE_STATE"],
+			[{ ADMIN_PATH: "admin" }, "ADMIN_PATH"],
+			[{ ADMIN_PATH: "/files" }, "ADMIN_PATH"],
+			[{ ADMIN_PATH: "/files/admin" }, "ADMIN_PATH"],
+			[{ ADMIN_PATH: "/_sizes" }, "ADMIN_PATH"],
+			[{ ADMIN_PATH: "/" }, "ADMIN_PATH"],
+			[{ MOUNT_PATH: "/a/b", ADMIN_PATH: "/a" }, "ADMIN_PATH"],
+			[{ CF_ZONE_ID: "0123456789abcdef0123456789abcdef" }, "CF_API_TOKEN"],
+			[{ CF_API_TOKEN: "abc" }, "CF_ZONE_ID"],
+			[{ CF_ZONE_ID: "zone.example.com", CF_API_TOKEN: "abc" }, "CF_ZONE_ID"],
+			[{ GENERATION_MEMO_SECONDS: "61" }, "GENERATION_MEMO_SECONDS"],
+		])("%o fails naming %s, never showing the token", (vars, name) => {
+			const all = { ADMIN_TOKEN: TOKEN, PURGE_STATE: KV, ...vars };
+			let caught: unknown;
+			try {
+				parseConfig(all);
+			} catch (err) {
+				caught = err;
+			}
+			expect(caught).toBeInstanceOf(ConfigError);
+			expect((caught as ConfigError).variable).toBe(name);
+			expect((caught as ConfigError).message).not.toContain("t".repeat(31));
+		});
+	});
+
 	it("validates once per env object", () => {
 		const env = { JPEG_QUALITY: "90" };
 		const first = loadConfig(env);

@@ -20,6 +20,21 @@ export interface Limits {
 	readonly renderBudgetMs: number;
 }
 
+/** The admin routes; absent unless ADMIN_TOKEN is set (admin is off by default). */
+export interface AdminConfig {
+	/** Where the admin routes live, e.g. `/_admin`. */
+	readonly path: string;
+	/** The bearer token (a secret). Never logged or shown; see admin/auth.ts. */
+	readonly token: string;
+}
+
+/** Cloudflare's zone purge API, used by purges when both secrets are set. */
+export interface ZonePurgeConfig {
+	readonly zoneId: string;
+	/** API token with the Zone → Cache Purge permission (a secret). */
+	readonly apiToken: string;
+}
+
 export interface Config {
 	readonly mountPath: string;
 	/** Where the size table of an upload is served: `${sizesPath}/<upload key>`. */
@@ -41,6 +56,10 @@ export interface Config {
 	readonly limits: Limits;
 	/** Mount the `/__bench/*` routes (`npm run bench` only; never in production). */
 	readonly benchRoutes: boolean;
+	/** How long an isolate trusts a purge generation it read from KV. */
+	readonly generationMemoMs: number;
+	readonly admin?: AdminConfig;
+	readonly zonePurge?: ZonePurgeConfig;
 }
 
 export const DEFAULTS = {
@@ -60,7 +79,12 @@ export const DEFAULTS = {
 	MAX_HEADER_BYTES: 1024 * 1024,
 	R2_TIMEOUT_MS: 10_000,
 	RENDER_BUDGET_MS: 20_000,
+	ADMIN_PATH: "/_admin",
+	GENERATION_MEMO_SECONDS: 5,
 } as const;
+
+/** Shortest ADMIN_TOKEN accepted: a guessable token must not turn admin on. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 type Vars = Readonly<Record<string, unknown>>;
 
@@ -122,6 +146,48 @@ function prefix(vars: Vars, name: string, fallback: string): string {
 	return raw;
 }
 
+const within = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
+
+/** Admin is on only with a long enough ADMIN_TOKEN and somewhere to keep generations. */
+function admin(vars: Vars, taken: Readonly<Record<string, string>>): AdminConfig | undefined {
+	const token = str(vars, "ADMIN_TOKEN");
+	if (token === undefined) return undefined;
+	// RFC 6750 b64token characters only: any other token could never be sent
+	// in an Authorization header. The message never includes the token.
+	if (token.length < MIN_ADMIN_TOKEN_LENGTH || !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
+		throw new ConfigError(
+			"ADMIN_TOKEN",
+			`must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + / (e.g. openssl rand -hex 32)`,
+		);
+	}
+	const path = urlPath(vars, "ADMIN_PATH", DEFAULTS.ADMIN_PATH);
+	for (const [name, other] of Object.entries(taken)) {
+		if (within(path, other) || within(other, path)) {
+			throw new ConfigError("ADMIN_PATH", `${path} overlaps ${name} ${other}`);
+		}
+	}
+	if (vars.PURGE_STATE === undefined) {
+		throw new ConfigError(
+			"PURGE_STATE",
+			"a KV namespace binding is required when ADMIN_TOKEN is set",
+		);
+	}
+	return { path, token };
+}
+
+function zonePurge(vars: Vars): ZonePurgeConfig | undefined {
+	const zoneId = str(vars, "CF_ZONE_ID");
+	const apiToken = str(vars, "CF_API_TOKEN");
+	if (zoneId === undefined && apiToken === undefined) return undefined;
+	if (zoneId === undefined) throw new ConfigError("CF_ZONE_ID", "is required with CF_API_TOKEN");
+	if (apiToken === undefined) throw new ConfigError("CF_API_TOKEN", "is required with CF_ZONE_ID");
+	if (!/^[0-9a-f]{32}$/.test(zoneId)) {
+		throw new ConfigError("CF_ZONE_ID", "must be the zone's 32-character hex id");
+	}
+	if (/\s/.test(apiToken)) throw new ConfigError("CF_API_TOKEN", "must not contain spaces");
+	return { zoneId, apiToken };
+}
+
 function sizes(vars: Vars): SizeRegistry {
 	const raw = str(vars, "IMAGE_SIZES");
 	if (raw === undefined) return DEFAULT_SIZES;
@@ -143,9 +209,10 @@ export function parseConfig(vars: Vars): Config {
 	const cacheControl = str(vars, "CACHE_CONTROL") ?? DEFAULTS.CACHE_CONTROL;
 	if (/[\r\n]/.test(cacheControl)) throw new ConfigError("CACHE_CONTROL", "must be one line");
 	const mount = mountPath(vars);
+	const sizesAt = sizesPath(vars, mount);
 	return {
 		mountPath: mount,
-		sizesPath: sizesPath(vars, mount),
+		sizesPath: sizesAt,
 		demoPage: bool(vars, "DEMO_PAGE", DEFAULTS.DEMO_PAGE),
 		demoPrefix: prefix(vars, "DEMO_PREFIX", DEFAULTS.DEMO_PREFIX),
 		sizes: sizes(vars),
@@ -176,6 +243,10 @@ export function parseConfig(vars: Vars): Config {
 			r2TimeoutMs: int(vars, "R2_TIMEOUT_MS", DEFAULTS.R2_TIMEOUT_MS, 100, 60_000),
 			renderBudgetMs: int(vars, "RENDER_BUDGET_MS", DEFAULTS.RENDER_BUDGET_MS, 100, 120_000),
 		},
+		generationMemoMs:
+			1000 * int(vars, "GENERATION_MEMO_SECONDS", DEFAULTS.GENERATION_MEMO_SECONDS, 0, 60),
+		admin: admin(vars, { MOUNT_PATH: mount, SIZES_PATH: sizesAt }),
+		zonePurge: zonePurge(vars),
 	};
 }
 

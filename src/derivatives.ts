@@ -70,12 +70,6 @@ function encoderTag(output: OutputFormat, config: Config): string {
 /** Bump when the pipeline's output changes for the same inputs. */
 export const PIPELINE_VERSION = "2";
 
-/**
- * Purge generation of an image. The admin-purge work looks it up per image
- * (src/generation.ts); until then every image is at generation 0.
- */
-export const GENERATION = 0;
-
 /** Decoded sources shared by every request of this isolate. */
 export const sources = new DecodedSources<DecodedSource>();
 
@@ -88,6 +82,7 @@ export function derivativeEtag(
 	plan: RenderPlan,
 	output: OutputFormat,
 	config: Config,
+	generation: number,
 ) {
 	return strongEtag([
 		meta.source.key,
@@ -104,6 +99,7 @@ export function derivativeEtag(
 		RESIZE.filter,
 		RESIZE.premultiply ? "pm" : "",
 		PIPELINE_VERSION,
+		`g${generation}`,
 	]);
 }
 
@@ -203,14 +199,21 @@ export function tierKey(key: string, output: OutputFormat, own: string): string 
 	return output === own ? key : `${key}.${output}`;
 }
 
-/** Uploads whose fan-out is running in this isolate. */
-const fanning = new Set<string>();
+/**
+ * The fan-out running in this isolate, if any. At most one runs at a time:
+ * it is background work on the same thread as the requests, so a burst of
+ * misses for many uploads (a page of thumbnails) must not queue a full set of
+ * renders per upload in front of them. A miss while one runs stores only its
+ * own size; the other sizes are made when they are asked for.
+ */
+let fanning: string | undefined;
 
 /**
  * After a miss that decoded the source: make the upload's other sizes from
  * the same decoded pixels and put them in the tier, one at a time (bounded
  * memory), skipping those already there. Only for uploads whose WordPress
- * dimensions are exact (otherwise names can be off by a pixel).
+ * dimensions are exact (otherwise names can be off by a pixel), and only when
+ * no other fan-out is running in this isolate.
  */
 export async function fanOut(
 	storage: Storage,
@@ -219,19 +222,22 @@ export async function fanOut(
 	path: DerivativePath,
 	output: OutputFormat,
 	config: Config,
+	/** The current purge generation of a derivative key (see generation.ts). */
+	generationOf: (key: string) => Promise<number>,
 ): Promise<number> {
 	if (!meta.exact) return 0;
-	const id = `${sourceId(meta)}|${output}|${GENERATION}`;
+	const id = `${sourceId(meta)}|${output}`;
 	const own = extensionFormat(path.ext) ?? "jpeg";
-	if (fanning.has(id)) return 0;
-	fanning.add(id);
+	if (fanning !== undefined) return 0;
+	fanning = id;
 	let made = 0;
 	try {
 		for (const { key, plan } of plannedSizes(meta, config)) {
 			if (key === path.key) continue;
+			const generation = await generationOf(key);
 			const record = {
-				etag: await derivativeEtag(meta, plan, output, config),
-				generation: GENERATION,
+				etag: await derivativeEtag(meta, plan, output, config, generation),
+				generation,
 			};
 			if (await tier.has(tierKey(key, output, own), record)) continue;
 			const rendered = await renderPlan(storage, meta, plan, output, config, {});
@@ -243,7 +249,7 @@ export async function fanOut(
 		const message = err instanceof ImageError ? err.message : String(err);
 		console.error(JSON.stringify({ level: "error", fanOut: path.key, message }));
 	} finally {
-		fanning.delete(id);
+		fanning = undefined;
 	}
 	return made;
 }

@@ -10,6 +10,8 @@ export abstract class ImageError extends Error {
 	readonly report: boolean = false;
 	/** Extra response headers, e.g. `Allow` or `Retry-After`. */
 	readonly headers: Record<string, string> = {};
+	/** Extra fields for a JSON error body (admin routes answer in JSON). */
+	readonly details?: Readonly<Record<string, unknown>>;
 
 	constructor(
 		readonly publicMessage: string,
@@ -61,6 +63,11 @@ export class UnsupportedFormatError extends ImageError {
 	readonly status = 415;
 }
 
+/** 415: a request body in a media type the route does not take. */
+export class UnsupportedMediaTypeError extends ImageError {
+	readonly status = 415;
+}
+
 /** 422: the original is broken, or over one of the configured limits. */
 export class UnprocessableError extends ImageError {
 	readonly status = 422;
@@ -87,6 +94,27 @@ export class UpstreamError extends ImageError {
 	) {
 		super(publicMessage, options);
 		this.status = options.timeout ? 503 : 502;
+	}
+}
+
+/**
+ * 502/503: a purge ran but not every mechanism took effect (KV refused the new
+ * generation, or Cloudflare's purge API answered with an error). The body is
+ * the purge report, so ops see what did and did not happen.
+ */
+export class PurgeIncompleteError extends ImageError {
+	readonly status: 502 | 503;
+	override readonly report = true;
+	override readonly details: Readonly<Record<string, unknown>>;
+	constructor(report: Readonly<Record<string, unknown>>, options: { generationFailed: boolean }) {
+		super(
+			options.generationFailed
+				? "Purge incomplete: the new generation was not stored"
+				: "Purge incomplete: the global purge request failed",
+		);
+		// No generation means nothing changed outside this data centre: retryable.
+		this.status = options.generationFailed ? 503 : 502;
+		this.details = report;
 	}
 }
 

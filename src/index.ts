@@ -4,6 +4,7 @@
  * Also: the size table (`${SIZES_PATH}/<upload>`) and, when enabled, the demo page at `/`.
  */
 import { Hono } from "hono";
+import { adminRoutes } from "./admin/routes";
 import { mountBenchRoutes } from "./bench";
 import { type Config, loadConfig } from "./config";
 import { serveDemo } from "./demo";
@@ -14,8 +15,15 @@ import { serveSizeTable } from "./size-table";
 
 const IMAGE_METHODS = ["GET", "HEAD"] as const;
 
-/** Turn any thrown value into a short plain-text response; log what ops need. */
-export function errorResponse(err: unknown, request?: Request): Response {
+/**
+ * Turn any thrown value into a short response (plain text, or JSON for the
+ * admin routes); log what ops need.
+ */
+export function errorResponse(
+	err: unknown,
+	request?: Request,
+	format: "text" | "json" = "text",
+): Response {
 	const error =
 		err instanceof ImageError ? err : new InternalError("Internal Server Error", { cause: err });
 	const log = {
@@ -28,12 +36,17 @@ export function errorResponse(err: unknown, request?: Request): Response {
 	};
 	(error.report ? console.error : console.log)(JSON.stringify(log));
 	const headers = new Headers({
-		"Content-Type": "text/plain; charset=utf-8",
+		"Content-Type":
+			format === "json" ? "application/json; charset=utf-8" : "text/plain; charset=utf-8",
 		"Cache-Control": "no-store",
 		"X-Content-Type-Options": "nosniff",
 		...error.headers,
 	});
-	const body = request?.method === "HEAD" ? null : `${error.publicMessage}\n`;
+	const text =
+		format === "json"
+			? `${JSON.stringify({ error: error.publicMessage, status: error.status, ...error.details }, null, 2)}\n`
+			: `${error.publicMessage}\n`;
+	const body = request?.method === "HEAD" ? null : text;
 	return new Response(body, { status: error.status, headers });
 }
 
@@ -65,11 +78,17 @@ export function buildApp(config: Config): Hono<AppEnv> {
 	// The demo page is for local dev (`npm start`); production leaves it off.
 	if (config.demoPage) app.on([...IMAGE_METHODS], "/", serveDemo);
 
+	// Admin is off (every admin path a plain 404) unless ADMIN_TOKEN is set.
+	const { admin } = config;
+	if (admin) app.route(admin.path, adminRoutes(config, admin));
+	const isAdmin = (path: string) =>
+		admin !== undefined && (path === admin.path || path.startsWith(`${admin.path}/`));
+
 	app.notFound(() => {
 		throw new NotFoundError("Not Found");
 	});
 	app.onError((err, c) => {
-		const response = errorResponse(err, c.req.raw);
+		const response = errorResponse(err, c.req.raw, isAdmin(c.req.path) ? "json" : "text");
 		const negativeKey = c.get("negativeCacheKey");
 		// A missing size may be remembered briefly, and only as a 404.
 		if (negativeKey && response.status === 404 && config.notFoundMaxAge > 0) {

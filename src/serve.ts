@@ -10,11 +10,11 @@ import {
 	derivativeEtag,
 	derivativeTier,
 	fanOut,
-	GENERATION,
 	renderPlan,
 	tierKey,
 } from "./derivatives";
 import { NotFoundError } from "./errors";
+import { Generations } from "./generation";
 import { MIME } from "./image/probe";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
 import { extensionFormat, lookupUpload, UploadDirectory } from "./originals";
@@ -33,6 +33,22 @@ export type AppEnv = { Bindings: Env; Variables: AppVariables };
 
 /** Lookups of uploads shared by every request of this isolate. */
 export const directory = new UploadDirectory();
+
+/** Purge generations this isolate has read (or written, when a purge ran here). */
+export const generations = new Generations();
+
+/**
+ * The purge generation of `key` (a derivative of the upload, or the upload
+ * itself for what describes all of it). Normally answered from memory.
+ */
+export async function generationFor(
+	env: Env,
+	config: Config,
+	uploadKey: string,
+	key: string,
+): Promise<number> {
+	return generations.current(env.PURGE_STATE, uploadKey, key, config.generationMemoMs);
+}
 
 /** What a miss produced: freshly rendered, or read back from the derivative tier. */
 interface Made {
@@ -126,6 +142,8 @@ function serverTiming(t: Record<string, number>): string {
 export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
 	const { config } = c.var;
 	const origin = new URL(c.req.url).origin;
+	const uploadKey = `${path.dir}${path.name}.${path.ext}`;
+	const generation = await generationFor(c.env, config, uploadKey, path.key);
 	// Negotiation is decided from the name alone, so a HIT needs no R2 read.
 	// The cache key carries the format only when it is not the file's own.
 	// (GIF, AVIF and unknown extensions never render: they are refused below.)
@@ -135,7 +153,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		origin,
 		config.mountPath,
 		path.key,
-		output === own ? {} : { format: output },
+		output === own ? { generation } : { generation, format: output },
 	);
 	const cache = caches.default;
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
@@ -145,7 +163,8 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const storage = storageFor(c);
 	const timing: Record<string, number> = {};
 	const lookupStart = performance.now();
-	const meta = await directory.get(`${path.dir}${path.name}.${path.ext}`, () =>
+	// A purge changes the generation, so the next request looks the upload up again.
+	const meta = await directory.get(`${uploadKey}#${generation}`, () =>
 		lookupUpload(storage, path.dir, path.name, path.ext, config.limits),
 	);
 	timing.r2 = performance.now() - lookupStart;
@@ -155,7 +174,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		config.limits,
 	);
 	assertRenderable(meta.source.info);
-	const etag = await derivativeEtag(meta, plan, output, config);
+	const etag = await derivativeEtag(meta, plan, output, config, generation);
 	const headers = new Headers({
 		"Content-Type": MIME[output],
 		"Cache-Control": config.cacheControl,
@@ -177,7 +196,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	checkSourceLimits(meta, config.limits);
 	const tier = derivativeTier(c.env, config.limits);
 	const stored = tierKey(path.key, output, own);
-	const record = { etag, generation: GENERATION };
+	const record = { etag, generation };
 	let making = inflight.get(keyUrl);
 	if (!making) {
 		making = (async (): Promise<Made> => {
@@ -198,7 +217,9 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 				async (made) => {
 					if (!made.rendered) return;
 					await tier.put(stored, made.bytes, made.contentType, record);
-					await fanOut(storage, tier, meta, path, output, config);
+					await fanOut(storage, tier, meta, path, output, config, (key) =>
+						generationFor(c.env, config, uploadKey, key),
+					);
 				},
 				() => undefined,
 			);

@@ -14,7 +14,7 @@ import { lookupUpload, type UploadMeta } from "./originals";
 import { parseUploadPath, publicPath, type UploadName } from "./path";
 import { assertRenderable } from "./pipeline/render";
 import { uploadSizes } from "./plan";
-import { type AppEnv, directory, finish } from "./serve";
+import { type AppEnv, directory, finish, generationFor } from "./serve";
 import { Storage } from "./storage";
 import { type Candidate, calculateSizes, calculateSrcset } from "./wp/srcset";
 
@@ -102,7 +102,10 @@ export async function sizeTableFor(
 	upload: UploadName,
 ): Promise<SizeTable> {
 	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
-	const meta = await directory.get(`${upload.dir}${upload.name}.${upload.ext}`, () =>
+	const uploadKey = `${upload.dir}${upload.name}.${upload.ext}`;
+	// Same memo key as the serving path: a purge makes both look the upload up again.
+	const generation = await generationFor(env, config, uploadKey, uploadKey);
+	const meta = await directory.get(`${uploadKey}#${generation}`, () =>
 		lookupUpload(storage, upload.dir, upload.name, upload.ext, config.limits),
 	);
 	// A format the pipeline cannot make sizes from gets the same 415 its sizes would.
@@ -115,9 +118,11 @@ export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promi
 	const { config } = c.var;
 	const upload = parseUploadPath(rawRest);
 	const origin = new URL(c.req.url).origin;
-	// One entry per upload, whichever of its names was asked for. Purging an
-	// image must drop this key too (or bump the generation it will carry).
-	const keyUrl = cacheKeyUrl(origin, config.sizesPath, `${upload.dir}${upload.name}.${upload.ext}`);
+	// One entry per upload, whichever of its names was asked for; it carries the
+	// upload's purge generation, so purging the image replaces it too.
+	const uploadKey = `${upload.dir}${upload.name}.${upload.ext}`;
+	const generation = await generationFor(c.env, config, uploadKey, uploadKey);
+	const keyUrl = cacheKeyUrl(origin, config.sizesPath, uploadKey, { generation });
 	const cache = caches.default;
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
 	if (cached) return finish(c, cached, "HIT");

@@ -18,7 +18,8 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
 	return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function guarded<T>(work: () => Promise<T>, ms: number, what: string): Promise<T> {
+/** Run one storage call (R2 or KV) with a time budget; any failure becomes an UpstreamError. */
+export async function guarded<T>(work: () => Promise<T>, ms: number, what: string): Promise<T> {
 	try {
 		return await withTimeout(work(), ms, what);
 	} catch (err) {

@@ -172,6 +172,31 @@ describe("derivative tier", () => {
 		expect(psnr(await decode(again.bytes), out)).toBeGreaterThan(45);
 	});
 
+	it("runs one fan-out per isolate: a miss meanwhile stores only its own size", async () => {
+		// A: a 2560x1600 photo, whose six other sizes take far longer to make
+		// than B's one small render.
+		const big = `t${++n}-${crypto.randomUUID().slice(0, 8)}`;
+		await env.ORIGINALS.put(
+			`tier/${big}.jpg`,
+			await fixtureBytes("originals/2025/09/colorful-cups.jpg"),
+		);
+		const name = await freshUpload();
+		const ctxA = createExecutionContext();
+		const a = await worker.fetch(
+			new Request(url(big, "150x150")) as Request<unknown, IncomingRequestCfProperties>,
+			env,
+			ctxA,
+		);
+		expect(a.status).toBe(200);
+		const b = await fetchAndSettle(url(name, "150x150"));
+		expect(b.response.status).toBe(200);
+		const listedB = await env.DERIVATIVES.list({ prefix: `tier/${name}-` });
+		expect(listedB.objects.map((o) => o.key)).toEqual([`tier/${name}-150x150.jpg`]);
+		await waitOnExecutionContext(ctxA);
+		const listedA = await env.DERIVATIVES.list({ prefix: `tier/${big}-` });
+		expect(listedA.objects).toHaveLength(7);
+	});
+
 	it("without a DERIVATIVES binding nothing is stored and every miss renders", async () => {
 		const name = await freshUpload();
 		const off = { DERIVATIVES: undefined };

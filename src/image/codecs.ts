@@ -19,8 +19,9 @@ import mozjpegEncWasm from "@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm";
 import { defaultOptions as mozjpegDefaults } from "@jsquash/jpeg/meta.js";
 import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
 import resizeWasm from "@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm";
-import { UnprocessableError } from "../errors";
+import { ImageError, UnprocessableError, UnsupportedFormatError } from "../errors";
 import type { Rect, RGBAImage } from "./orientation";
+import { type ImageInfo, jpegHasEnd } from "./probe";
 
 /** Counters the tests and the bench read: how much real work was done. */
 export const codecStats = { decodes: 0, resizes: 0, encodes: 0, instantiations: 0, traps: 0 };
@@ -47,16 +48,23 @@ export class Lazy<T> {
 		this.#instance = undefined;
 	}
 
-	/** Run fn on the instance; if it traps, discard the instance and rethrow. */
+	/**
+	 * Run fn on the instance; if anything is thrown out of it, discard the
+	 * instance and rethrow. Besides real traps (RuntimeError, RangeError on
+	 * OOM), libjpeg's error handler leaves through Emscripten's exit(), which
+	 * throws an `ExitStatus` object mid-call: the C stack pointer and the
+	 * decoder's heap allocations are then never restored, so the instance is
+	 * no longer trusted either.
+	 */
 	async use<R>(fn: (instance: T) => R): Promise<R> {
-		const instance = await this.get();
+		const pending = this.get();
+		const instance = await pending;
 		try {
 			return fn(instance);
 		} catch (err) {
-			if (err instanceof WebAssembly.RuntimeError || err instanceof RangeError) {
-				codecStats.traps++;
-				this.reset();
-			}
+			codecStats.traps++;
+			// Only if no one has replaced it since (another request's trap).
+			if (this.#instance === pending) this.reset();
 			throw err;
 		}
 	}
@@ -102,11 +110,52 @@ export interface ResizeOptions {
 	readonly linearRGB: boolean;
 }
 
+/**
+ * What the bundled decoder can read, judged from the header alone so a file it
+ * cannot read is refused before it is downloaded: baseline or progressive
+ * 8-bit JPEG, greyscale or YCbCr. libjpeg cannot turn CMYK/YCCK into RGBA, and
+ * this build has no 12-bit support.
+ */
+export function assertDecodable(info: ImageInfo): void {
+	if (info.format !== "jpeg") {
+		throw new UnsupportedFormatError(`${info.format.toUpperCase()} originals are not supported`);
+	}
+	const jpeg = info.jpeg;
+	if (jpeg && jpeg.precision !== 8) {
+		throw new UnsupportedFormatError(`${jpeg.precision}-bit JPEG originals are not supported`);
+	}
+	if (jpeg && jpeg.components !== 1 && jpeg.components !== 3) {
+		throw new UnsupportedFormatError(
+			jpeg.components === 4
+				? "CMYK JPEG originals are not supported"
+				: `JPEG with ${jpeg.components} components is not supported`,
+		);
+	}
+}
+
 export async function decodeJpeg(bytes: Uint8Array): Promise<RGBAImage> {
+	// libjpeg fills a cut-off file with grey and calls it a success.
+	if (!jpegHasEnd(bytes)) throw new UnprocessableError("Original JPEG is truncated");
 	codecStats.decodes++;
-	const image = await decoder.use((m) => m.decode(bytes, false));
+	let image: Awaited<ReturnType<DecModule["decode"]>>;
+	try {
+		image = await decoder.use((m) => m.decode(bytes, false));
+	} catch (err) {
+		if (err instanceof ImageError) throw err;
+		// A libjpeg error (bad Huffman table, unsupported variant) or a trap on
+		// this file's data: the file is at fault, and the instance is gone.
+		throw new UnprocessableError("Could not decode JPEG", { cause: err, detail: describe(err) });
+	}
 	if (!image) throw new UnprocessableError("Could not decode JPEG");
 	return { data: image.data, width: image.width, height: image.height };
+}
+
+/** Emscripten throws plain objects (`ExitStatus {status}`); say what it was. */
+function describe(err: unknown): string {
+	if (err instanceof Error) return `decode: ${err.name}: ${err.message}`;
+	const name = (err as { name?: unknown } | null)?.name;
+	const status = (err as { status?: unknown } | null)?.status;
+	return `decode: ${String(name ?? typeof err)}${status === undefined ? "" : ` status ${status}`}`;
 }
 
 /** Resize the `crop` window of `src` to width × height. */

@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, strongEtag } from "./cache";
 import type { Config } from "./config";
-import { LimitExceededError, NotFoundError } from "./errors";
+import { LimitExceededError, NotFoundError, UpstreamError } from "./errors";
 import { Generations } from "./generation";
 import type { FILTERS } from "./image/codecs";
 import type { EncodeSettings, OutputFormat } from "./image/formats";
@@ -13,6 +13,7 @@ import { MIME } from "./image/probe";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
 import { extensionFormat, lookupUpload, UploadDirectory, type UploadMeta } from "./originals";
 import type { DerivativePath, OriginalPath } from "./path";
+import { Gate } from "./pipeline/gate";
 import { assertRenderable, type Rendered, render } from "./pipeline/render";
 import { matchSize, planRender, type RenderPlan } from "./plan";
 import { Storage } from "./storage";
@@ -58,6 +59,13 @@ export async function generationFor(
 
 /** Concurrent misses for one derivative share one render. */
 const inflight = new Map<string, Promise<Rendered>>();
+
+/**
+ * Renders (source download + decode → encode) admitted at once per isolate:
+ * one decoding while the next one's source downloads. Bounds memory under a
+ * burst of different misses (see Gate).
+ */
+export const renderGate = new Gate(2);
 
 const SECURITY_HEADERS = {
 	"X-Content-Type-Options": "nosniff",
@@ -179,8 +187,22 @@ async function renderFromSource(
 		);
 	}
 	const started = performance.now();
-	const read = await storage.read(source.key);
-	if (!read) throw new NotFoundError("No such image");
+	// Only the version we probed: its header is what the plan and the limits
+	// were worked out from. Anything else means the lookup is stale.
+	let read: Awaited<ReturnType<Storage["read"]>>;
+	try {
+		read = await storage.read(source.key, source.etag);
+	} catch (err) {
+		directory.forget(meta.uploadKey);
+		throw err;
+	}
+	if (!read) {
+		directory.forget(meta.uploadKey);
+		throw new UpstreamError("Original changed while it was read", {
+			detail: `get ${source.key}: gone since lookup`,
+			timeout: true,
+		});
+	}
 	timing.r2 = (timing.r2 ?? 0) + performance.now() - started;
 	return render({
 		bytes: read.bytes,
@@ -267,9 +289,9 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 
 	let rendering = inflight.get(keyUrl);
 	if (!rendering) {
-		rendering = renderFromSource(storage, meta, plan, output, config, timing).finally(() =>
-			inflight.delete(keyUrl),
-		);
+		rendering = renderGate
+			.run(() => renderFromSource(storage, meta, plan, output, config, timing))
+			.finally(() => inflight.delete(keyUrl));
 		inflight.set(keyUrl, rendering);
 	}
 	const rendered = await rendering;

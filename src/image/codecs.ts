@@ -111,20 +111,18 @@ export interface ResizeOptions {
 }
 
 /**
- * What the bundled decoder can read, judged from the header alone so a file it
- * cannot read is refused before it is downloaded: baseline or progressive
- * 8-bit JPEG, greyscale or YCbCr. libjpeg cannot turn CMYK/YCCK into RGBA, and
- * this build has no 12-bit support.
+ * Which JPEGs the bundled decoder can read, judged from the header alone so a
+ * file it cannot read is refused before it is downloaded: 8-bit, greyscale or
+ * YCbCr. libjpeg cannot turn CMYK/YCCK into RGBA, and this build has no
+ * 12-bit support (it would exit mid-decode).
  */
-export function assertDecodable(info: ImageInfo): void {
-	if (info.format !== "jpeg") {
-		throw new UnsupportedFormatError(`${info.format.toUpperCase()} originals are not supported`);
-	}
+export function assertJpegDecodable(info: ImageInfo): void {
 	const jpeg = info.jpeg;
-	if (jpeg && jpeg.precision !== 8) {
+	if (info.format !== "jpeg" || !jpeg) return;
+	if (jpeg.precision !== 8) {
 		throw new UnsupportedFormatError(`${jpeg.precision}-bit JPEG originals are not supported`);
 	}
-	if (jpeg && jpeg.components !== 1 && jpeg.components !== 3) {
+	if (jpeg.components !== 1 && jpeg.components !== 3) {
 		throw new UnsupportedFormatError(
 			jpeg.components === 4
 				? "CMYK JPEG originals are not supported"

@@ -1,0 +1,35 @@
+/**
+ * A counting semaphore for renders. An isolate runs one thread, so two decodes
+ * never overlap in time anyway; what concurrent misses DO overlap is memory:
+ * every render holds its source bytes, a decoded RGBA copy (4 bytes a pixel)
+ * and a resized one. Letting only a few renders in at once bounds the peak by
+ * `slots` renders instead of by the number of concurrent cache misses, at no
+ * cost in throughput (R2 reads of the next render still overlap the current one).
+ */
+export class Gate {
+	#free: number;
+	readonly #waiting: (() => void)[] = [];
+	/** Holders right now, and the most there have ever been at once. */
+	active = 0;
+	peak = 0;
+
+	constructor(readonly slots: number) {
+		this.#free = slots;
+	}
+
+	async run<T>(work: () => Promise<T>): Promise<T> {
+		if (this.#free > 0) this.#free--;
+		else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+		this.active++;
+		this.peak = Math.max(this.peak, this.active);
+		try {
+			return await work();
+		} finally {
+			this.active--;
+			// Hand the slot straight to the next waiter (FIFO), or give it back.
+			const next = this.#waiting.shift();
+			if (next) next();
+			else this.#free++;
+		}
+	}
+}

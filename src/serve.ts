@@ -5,17 +5,18 @@
 import type { Context } from "hono";
 import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, strongEtag } from "./cache";
 import type { Config } from "./config";
-import { LimitExceededError, NotFoundError, UpstreamError } from "./errors";
+import { ForbiddenError, LimitExceededError, NotFoundError, UpstreamError } from "./errors";
 import { Generations } from "./generation";
 import type { FILTERS } from "./image/codecs";
 import type { EncodeSettings, OutputFormat } from "./image/formats";
 import { MIME } from "./image/probe";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
 import { extensionFormat, lookupUpload, UploadDirectory, type UploadMeta } from "./originals";
-import type { DerivativePath, OriginalPath } from "./path";
+import { type DerivativePath, type OriginalPath, publicPath } from "./path";
 import { Gate } from "./pipeline/gate";
 import { assertRenderable, type Rendered, render } from "./pipeline/render";
 import { matchSize, planRender, type RenderPlan } from "./plan";
+import { verifyPath } from "./signing";
 import { Storage } from "./storage";
 
 export interface AppVariables {
@@ -219,8 +220,24 @@ async function renderFromSource(
 	});
 }
 
+/**
+ * Whether this request may make any size (see signing.ts). A `sig` that does
+ * not verify is a 403 even for a registered size: the client meant to sign.
+ * Without a configured key, query strings mean nothing and `sig` is ignored.
+ */
+async function signedRequest(c: Context<AppEnv>, path: DerivativePath): Promise<boolean> {
+	const secret = c.var.config.urlSigningKey;
+	const sig = c.req.query("sig");
+	if (secret === undefined || sig === undefined) return false;
+	if (!(await verifyPath(secret, publicPath(c.var.config.mountPath, path.key), sig))) {
+		throw new ForbiddenError("Bad signature", { detail: `bad sig for ${path.key}` });
+	}
+	return true;
+}
+
 export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
 	const { config } = c.var;
+	const signed = await signedRequest(c, path);
 	const origin = new URL(c.req.url).origin;
 	const uploadKey = `${path.dir}${path.name}.${path.ext}`;
 	const generation = await generationFor(c.env, config, uploadKey, path.key);
@@ -237,7 +254,8 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	);
 	const cache = caches.default;
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
-	if (cached) return finish(c, cached, "HIT");
+	// A remembered 404 was for unsigned requests: a signed one may make the size.
+	if (cached && (cached.status === 200 || !signed)) return finish(c, cached, "HIT");
 
 	c.set("negativeCacheKey", keyUrl);
 	const storage = storageFor(c);
@@ -250,7 +268,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	timing.r2 = performance.now() - lookupStart;
 	const plan = planRender(
 		meta,
-		matchSize(meta, path.width, path.height, config.sizes),
+		matchSize(meta, path.width, path.height, config.sizes, signed),
 		config.limits,
 	);
 	assertRenderable(meta.source.info);

@@ -24,12 +24,36 @@ import type { Rect, RGBAImage } from "./orientation";
 import { type ImageInfo, jpegHasEnd } from "./probe";
 
 /** Counters the tests and the bench read: how much real work was done. */
-export const codecStats = { decodes: 0, resizes: 0, encodes: 0, instantiations: 0, traps: 0 };
+export const codecStats = {
+	decodes: 0,
+	resizes: 0,
+	encodes: 0,
+	instantiations: 0,
+	/** Codec calls that threw (the instance was dropped). */
+	traps: 0,
+	/** Instances dropped because their heap grew past KEEP_HEAP_BYTES. */
+	shed: 0,
+};
 
 /** A lazily created WASM instance that can be thrown away after a trap. */
+/**
+ * A WASM heap only ever grows, and the instance keeps it for the isolate's
+ * life: after one 8-megapixel render the three codecs would hold ~200 MiB,
+ * more than a Worker's 128 MiB. An instance whose heap ends a call above this
+ * is dropped (the garbage collector reclaims it) and the next call makes a
+ * small one, which costs a few milliseconds next to such a render.
+ */
+export const KEEP_HEAP_BYTES = 32 * 2 ** 20;
+
 export class Lazy<T> {
 	#instance: Promise<T> | undefined;
-	constructor(readonly create: () => Promise<T>) {}
+	/** Largest heap any of this codec's instances reached (bytes). */
+	peakHeap = 0;
+	constructor(
+		readonly create: () => Promise<T>,
+		/** The instance's heap size; without one it is never shed. */
+		readonly heapBytes: (instance: T) => number = () => 0,
+	) {}
 
 	get(): Promise<T> {
 		if (!this.#instance) {
@@ -66,12 +90,26 @@ export class Lazy<T> {
 			// Only if no one has replaced it since (another request's trap).
 			if (this.#instance === pending) this.reset();
 			throw err;
+		} finally {
+			const heap = this.heapBytes(instance);
+			this.peakHeap = Math.max(this.peakHeap, heap);
+			if (heap > KEEP_HEAP_BYTES && this.#instance === pending) {
+				codecStats.shed++;
+				this.reset();
+			}
 		}
 	}
 }
 
-const decoder = new Lazy<DecModule>(() => initEmscriptenModule(mozjpegDecFactory, mozjpegDecWasm));
-const encoder = new Lazy<EncModule>(() => initEmscriptenModule(mozjpegEncFactory, mozjpegEncWasm));
+export const emscriptenHeap = (m: unknown) => (m as { HEAP8: Int8Array }).HEAP8.buffer.byteLength;
+const decoder = new Lazy<DecModule>(
+	() => initEmscriptenModule(mozjpegDecFactory, mozjpegDecWasm),
+	emscriptenHeap,
+);
+const encoder = new Lazy<EncModule>(
+	() => initEmscriptenModule(mozjpegEncFactory, mozjpegEncWasm),
+	emscriptenHeap,
+);
 
 interface ResizeExports {
 	readonly memory: WebAssembly.Memory;
@@ -96,10 +134,13 @@ interface ResizeExports {
 // generated wasm-bindgen glue it can make a fresh instance after a trap, and
 // it copies the crop window straight into WASM memory instead of building a
 // cropped copy in JS first.
-const resizer = new Lazy<ResizeExports>(async () => {
-	const instance = await WebAssembly.instantiate(resizeWasm, {});
-	return instance.exports as unknown as ResizeExports;
-});
+const resizer = new Lazy<ResizeExports>(
+	async () => {
+		const instance = await WebAssembly.instantiate(resizeWasm, {});
+		return instance.exports as unknown as ResizeExports;
+	},
+	(wasm) => wasm.memory.buffer.byteLength,
+);
 
 export const FILTERS = { triangle: 0, catrom: 1, mitchell: 2, lanczos3: 3 } as const;
 export type Filter = keyof typeof FILTERS;
@@ -223,15 +264,21 @@ export async function encodeJpeg(
 export async function wasmMemory(): Promise<Record<string, number>> {
 	const [dec, enc, res] = await Promise.all([decoder.get(), encoder.get(), resizer.get()]);
 	return {
-		decode: (dec as unknown as { HEAP8: Int8Array }).HEAP8.buffer.byteLength,
-		encode: (enc as unknown as { HEAP8: Int8Array }).HEAP8.buffer.byteLength,
-		resize: res.memory.buffer.byteLength,
+		decode: decoder.heapBytes(dec),
+		encode: encoder.heapBytes(enc),
+		resize: resizer.heapBytes(res),
 	};
 }
 
-/** Test hook: drop every instance, as after a trap. */
+/** The largest heap each codec has reached in this isolate (bytes). */
+export function wasmPeakMemory(): Record<string, number> {
+	return { decode: decoder.peakHeap, encode: encoder.peakHeap, resize: resizer.peakHeap };
+}
+
+/** Test hook: drop every instance, as after a trap, and forget the peaks. */
 export function resetCodecs(): void {
-	decoder.reset();
-	encoder.reset();
-	resizer.reset();
+	for (const codec of [decoder, encoder, resizer] as Lazy<unknown>[]) {
+		codec.reset();
+		codec.peakHeap = 0;
+	}
 }

@@ -2,7 +2,7 @@
  * The URL parser against hostile input: a table of the classic tricks, then
  * fast-check properties over tens of thousands of generated paths. The pure
  * parser sees raw (still percent-encoded) text; the runtime's own URL parsing
- * in front of it is exercised through the worker in test/hostile-urls.
+ * in front of it is exercised through the worker in test/abuse.integration.test.ts.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

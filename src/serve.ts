@@ -16,6 +16,7 @@ import { type DerivativePath, type OriginalPath, publicPath } from "./path";
 import { Gate } from "./pipeline/gate";
 import { assertRenderable, type Rendered, render } from "./pipeline/render";
 import { matchSize, planRender, type RenderPlan } from "./plan";
+import { Shared, sleep } from "./shared";
 import { verifyPath } from "./signing";
 import { Storage } from "./storage";
 
@@ -59,7 +60,9 @@ export async function generationFor(
 }
 
 /** Concurrent misses for one derivative share one render. */
-const inflight = new Map<string, Promise<Rendered>>();
+const inflight = new Map<string, Shared<Rendered>>();
+/** How long a finished render stays shared after its cache put lands (ms). */
+const INFLIGHT_GRACE_MS = 1000;
 
 /**
  * Renders (source download + decode → encode) admitted at once per isolate:
@@ -306,17 +309,40 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	}
 
 	let rendering = inflight.get(keyUrl);
-	if (!rendering) {
-		rendering = renderGate
-			.run(() => renderFromSource(storage, meta, plan, output, config, timing))
-			.finally(() => inflight.delete(keyUrl));
+	const owner = rendering === undefined;
+	if (rendering === undefined) {
+		rendering = new Shared(
+			renderGate.run(() => renderFromSource(storage, meta, plan, output, config, timing)),
+		);
 		inflight.set(keyUrl, rendering);
 	}
-	const rendered = await rendering;
+	const shared = rendering;
+	const forget = () => {
+		if (inflight.get(keyUrl) === shared) inflight.delete(keyUrl);
+	};
+	// Watched, never awaited across requests (see Shared); a waiter gives up
+	// after the time the render itself may take.
+	const { limits } = config;
+	let rendered: Rendered;
+	try {
+		rendered = await shared.get(3 * limits.r2TimeoutMs + 2 * limits.renderBudgetMs);
+	} catch (err) {
+		if (owner) forget();
+		throw err;
+	}
 	headers.set("Content-Type", rendered.contentType);
 	headers.set("Content-Length", String(rendered.bytes.byteLength));
 	const stored = new Response(rendered.bytes, { status: 200, headers });
-	c.executionCtx.waitUntil(cache.put(cacheKeyRequest(keyUrl), stored.clone()));
+	if (owner) {
+		// Misses that arrive after the render but before the cache has it still
+		// share this render: the entry goes a moment after the put lands.
+		c.executionCtx.waitUntil(
+			cache
+				.put(cacheKeyRequest(keyUrl), stored.clone())
+				.then(() => sleep(INFLIGHT_GRACE_MS))
+				.finally(forget),
+		);
+	}
 	const response = finish(c, stored, "MISS");
 	response.headers.set("Server-Timing", serverTiming({ ...timing, ...rendered.timings }));
 	return response;

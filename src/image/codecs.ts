@@ -20,6 +20,7 @@ import { defaultOptions as mozjpegDefaults } from "@jsquash/jpeg/meta.js";
 import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
 import resizeWasm from "@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm";
 import { ImageError, UnprocessableError, UnsupportedFormatError } from "../errors";
+import { Shared } from "../shared";
 import type { Rect, RGBAImage } from "./orientation";
 import { type ImageInfo, jpegHasEnd } from "./probe";
 
@@ -45,8 +46,11 @@ export const codecStats = {
  */
 export const KEEP_HEAP_BYTES = 32 * 2 ** 20;
 
+/** Longest a call waits for an instance being created (by any request). */
+const CREATE_WAIT_MS = 30_000;
+
 export class Lazy<T> {
-	#instance: Promise<T> | undefined;
+	#instance: Shared<T> | undefined;
 	/** Largest heap any of this codec's instances reached (bytes). */
 	peakHeap = 0;
 	constructor(
@@ -55,16 +59,23 @@ export class Lazy<T> {
 		readonly heapBytes: (instance: T) => number = () => 0,
 	) {}
 
-	get(): Promise<T> {
+	/** The current instance's handle, made on first use (cleared if creation fails). */
+	#current(): Shared<T> {
 		if (!this.#instance) {
 			codecStats.instantiations++;
 			const created = this.create();
-			this.#instance = created;
+			const shared = new Shared(created);
+			this.#instance = shared;
 			created.catch(() => {
-				if (this.#instance === created) this.#instance = undefined;
+				if (this.#instance === shared) this.#instance = undefined;
 			});
 		}
 		return this.#instance;
+	}
+
+	/** The instance; one another request is still creating is watched, not awaited. */
+	get(): Promise<T> {
+		return this.#current().get(CREATE_WAIT_MS);
 	}
 
 	/** Forget the instance; the next get() makes a new one. */
@@ -81,8 +92,8 @@ export class Lazy<T> {
 	 * no longer trusted either.
 	 */
 	async use<R>(fn: (instance: T) => R): Promise<R> {
-		const pending = this.get();
-		const instance = await pending;
+		const pending = this.#current();
+		const instance = await pending.get(CREATE_WAIT_MS);
 		try {
 			return fn(instance);
 		} catch (err) {

@@ -6,9 +6,10 @@
  * `slots` renders instead of by the number of concurrent cache misses, at no
  * cost in throughput (R2 reads of the next render still overlap the current one).
  */
+import { POLL_MS, sleep } from "../shared";
+
 export class Gate {
 	#free: number;
-	readonly #waiting: (() => void)[] = [];
 	/** Holders right now, and the most there have ever been at once. */
 	active = 0;
 	peak = 0;
@@ -18,18 +19,18 @@ export class Gate {
 	}
 
 	async run<T>(work: () => Promise<T>): Promise<T> {
-		if (this.#free > 0) this.#free--;
-		else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+		// A waiter looks for a free slot on its own timer instead of being
+		// woken by the holder: a promise resolved from another request's
+		// context would leave this request looking hung to workerd (see Shared).
+		while (this.#free === 0) await sleep(POLL_MS);
+		this.#free--;
 		this.active++;
 		this.peak = Math.max(this.peak, this.active);
 		try {
 			return await work();
 		} finally {
 			this.active--;
-			// Hand the slot straight to the next waiter (FIFO), or give it back.
-			const next = this.#waiting.shift();
-			if (next) next();
-			else this.#free++;
+			this.#free++;
 		}
 	}
 }

@@ -2,9 +2,9 @@
  * Abuse: hundreds of the nastiest generated URLs through the real worker
  * (status, and every R2 key it reads), random -WxH probing, and signed URLs.
  */
-import { env } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { codecStats } from "../src/image/codecs";
 import { parseImagePath, uploadKeys } from "../src/path";
 import { fixtureBytes } from "./helpers";
@@ -254,5 +254,115 @@ describe("signed URLs", () => {
 		const p = "/files/2025/09/colorful-cups-321x123.jpg";
 		const res = await call(`${ORIGIN}${p}?sig=${await sign(p)}`);
 		expect(res.status).toBe(404);
+	});
+});
+
+describe("admin routes under attack", () => {
+	const secrets = env as unknown as {
+		ADMIN_TOKEN: string;
+		CF_ZONE_ID: string;
+		CF_API_TOKEN: string;
+	};
+	const TOKEN = secrets.ADMIN_TOKEN;
+	const STATUS = `${ORIGIN}/_admin/status`;
+	/** Nothing in a body or header may name the secrets or how the worker is configured. */
+	async function expectNoLeak(res: Response): Promise<void> {
+		const text = `${[...res.headers].join("\n")}\n${await res.text()}`;
+		for (const secret of [TOKEN, secrets.CF_ZONE_ID, secrets.CF_API_TOKEN]) {
+			expect(text).not.toContain(secret);
+			expect(text).not.toContain(secret.slice(0, 10));
+		}
+		expect(text).not.toMatch(/PURGE_STATE|CF_ZONE|CF_API|ADMIN_TOKEN|IMAGE_SIZES|\bat .*\.ts\b/);
+	}
+
+	it("the token check always compares two 32-byte MACs with timingSafeEqual, whatever was sent", async () => {
+		// The code path, not the clock: every guess, however long or short, ends
+		// in one constant-time compare of equal-length digests, never an early exit.
+		const spy = vi.spyOn(crypto.subtle, "timingSafeEqual");
+		const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+		try {
+			const guesses = ["x", TOKEN.slice(0, 1), TOKEN.slice(0, -1), `${TOKEN}x`, "y".repeat(4000)];
+			for (const guess of guesses) {
+				spy.mockClear();
+				const res = await SELF.fetch(STATUS, { headers: { Authorization: `Bearer ${guess}` } });
+				expect(res.status).toBe(401);
+				await expectNoLeak(res);
+				expect(spy).toHaveBeenCalledTimes(1);
+				const [a, b] = spy.mock.calls[0] ?? [];
+				expect([(a as ArrayBuffer).byteLength, (b as ArrayBuffer).byteLength]).toEqual([32, 32]);
+			}
+			// Every failed attempt is logged, without the guess.
+			const lines = warn.mock.calls.map((c) => String(c[0]));
+			expect(lines.filter((l) => l.includes("admin_auth_failed"))).toHaveLength(guesses.length);
+			for (const guess of guesses.filter((g) => g.length >= 12)) {
+				for (const line of lines) expect(line).not.toContain(guess.slice(0, 12));
+			}
+			spy.mockClear();
+			const ok = await SELF.fetch(STATUS, { headers: { Authorization: `Bearer ${TOKEN}` } });
+			expect(ok.status).toBe(200);
+			expect(spy).toHaveBeenCalledTimes(1);
+		} finally {
+			spy.mockRestore();
+			warn.mockRestore();
+		}
+	});
+
+	it("admin answers are never cached, and the status never shows a secret", async () => {
+		for (const attempt of [1, 2]) {
+			const res = await SELF.fetch(STATUS, { headers: { Authorization: `Bearer ${TOKEN}` } });
+			expect(res.status, `attempt ${attempt}`).toBe(200);
+			expect(res.headers.get("Cache-Control")).toBe("no-store");
+			expect(res.headers.get("X-Cache")).toBeNull();
+			// (The zone ID is an identifier, not a credential: an admin may see it.)
+			const body = await res.text();
+			for (const secret of [TOKEN, secrets.CF_API_TOKEN]) expect(body).not.toContain(secret);
+		}
+		for (const url of [STATUS, `${ORIGIN}/_admin/purge`]) {
+			expect(await caches.default.match(new Request(url))).toBeUndefined();
+		}
+		// And a 401 is not remembered either: the right token right after works.
+		const denied = await SELF.fetch(STATUS);
+		expect(denied.status).toBe(401);
+		expect(denied.headers.get("Cache-Control")).toBe("no-store");
+		expect(
+			(await SELF.fetch(STATUS, { headers: { Authorization: `Bearer ${TOKEN}` } })).status,
+		).toBe(200);
+	});
+
+	it.each([
+		["an unknown admin path", `${ORIGIN}/_admin/../_admin/config`, {}],
+		["a probe for an env file", `${ORIGIN}/_admin/.env`, {}],
+		[
+			"a huge body without a token",
+			`${ORIGIN}/_admin/purge`,
+			{ method: "POST", body: "x".repeat(200_000) },
+		],
+		[
+			"a huge body with the token",
+			`${ORIGIN}/_admin/purge`,
+			{
+				method: "POST",
+				headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+				body: JSON.stringify({ images: ["y".repeat(200_000)] }),
+			},
+		],
+	])("%s: a plain refusal that leaks nothing", async (_, url, init) => {
+		const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+		try {
+			const res = await SELF.fetch(url, init as RequestInit);
+			expect([401, 404, 413]).toContain(res.status);
+			expect(res.headers.get("Cache-Control")).toBe("no-store");
+			await expectNoLeak(res);
+		} finally {
+			warn.mockRestore();
+		}
+	});
+
+	it("with admin off, its paths look like any other missing path", async () => {
+		const off = workerEnv({ ADMIN_TOKEN: undefined });
+		const admin = await call(STATUS, off, { headers: { Authorization: `Bearer ${TOKEN}` } });
+		const random = await call(`${ORIGIN}/no-such-path`, off);
+		expect(admin.status).toBe(404);
+		expect(await admin.text()).toBe(await random.text());
 	});
 });

@@ -56,3 +56,19 @@ export class Shared<T> {
 		throw this.#outcome.error;
 	}
 }
+
+const watched = new WeakMap<Promise<unknown>, Shared<unknown>>();
+
+/**
+ * A value, or a promise another request may have created, waited for from
+ * this request's own context (see Shared). Each promise gets one watcher.
+ */
+export function watch<T>(value: T | Promise<T>, maxWaitMs: number): Promise<T> {
+	if (!(value instanceof Promise)) return Promise.resolve(value);
+	let shared = watched.get(value) as Shared<T> | undefined;
+	if (!shared) {
+		shared = new Shared(value);
+		watched.set(value, shared);
+	}
+	return shared.get(maxWaitMs);
+}

@@ -8,7 +8,7 @@
 import type { Hono } from "hono";
 import { plannedSizes, renderPlan, sources } from "./derivatives";
 import { BadRequestError } from "./errors";
-import { codecStats, wasmMemory } from "./image/codecs";
+import { codecStats, wasmMemory, wasmPeakMemory } from "./image/codecs";
 import { extensionFormat, lookupUpload } from "./originals";
 import { parseImagePath } from "./path";
 import { matchSize, planRender } from "./plan";
@@ -23,7 +23,12 @@ function derivativeOf(rest: string) {
 
 export function mountBenchRoutes(app: Hono<AppEnv>): void {
 	app.get("/__bench/stats", async (c) =>
-		c.json({ codecStats, wasm: await wasmMemory(), decodedBytes: sources.heldBytes }),
+		c.json({
+			codecStats,
+			wasm: await wasmMemory(),
+			wasmPeak: wasmPeakMemory(),
+			decodedBytes: sources.heldBytes,
+		}),
 	);
 
 	app.post("/__bench/reset", (c) => {

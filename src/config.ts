@@ -4,6 +4,7 @@
  * request then fails with a ConfigError whose log line names the variable.
  */
 import { ConfigError } from "./errors";
+import { MIN_KEY_BYTES } from "./signing";
 import { DEFAULT_SIZES, parseSizeRegistry, type SizeRegistry } from "./wp/sizes";
 
 export interface Limits {
@@ -53,6 +54,8 @@ export interface Config {
 	readonly autoFormat: boolean;
 	readonly cacheControl: string;
 	readonly notFoundMaxAge: number;
+	/** Secret for signed URLs (any size within limits); undefined = off. */
+	readonly urlSigningKey: string | undefined;
 	readonly limits: Limits;
 	/** Mount the `/__bench/*` routes (`npm run bench` only; never in production). */
 	readonly benchRoutes: boolean;
@@ -204,6 +207,14 @@ function sizes(vars: Vars): SizeRegistry {
 	}
 }
 
+function signingKey(vars: Vars): string | undefined {
+	const key = str(vars, "URL_SIGNING_KEY");
+	if (key !== undefined && new TextEncoder().encode(key).byteLength < MIN_KEY_BYTES) {
+		throw new ConfigError("URL_SIGNING_KEY", `must be at least ${MIN_KEY_BYTES} bytes`);
+	}
+	return key;
+}
+
 /** Pure: validate raw vars into a Config. Throws ConfigError naming the variable. */
 export function parseConfig(vars: Vars): Config {
 	const cacheControl = str(vars, "CACHE_CONTROL") ?? DEFAULTS.CACHE_CONTROL;
@@ -223,6 +234,7 @@ export function parseConfig(vars: Vars): Config {
 		cacheControl,
 		notFoundMaxAge: int(vars, "NOT_FOUND_MAX_AGE", DEFAULTS.NOT_FOUND_MAX_AGE, 0, 86_400),
 		benchRoutes: bool(vars, "BENCH_ROUTES", false),
+		urlSigningKey: signingKey(vars),
 		limits: {
 			maxSourceBytes: int(
 				vars,

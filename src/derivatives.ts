@@ -5,7 +5,7 @@
  */
 import { strongEtag } from "./cache";
 import type { Config, Limits } from "./config";
-import { ImageError, LimitExceededError, NotFoundError } from "./errors";
+import { ImageError, LimitExceededError, UpstreamError } from "./errors";
 import type { EncodeSettings, OutputFormat } from "./image/formats";
 import { extensionFormat, type UploadMeta } from "./originals";
 import type { DerivativePath } from "./path";
@@ -18,6 +18,7 @@ import {
 } from "./pipeline/render";
 import { DecodedSources } from "./pipeline/sources";
 import { planRender, type RenderPlan, uploadSizes } from "./plan";
+import { watch } from "./shared";
 import { type Storage, WritableStorage } from "./storage";
 import { DerivativeTier } from "./tier";
 
@@ -136,18 +137,38 @@ export async function renderPlan(
 	output: OutputFormat,
 	config: Config,
 	timing: Record<string, number>,
+	/** Called when the source is not the version the lookup saw (forget the lookup). */
+	onStale: () => void = () => {},
 ): Promise<Rendered> {
 	const { limits } = config;
 	checkSourceLimits(meta, limits);
 	let readMs = 0;
-	const pixels = (): Promise<DecodedSource> =>
+	const { source } = meta;
+	const decoding = () =>
 		sources.get(sourceId(meta), async () => {
 			const started = performance.now();
-			const read = await storage.read(meta.source.key);
-			if (!read) throw new NotFoundError("No such image");
+			// Only the version we probed: its header is what the plan and the
+			// limits were worked out from. Anything else means the lookup is stale.
+			let read: Awaited<ReturnType<Storage["read"]>>;
+			try {
+				read = await storage.read(source.key, source.etag);
+			} catch (err) {
+				onStale();
+				throw err;
+			}
+			if (!read) {
+				onStale();
+				throw new UpstreamError("Original changed while it was read", {
+					detail: `get ${source.key}: gone since lookup`,
+					timeout: true,
+				});
+			}
 			readMs = performance.now() - started;
-			return decodeSource(meta.source.info.format, read.bytes);
+			return decodeSource(source.info.format, read.bytes);
 		});
+	// The decode may belong to another request: watched, never awaited (shared.ts).
+	const pixels = (): Promise<DecodedSource> =>
+		watch(decoding(), limits.r2TimeoutMs + limits.renderBudgetMs);
 	const rendered = await render({
 		source: pixels,
 		format: meta.source.info.format,

@@ -83,7 +83,10 @@ export class LimitExceededError extends UnprocessableError {
 	}
 }
 
-/** 502/503: R2 (the origin of our originals) failed or timed out. */
+/**
+ * 502/503: R2 (the origin of our originals) failed, or (503) timed out or
+ * answered inconsistently in a way a retry will clear.
+ */
 export class UpstreamError extends ImageError {
 	readonly status: 502 | 503;
 	override readonly report = true;

@@ -20,6 +20,7 @@
  * KV's propagation window (~60 s) from different places can lose one bump.
  */
 import { UpstreamError } from "./errors";
+import { watch } from "./shared";
 import { guarded } from "./storage";
 
 export interface UploadDoc {
@@ -211,6 +212,9 @@ export async function writeEpochs(kv: KVNamespace, doc: EpochDoc): Promise<void>
 	);
 }
 
+/** Longest a request waits for a KV read another request started (ms). */
+const READ_WAIT_MS = 30_000;
+
 interface Memo<T> {
 	value: T | Promise<T>;
 	expires: number;
@@ -249,7 +253,10 @@ export class Generations {
 		}
 		const uploadP = upload ?? this.#loadUpload(kv, id, ttlMs, now);
 		const epochsP = epochs ?? this.#loadEpochs(kv, ttlMs, now);
-		return Promise.all([uploadP, epochsP]).then(([u, e]) => generationOf(key, u, e));
+		// A read another request started is watched, never awaited (see Shared).
+		return Promise.all([watch(uploadP, READ_WAIT_MS), watch(epochsP, READ_WAIT_MS)]).then(
+			([u, e]) => generationOf(key, u, e),
+		);
 	}
 
 	/** A purge in this isolate: these records take effect here immediately. */

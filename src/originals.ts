@@ -12,6 +12,7 @@ import { LimitExceededError, NotFoundError, UnprocessableError } from "./errors"
 import { uprightSize } from "./image/orientation";
 import { type ImageFormat, type ImageInfo, probeImage } from "./image/probe";
 import { uploadKeys } from "./path";
+import { Shared } from "./shared";
 import type { Storage } from "./storage";
 
 export type SourceKind = "scaled" | "rotated" | "upload";
@@ -154,7 +155,7 @@ export async function lookupUpload(
 }
 
 interface Entry {
-	readonly value: Promise<UploadMeta>;
+	readonly value: Shared<UploadMeta>;
 	readonly expires: number;
 }
 
@@ -170,19 +171,23 @@ export class UploadDirectory {
 		readonly maxEntries = 2000,
 		readonly ttlMs = 10 * 60_000,
 		readonly negativeTtlMs = 60_000,
+		/** Longest a request waits for a lookup another request started. */
+		readonly maxWaitMs = 60_000,
 	) {}
 
+	/** A lookup another request started is watched, never awaited (see Shared). */
 	get(cacheKey: string, lookup: () => Promise<UploadMeta>, now = Date.now()): Promise<UploadMeta> {
 		const hit = this.#entries.get(cacheKey);
 		if (hit && hit.expires > now) {
 			// Refresh recency: Map iteration order is insertion order.
 			this.#entries.delete(cacheKey);
 			this.#entries.set(cacheKey, hit);
-			return hit.value;
+			return hit.value.get(this.maxWaitMs);
 		}
-		const value = lookup();
+		const promise = lookup();
+		const value = new Shared(promise);
 		this.#entries.set(cacheKey, { value, expires: now + this.ttlMs });
-		value.catch((err) => {
+		promise.catch((err) => {
 			if (this.#entries.get(cacheKey)?.value !== value) return;
 			if (err instanceof NotFoundError) {
 				this.#entries.set(cacheKey, { value, expires: now + this.negativeTtlMs });
@@ -195,7 +200,7 @@ export class UploadDirectory {
 			if (oldest === undefined) break;
 			this.#entries.delete(oldest);
 		}
-		return value;
+		return value.get(this.maxWaitMs);
 	}
 
 	/** Forget everything under a key prefix ("" = all). */

@@ -58,6 +58,9 @@ function decodeSegment(raw: string): string {
 	) {
 		throw new NotFoundError("Not Found");
 	}
+	// A lone surrogate cannot come from a URL (the runtime encodes text as
+	// UTF-8) and has no UTF-8 form, so it could not be a key or be printed back.
+	if (/\p{Cs}/u.test(segment)) throw new BadRequestError("Malformed path");
 	return segment;
 }
 
@@ -106,9 +109,18 @@ export function uploadKeyOf(key: string): string {
 	return `${dir}${parsed[1]}.${parsed[3]}`;
 }
 
+/**
+ * The canonical raw form of a parsed path (what follows `${mount}/`): each
+ * segment percent-encoded the same way, so `parseImagePath(formatImagePath(p))`
+ * gives `p` back.
+ */
+export function formatImagePath(path: ImagePath): string {
+	return path.key.split("/").map(encodeURIComponent).join("/");
+}
+
 /** The canonical URL path for a key: each segment encoded the same way. */
 export function publicPath(mountPath: string, key: string): string {
-	return `${mountPath}/${key.split("/").map(encodeURIComponent).join("/")}`;
+	return `${mountPath}/${formatImagePath({ kind: "original", key })}`;
 }
 
 export interface UploadName {

@@ -53,15 +53,36 @@ export function uploadSizes(meta: UploadMeta, sizes: SizeRegistry): UploadSize[]
 	}));
 }
 
-/** The registered size WordPress would have made at exactly width × height. */
+/** Name of the plan made for a signed, unregistered size. */
+export const SIGNED_SIZE = "signed";
+
+/**
+ * The registered size WordPress would have made at exactly width × height.
+ * With `anySize` (a validly signed URL) a size nobody registered is also
+ * made, as WordPress would make a hard-cropped size of exactly width × height
+ * (`add_image_size(name, w, h, true)`): centre crop, never upscaled, so it
+ * exists only when the upload is at least that large. A registered size
+ * always wins, so a signature never changes the bytes of a registered name.
+ */
 export function matchSize(
 	meta: UploadMeta,
 	width: number,
 	height: number,
 	sizes: SizeRegistry,
+	anySize = false,
 ): NamedPlan {
 	// Without the upload itself its size is known only to ±1 px (from a copy).
-	const found = pickSubsize(uploadSizes(meta, sizes), width, height, meta.exact ? 0 : 1);
+	const tolerance = meta.exact ? 0 : 1;
+	const found =
+		pickSubsize(uploadSizes(meta, sizes), width, height, tolerance) ??
+		(anySize
+			? pickSubsize(
+					uploadSizes(meta, { [SIGNED_SIZE]: { width, height, crop: true } }),
+					width,
+					height,
+					tolerance,
+				)
+			: null);
 	if (!found) throw new NotFoundError("No such size for this image");
 	return { name: found.name, plan: found.plan };
 }

@@ -13,14 +13,17 @@ import {
 	renderPlan,
 	tierKey,
 } from "./derivatives";
-import { NotFoundError } from "./errors";
+import { ForbiddenError, NotFoundError } from "./errors";
 import { Generations } from "./generation";
 import { MIME } from "./image/probe";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
 import { extensionFormat, lookupUpload, UploadDirectory } from "./originals";
-import type { DerivativePath, OriginalPath } from "./path";
+import { type DerivativePath, type OriginalPath, publicPath } from "./path";
+import { Gate } from "./pipeline/gate";
 import { assertRenderable } from "./pipeline/render";
 import { matchSize, planRender } from "./plan";
+import { Shared, sleep } from "./shared";
+import { verifyPath } from "./signing";
 import { Storage } from "./storage";
 
 export interface AppVariables {
@@ -59,7 +62,16 @@ interface Made {
 }
 
 /** Concurrent misses for one derivative share one render (or one tier read). */
-const inflight = new Map<string, Promise<Made>>();
+const inflight = new Map<string, Shared<Made>>();
+/** How long a finished render stays shared after its cache put lands (ms). */
+const INFLIGHT_GRACE_MS = 1000;
+
+/**
+ * Renders (source download + decode → encode) admitted at once per isolate:
+ * one decoding while the next one's source downloads. Bounds memory under a
+ * burst of different misses (see Gate).
+ */
+export const renderGate = new Gate(2);
 
 const SECURITY_HEADERS = {
 	"X-Content-Type-Options": "nosniff",
@@ -139,8 +151,24 @@ function serverTiming(t: Record<string, number>): string {
 		.join(", ");
 }
 
+/**
+ * Whether this request may make any size (see signing.ts). A `sig` that does
+ * not verify is a 403 even for a registered size: the client meant to sign.
+ * Without a configured key, query strings mean nothing and `sig` is ignored.
+ */
+async function signedRequest(c: Context<AppEnv>, path: DerivativePath): Promise<boolean> {
+	const secret = c.var.config.urlSigningKey;
+	const sig = c.req.query("sig");
+	if (secret === undefined || sig === undefined) return false;
+	if (!(await verifyPath(secret, publicPath(c.var.config.mountPath, path.key), sig))) {
+		throw new ForbiddenError("Bad signature", { detail: `bad sig for ${path.key}` });
+	}
+	return true;
+}
+
 export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
 	const { config } = c.var;
+	const signed = await signedRequest(c, path);
 	const origin = new URL(c.req.url).origin;
 	const uploadKey = `${path.dir}${path.name}.${path.ext}`;
 	const generation = await generationFor(c.env, config, uploadKey, path.key);
@@ -157,7 +185,8 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	);
 	const cache = caches.default;
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
-	if (cached) return finish(c, cached, "HIT");
+	// A remembered 404 was for unsigned requests: a signed one may make the size.
+	if (cached && (cached.status === 200 || !signed)) return finish(c, cached, "HIT");
 
 	c.set("negativeCacheKey", keyUrl);
 	const storage = storageFor(c);
@@ -170,7 +199,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	timing.r2 = performance.now() - lookupStart;
 	const plan = planRender(
 		meta,
-		matchSize(meta, path.width, path.height, config.sizes),
+		matchSize(meta, path.width, path.height, config.sizes, signed),
 		config.limits,
 	);
 	assertRenderable(meta.source.info);
@@ -195,28 +224,34 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	// is refused the same way whether or not some size of it was made before.
 	checkSourceLimits(meta, config.limits);
 	const tier = derivativeTier(c.env, config.limits);
-	const stored = tierKey(path.key, output, own);
+	const tierObject = tierKey(path.key, output, own);
 	const record = { etag, generation };
 	let making = inflight.get(keyUrl);
-	if (!making) {
-		making = (async (): Promise<Made> => {
+	const owner = making === undefined;
+	if (making === undefined) {
+		const make = async (): Promise<Made> => {
 			const tierStart = performance.now();
-			const bytes = tier ? await tier.get(stored, record) : null;
+			const bytes = tier ? await tier.get(tierObject, record) : null;
 			if (bytes) {
 				const timings = { tier: performance.now() - tierStart };
 				return { bytes, contentType: MIME[output], timings, rendered: false };
 			}
-			const rendered = await renderPlan(storage, meta, plan, output, config, timing);
+			const rendered = await renderGate.run(() =>
+				renderPlan(storage, meta, plan, output, config, timing, () =>
+					directory.forget(meta.uploadKey),
+				),
+			);
 			return { ...rendered, timings: { ...rendered.timings }, rendered: true };
-		})().finally(() => inflight.delete(keyUrl));
+		};
+		making = new Shared(make());
 		inflight.set(keyUrl, making);
 		if (tier) {
 			// Once the source is decoded, keep this size and make the others.
 			// (a failed render is reported through onError, not here)
-			const filled = making.then(
+			const filled = making.promise.then(
 				async (made) => {
 					if (!made.rendered) return;
-					await tier.put(stored, made.bytes, made.contentType, record);
+					await tier.put(tierObject, made.bytes, made.contentType, record);
 					await fanOut(storage, tier, meta, path, output, config, (key) =>
 						generationFor(c.env, config, uploadKey, key),
 					);
@@ -227,17 +262,39 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 				filled.catch((err: unknown) => {
 					// Background work: the response is already right; say what failed.
 					const message = err instanceof Error ? err.message : String(err);
-					console.error(JSON.stringify({ level: "error", tier: "put", key: stored, message }));
+					console.error(JSON.stringify({ level: "error", tier: "put", key: tierObject, message }));
 				}),
 			);
 		}
 	}
-	const rendered = await making;
+	const shared = making;
+	const forget = () => {
+		if (inflight.get(keyUrl) === shared) inflight.delete(keyUrl);
+	};
+	// Watched, never awaited across requests (see Shared); a waiter gives up
+	// after the time the render itself may take.
+	const { limits } = config;
+	let rendered: Made;
+	try {
+		rendered = await shared.get(3 * limits.r2TimeoutMs + 2 * limits.renderBudgetMs);
+	} catch (err) {
+		if (owner) forget();
+		throw err;
+	}
 	headers.set("Content-Type", rendered.contentType);
 	headers.set("Content-Length", String(rendered.bytes.byteLength));
-	const body = new Response(rendered.bytes, { status: 200, headers });
-	c.executionCtx.waitUntil(cache.put(cacheKeyRequest(keyUrl), body.clone()));
-	const response = finish(c, body, "MISS");
+	const stored = new Response(rendered.bytes, { status: 200, headers });
+	if (owner) {
+		// Misses that arrive after the render but before the cache has it still
+		// share this render: the entry goes a moment after the put lands.
+		c.executionCtx.waitUntil(
+			cache
+				.put(cacheKeyRequest(keyUrl), stored.clone())
+				.then(() => sleep(INFLIGHT_GRACE_MS))
+				.finally(forget),
+		);
+	}
+	const response = finish(c, stored, "MISS");
 	response.headers.set("Server-Timing", serverTiming({ ...timing, ...rendered.timings }));
 	return response;
 }

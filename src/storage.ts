@@ -37,12 +37,23 @@ export class Storage {
 		readonly timeoutMs: number,
 	) {}
 
-	/** The whole object, read into memory, or null when it does not exist. */
-	async read(key: string): Promise<{ object: R2Object; bytes: Uint8Array } | null> {
+	/**
+	 * The whole object, read into memory, or null when it does not exist. With
+	 * `etag`, only that version is read: a different one throws a 503 (the
+	 * caller's idea of the object is stale; a retry will look again) before its
+	 * bytes are downloaded.
+	 */
+	async read(key: string, etag?: string): Promise<{ object: R2Object; bytes: Uint8Array } | null> {
 		return guarded(
 			async () => {
-				const object = await this.bucket.get(key);
+				const object = await this.bucket.get(key, etag ? { onlyIf: { etagMatches: etag } } : {});
 				if (!object) return null;
+				if (!("body" in object) || (etag !== undefined && object.etag !== etag)) {
+					throw new UpstreamError("Original changed while it was read", {
+						detail: `get ${key}: etag ${object.etag}, expected ${etag}`,
+						timeout: true,
+					});
+				}
 				return { object, bytes: new Uint8Array(await object.arrayBuffer()) };
 			},
 			this.timeoutMs,
@@ -66,7 +77,14 @@ export class Storage {
 				const object = await this.bucket.get(key, {
 					range: { offset: 0, length: Math.min(length, head.size) },
 				});
-				if (!object) return null;
+				// It was there a moment ago: a glitch or a concurrent delete, not a
+				// 404 to remember. Retryable, and never cached.
+				if (!object) {
+					throw new UpstreamError("Storage unavailable", {
+						detail: `range ${key}: head found it, get did not`,
+						timeout: true,
+					});
+				}
 				return { object, bytes: new Uint8Array(await object.arrayBuffer()) };
 			},
 			this.timeoutMs,

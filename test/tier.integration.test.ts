@@ -6,9 +6,13 @@
  */
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { sources } from "../src/derivatives";
+import { loadConfig } from "../src/config";
+import { derivativeTier, fanOut, sources } from "../src/derivatives";
 import { codecStats } from "../src/image/codecs";
 import worker from "../src/index";
+import { lookupUpload } from "../src/originals";
+import { parseImagePath } from "../src/path";
+import { Storage } from "../src/storage";
 import { fixtureBytes } from "./helpers";
 import { decode, psnr } from "./images";
 
@@ -172,29 +176,30 @@ describe("derivative tier", () => {
 		expect(psnr(await decode(again.bytes), out)).toBeGreaterThan(45);
 	});
 
-	it("runs one fan-out per isolate: a miss meanwhile stores only its own size", async () => {
-		// A: a 2560x1600 photo, whose six other sizes take far longer to make
-		// than B's one small render.
-		const big = `t${++n}-${crypto.randomUUID().slice(0, 8)}`;
-		await env.ORIGINALS.put(
-			`tier/${big}.jpg`,
-			await fixtureBytes("originals/2025/09/colorful-cups.jpg"),
+	it("runs one fan-out per isolate: a second one meanwhile makes nothing", async () => {
+		const config = loadConfig(env);
+		const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
+		const tier = derivativeTier(env, config.limits);
+		if (!tier) throw new Error("DERIVATIVES is bound in wrangler.jsonc");
+		const upload = async () => {
+			const name = await freshUpload();
+			const path = parseImagePath(`tier/${name}-150x150.jpg`);
+			if (path.kind !== "derivative") throw new Error("not a derivative path");
+			return { path, meta: await lookupUpload(storage, "tier/", name, "jpg", config.limits) };
+		};
+		const a = await upload();
+		const b = await upload();
+		const zero = async () => 0;
+		const first = fanOut(storage, tier, a.meta, a.path, "jpeg", config, zero);
+		// The first one took the slot before its first await: the second returns at once.
+		expect(await fanOut(storage, tier, b.meta, b.path, "jpeg", config, zero)).toBe(0);
+		expect(await first).toBe(GARDEN_SIZES.length - 1);
+		const listedB = await env.DERIVATIVES.list({ prefix: `tier/${b.path.name}-` });
+		expect(listedB.objects).toEqual([]);
+		// Once it is done, the next fan-out runs.
+		expect(await fanOut(storage, tier, b.meta, b.path, "jpeg", config, zero)).toBe(
+			GARDEN_SIZES.length - 1,
 		);
-		const name = await freshUpload();
-		const ctxA = createExecutionContext();
-		const a = await worker.fetch(
-			new Request(url(big, "150x150")) as Request<unknown, IncomingRequestCfProperties>,
-			env,
-			ctxA,
-		);
-		expect(a.status).toBe(200);
-		const b = await fetchAndSettle(url(name, "150x150"));
-		expect(b.response.status).toBe(200);
-		const listedB = await env.DERIVATIVES.list({ prefix: `tier/${name}-` });
-		expect(listedB.objects.map((o) => o.key)).toEqual([`tier/${name}-150x150.jpg`]);
-		await waitOnExecutionContext(ctxA);
-		const listedA = await env.DERIVATIVES.list({ prefix: `tier/${big}-` });
-		expect(listedA.objects).toHaveLength(7);
 	});
 
 	it("without a DERIVATIVES binding nothing is stored and every miss renders", async () => {

@@ -19,27 +19,63 @@ import mozjpegEncWasm from "@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm";
 import { defaultOptions as mozjpegDefaults } from "@jsquash/jpeg/meta.js";
 import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
 import resizeWasm from "@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm";
-import { UnprocessableError } from "../errors";
+import { ImageError, UnprocessableError, UnsupportedFormatError } from "../errors";
+import { Shared } from "../shared";
 import type { Rect, RGBAImage } from "./orientation";
+import { type ImageInfo, jpegHasEnd } from "./probe";
 
 /** Counters the tests and the bench read: how much real work was done. */
-export const codecStats = { decodes: 0, resizes: 0, encodes: 0, instantiations: 0, traps: 0 };
+export const codecStats = {
+	decodes: 0,
+	resizes: 0,
+	encodes: 0,
+	instantiations: 0,
+	/** Codec calls that threw (the instance was dropped). */
+	traps: 0,
+	/** Instances dropped because their heap grew past KEEP_HEAP_BYTES. */
+	shed: 0,
+};
 
 /** A lazily created WASM instance that can be thrown away after a trap. */
-export class Lazy<T> {
-	#instance: Promise<T> | undefined;
-	constructor(readonly create: () => Promise<T>) {}
+/**
+ * A WASM heap only ever grows, and the instance keeps it for the isolate's
+ * life: after one 8-megapixel render the three codecs would hold ~200 MiB,
+ * more than a Worker's 128 MiB. An instance whose heap ends a call above this
+ * is dropped (the garbage collector reclaims it) and the next call makes a
+ * small one, which costs a few milliseconds next to such a render.
+ */
+export const KEEP_HEAP_BYTES = 32 * 2 ** 20;
 
-	get(): Promise<T> {
+/** Longest a call waits for an instance being created (by any request). */
+const CREATE_WAIT_MS = 30_000;
+
+export class Lazy<T> {
+	#instance: Shared<T> | undefined;
+	/** Largest heap any of this codec's instances reached (bytes). */
+	peakHeap = 0;
+	constructor(
+		readonly create: () => Promise<T>,
+		/** The instance's heap size; without one it is never shed. */
+		readonly heapBytes: (instance: T) => number = () => 0,
+	) {}
+
+	/** The current instance's handle, made on first use (cleared if creation fails). */
+	#current(): Shared<T> {
 		if (!this.#instance) {
 			codecStats.instantiations++;
 			const created = this.create();
-			this.#instance = created;
+			const shared = new Shared(created);
+			this.#instance = shared;
 			created.catch(() => {
-				if (this.#instance === created) this.#instance = undefined;
+				if (this.#instance === shared) this.#instance = undefined;
 			});
 		}
 		return this.#instance;
+	}
+
+	/** The instance; one another request is still creating is watched, not awaited. */
+	get(): Promise<T> {
+		return this.#current().get(CREATE_WAIT_MS);
 	}
 
 	/** Forget the instance; the next get() makes a new one. */
@@ -47,23 +83,44 @@ export class Lazy<T> {
 		this.#instance = undefined;
 	}
 
-	/** Run fn on the instance; if it traps, discard the instance and rethrow. */
+	/**
+	 * Run fn on the instance; if anything is thrown out of it, discard the
+	 * instance and rethrow. Besides real traps (RuntimeError, RangeError on
+	 * OOM), libjpeg's error handler leaves through Emscripten's exit(), which
+	 * throws an `ExitStatus` object mid-call: the C stack pointer and the
+	 * decoder's heap allocations are then never restored, so the instance is
+	 * no longer trusted either.
+	 */
 	async use<R>(fn: (instance: T) => R): Promise<R> {
-		const instance = await this.get();
+		const pending = this.#current();
+		const instance = await pending.get(CREATE_WAIT_MS);
 		try {
 			return fn(instance);
 		} catch (err) {
-			if (err instanceof WebAssembly.RuntimeError || err instanceof RangeError) {
-				codecStats.traps++;
+			codecStats.traps++;
+			// Only if no one has replaced it since (another request's trap).
+			if (this.#instance === pending) this.reset();
+			throw err;
+		} finally {
+			const heap = this.heapBytes(instance);
+			this.peakHeap = Math.max(this.peakHeap, heap);
+			if (heap > KEEP_HEAP_BYTES && this.#instance === pending) {
+				codecStats.shed++;
 				this.reset();
 			}
-			throw err;
 		}
 	}
 }
 
-const decoder = new Lazy<DecModule>(() => initEmscriptenModule(mozjpegDecFactory, mozjpegDecWasm));
-const encoder = new Lazy<EncModule>(() => initEmscriptenModule(mozjpegEncFactory, mozjpegEncWasm));
+export const emscriptenHeap = (m: unknown) => (m as { HEAP8: Int8Array }).HEAP8.buffer.byteLength;
+const decoder = new Lazy<DecModule>(
+	() => initEmscriptenModule(mozjpegDecFactory, mozjpegDecWasm),
+	emscriptenHeap,
+);
+const encoder = new Lazy<EncModule>(
+	() => initEmscriptenModule(mozjpegEncFactory, mozjpegEncWasm),
+	emscriptenHeap,
+);
 
 interface ResizeExports {
 	readonly memory: WebAssembly.Memory;
@@ -88,10 +145,13 @@ interface ResizeExports {
 // generated wasm-bindgen glue it can make a fresh instance after a trap, and
 // it copies the crop window straight into WASM memory instead of building a
 // cropped copy in JS first.
-const resizer = new Lazy<ResizeExports>(async () => {
-	const instance = await WebAssembly.instantiate(resizeWasm, {});
-	return instance.exports as unknown as ResizeExports;
-});
+const resizer = new Lazy<ResizeExports>(
+	async () => {
+		const instance = await WebAssembly.instantiate(resizeWasm, {});
+		return instance.exports as unknown as ResizeExports;
+	},
+	(wasm) => wasm.memory.buffer.byteLength,
+);
 
 export const FILTERS = { triangle: 0, catrom: 1, mitchell: 2, lanczos3: 3 } as const;
 export type Filter = keyof typeof FILTERS;
@@ -102,11 +162,50 @@ export interface ResizeOptions {
 	readonly linearRGB: boolean;
 }
 
+/**
+ * Which JPEGs the bundled decoder can read, judged from the header alone so a
+ * file it cannot read is refused before it is downloaded: 8-bit, greyscale or
+ * YCbCr. libjpeg cannot turn CMYK/YCCK into RGBA, and this build has no
+ * 12-bit support (it would exit mid-decode).
+ */
+export function assertJpegDecodable(info: ImageInfo): void {
+	const jpeg = info.jpeg;
+	if (info.format !== "jpeg" || !jpeg) return;
+	if (jpeg.precision !== 8) {
+		throw new UnsupportedFormatError(`${jpeg.precision}-bit JPEG originals are not supported`);
+	}
+	if (jpeg.components !== 1 && jpeg.components !== 3) {
+		throw new UnsupportedFormatError(
+			jpeg.components === 4
+				? "CMYK JPEG originals are not supported"
+				: `JPEG with ${jpeg.components} components is not supported`,
+		);
+	}
+}
+
 export async function decodeJpeg(bytes: Uint8Array): Promise<RGBAImage> {
+	// libjpeg fills a cut-off file with grey and calls it a success.
+	if (!jpegHasEnd(bytes)) throw new UnprocessableError("Original JPEG is truncated");
 	codecStats.decodes++;
-	const image = await decoder.use((m) => m.decode(bytes, false));
+	let image: Awaited<ReturnType<DecModule["decode"]>>;
+	try {
+		image = await decoder.use((m) => m.decode(bytes, false));
+	} catch (err) {
+		if (err instanceof ImageError) throw err;
+		// A libjpeg error (bad Huffman table, unsupported variant) or a trap on
+		// this file's data: the file is at fault, and the instance is gone.
+		throw new UnprocessableError("Could not decode JPEG", { cause: err, detail: describe(err) });
+	}
 	if (!image) throw new UnprocessableError("Could not decode JPEG");
 	return { data: image.data, width: image.width, height: image.height };
+}
+
+/** Emscripten throws plain objects (`ExitStatus {status}`); say what it was. */
+function describe(err: unknown): string {
+	if (err instanceof Error) return `decode: ${err.name}: ${err.message}`;
+	const name = (err as { name?: unknown } | null)?.name;
+	const status = (err as { status?: unknown } | null)?.status;
+	return `decode: ${String(name ?? typeof err)}${status === undefined ? "" : ` status ${status}`}`;
 }
 
 /** Resize the `crop` window of `src` to width × height. */
@@ -186,15 +285,21 @@ export async function encodeJpeg(
 export async function wasmMemory(): Promise<Record<string, number>> {
 	const [dec, enc, res] = await Promise.all([decoder.get(), encoder.get(), resizer.get()]);
 	return {
-		decode: (dec as unknown as { HEAP8: Int8Array }).HEAP8.buffer.byteLength,
-		encode: (enc as unknown as { HEAP8: Int8Array }).HEAP8.buffer.byteLength,
-		resize: res.memory.buffer.byteLength,
+		decode: decoder.heapBytes(dec),
+		encode: encoder.heapBytes(enc),
+		resize: resizer.heapBytes(res),
 	};
 }
 
-/** Test hook: drop every instance, as after a trap. */
+/** The largest heap each codec has reached in this isolate (bytes). */
+export function wasmPeakMemory(): Record<string, number> {
+	return { decode: decoder.peakHeap, encode: encoder.peakHeap, resize: resizer.peakHeap };
+}
+
+/** Test hook: drop every instance, as after a trap, and forget the peaks. */
 export function resetCodecs(): void {
-	decoder.reset();
-	encoder.reset();
-	resizer.reset();
+	for (const codec of [decoder, encoder, resizer] as Lazy<unknown>[]) {
+		codec.reset();
+		codec.peakHeap = 0;
+	}
 }

@@ -8,7 +8,7 @@
  * originals are refused by the probe.
  */
 import { UnsupportedFormatError } from "../errors";
-import { decodeJpeg, encodeJpeg } from "./codecs";
+import { assertJpegDecodable, decodeJpeg, encodeJpeg } from "./codecs";
 import type { RGBAImage } from "./orientation";
 import { decodePng, encodePng } from "./png";
 import type { ImageFormat, ImageInfo } from "./probe";
@@ -39,6 +39,7 @@ export function assertDecodable(info: ImageInfo): void {
 		);
 	}
 	if (info.format === "avif") throw new UnsupportedFormatError("AVIF originals are not supported");
+	assertJpegDecodable(info);
 }
 
 export async function decodeImage(format: ImageFormat, bytes: Uint8Array): Promise<RGBAImage> {

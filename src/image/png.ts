@@ -30,26 +30,29 @@ interface PngInstance {
 	readonly heap: ObjectHeap;
 }
 
-const decoder = new Lazy<PngInstance>(async () => {
-	const heap = new ObjectHeap();
-	const wasm = await instantiateBindgen<PngDecoder>(pngWasm, (exports) => ({
-		__wbindgen_memory: () => heap.add(exports().memory),
-		__wbg_buffer: (i: number) => heap.add((heap.get(i) as WebAssembly.Memory).buffer),
-		__wbg_newwithbyteoffsetandlength: (buf: number, offset: number, len: number) =>
-			heap.add(new Uint16Array(heap.get(buf) as ArrayBuffer, offset >>> 0, len >>> 0)),
-		__wbindgen_object_drop_ref: (i: number) => heap.take(i),
-		// The decoder hands over its RGBA buffer and the size: copy out, free, wrap.
-		__wbg_newwithownedu8clampedarrayandsh: (ptr: number, len: number, w: number, h: number) => {
-			const wasm = exports();
-			const p = ptr >>> 0;
-			const data = new Uint8ClampedArray(wasm.memory.buffer.slice(p, p + (len >>> 0)));
-			wasm.__wbindgen_free(p, len >>> 0, 1);
-			return heap.add({ data, width: w >>> 0, height: h >>> 0 } satisfies RGBAImage);
-		},
-		__wbindgen_throw: throwFrom(exports),
-	}));
-	return { wasm, heap };
-});
+const decoder = new Lazy<PngInstance>(
+	async () => {
+		const heap = new ObjectHeap();
+		const wasm = await instantiateBindgen<PngDecoder>(pngWasm, (exports) => ({
+			__wbindgen_memory: () => heap.add(exports().memory),
+			__wbg_buffer: (i: number) => heap.add((heap.get(i) as WebAssembly.Memory).buffer),
+			__wbg_newwithbyteoffsetandlength: (buf: number, offset: number, len: number) =>
+				heap.add(new Uint16Array(heap.get(buf) as ArrayBuffer, offset >>> 0, len >>> 0)),
+			__wbindgen_object_drop_ref: (i: number) => heap.take(i),
+			// The decoder hands over its RGBA buffer and the size: copy out, free, wrap.
+			__wbg_newwithownedu8clampedarrayandsh: (ptr: number, len: number, w: number, h: number) => {
+				const wasm = exports();
+				const p = ptr >>> 0;
+				const data = new Uint8ClampedArray(wasm.memory.buffer.slice(p, p + (len >>> 0)));
+				wasm.__wbindgen_free(p, len >>> 0, 1);
+				return heap.add({ data, width: w >>> 0, height: h >>> 0 } satisfies RGBAImage);
+			},
+			__wbindgen_throw: throwFrom(exports),
+		}));
+		return { wasm, heap };
+	},
+	(instance) => instance.wasm.memory.buffer.byteLength,
+);
 
 interface Oxipng extends BindgenExports {
 	optimise_raw(
@@ -64,8 +67,10 @@ interface Oxipng extends BindgenExports {
 	): void;
 }
 
-const optimiser = new Lazy<Oxipng>(() =>
-	instantiateBindgen<Oxipng>(oxipngWasm, (exports) => ({ __wbindgen_throw: throwFrom(exports) })),
+const optimiser = new Lazy<Oxipng>(
+	() =>
+		instantiateBindgen<Oxipng>(oxipngWasm, (exports) => ({ __wbindgen_throw: throwFrom(exports) })),
+	(wasm) => wasm.memory.buffer.byteLength,
 );
 
 /**

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { fixtureBytes } from "../../test/helpers";
 import { UnprocessableError, UnsupportedFormatError } from "../errors";
-import { detectFormat, type ImageInfo, MIME, type ProbeResult, probeImage } from "./probe";
+import {
+	detectFormat,
+	type ImageInfo,
+	jpegHasEnd,
+	MIME,
+	type ProbeResult,
+	probeImage,
+} from "./probe";
 
 // ---- a tiny byte builder: numbers are bytes, strings are latin1 ----
 type Part = number | string | Uint8Array | Part[];
@@ -692,5 +699,27 @@ describe("probeImage: fuzz", () => {
 		expect(probeImage(tiny)).toEqual({ ok: false, needBytes: tiny.length + 4 });
 		expect(probeImage(chunks)).toEqual({ ok: false, needBytes: chunks.length + 8 });
 		expect(performance.now() - started).toBeLessThan(500);
+	});
+});
+
+describe("jpegHasEnd: is the whole file there?", () => {
+	const whole = jpeg(JFIF, DQT, sof(8, 8));
+	it.each([
+		["complete", whole, true],
+		["trailing bytes after EOI (camera trailer)", bytes(whole, "trailer", 0, 1, 2), true],
+		["EOI cut off", whole.subarray(0, whole.length - 2), false],
+		["cut inside the scan", whole.subarray(0, whole.length - 3), false],
+		["cut inside the header", whole.subarray(0, 20), false],
+		["no scan at all", bytes(0xff, 0xd8, JFIF, 0xff, 0xd9), false],
+		["garbage instead of a marker", bytes(0xff, 0xd8, 0x00, 0x00, 0xff, 0xd9), false],
+		["empty", new Uint8Array(0), false],
+	])("%s → %s", (_, file, expected) => {
+		expect(jpegHasEnd(file)).toBe(expected);
+	});
+
+	it("accepts every fixture original", async () => {
+		for (const name of ["garden-progressive.jpg", "elephants-phone.jpg", "autumn-tiny.jpg"]) {
+			expect(jpegHasEnd(await fixtureBytes(`originals/2025/09/${name}`))).toBe(true);
+		}
 	});
 });

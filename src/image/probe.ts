@@ -281,3 +281,37 @@ function probeGif(b: Uint8Array): ProbeResult {
 	}
 	return ok({ format: "gif", width, height, orientation: 1, hasAlpha, animated });
 }
+
+/**
+ * Whether a whole JPEG file ends its image data with an EOI marker (FFD9) after
+ * the first scan header. libjpeg decodes a cut-off file "successfully", grey
+ * below the cut, with only a warning: this is how the pipeline tells a truncated
+ * upload from a good one. Entropy-coded data never holds FFD9 (0xFF is stuffed),
+ * so the last one found is the real end; bytes after it (camera trailers) are fine.
+ */
+export function jpegHasEnd(b: Uint8Array): boolean {
+	let sos = -1;
+	for (let i = 2; i + 4 <= b.length; ) {
+		if (at(b, i) !== 0xff) return false;
+		const m = at(b, i + 1);
+		if (m === 0xff) {
+			i++;
+			continue;
+		}
+		if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+			i += 2;
+			continue;
+		}
+		if (m === 0xda) {
+			sos = i;
+			break;
+		}
+		if (m === 0xd9) return false; // EOI before any scan: no image data
+		i += 2 + u16be(b, i + 2);
+	}
+	if (sos < 0) return false;
+	for (let k = b.length - 2; k > sos; k--) {
+		if (b[k] === 0xff && b[k + 1] === 0xd9) return true;
+	}
+	return false;
+}

@@ -12,11 +12,17 @@ import webpEncWasm from "@jsquash/webp/codec/enc/webp_enc_simd.wasm";
 import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
 import { initEmscriptenModule } from "@jsquash/webp/utils.js";
 import { UnprocessableError } from "../errors";
-import { codecStats, Lazy } from "./codecs";
+import { codecStats, emscriptenHeap, Lazy } from "./codecs";
 import type { RGBAImage } from "./orientation";
 
-const decoder = new Lazy<DecModule>(() => initEmscriptenModule(webpDecFactory, webpDecWasm));
-const encoder = new Lazy<EncModule>(() => initEmscriptenModule(webpEncFactory, webpEncWasm));
+const decoder = new Lazy<DecModule>(
+	() => initEmscriptenModule(webpDecFactory, webpDecWasm),
+	emscriptenHeap,
+);
+const encoder = new Lazy<EncModule>(
+	() => initEmscriptenModule(webpEncFactory, webpEncWasm),
+	emscriptenHeap,
+);
 
 export async function decodeWebp(bytes: Uint8Array): Promise<RGBAImage> {
 	codecStats.decodes++;

@@ -544,7 +544,7 @@ for (const m of results.memory) {
 lines.push("");
 const cc = results.concurrency;
 lines.push(
-	`20 concurrent misses on one isolate (${cc.distinct} distinct derivatives): ${cc.ok}/${cc.requests} 200 OK in ${f0(cc.ms)} ms, ${cc.decodes} decodes, ${cc.traps} traps; WASM after ${mb(Object.values(cc.wasmAfter).reduce((a, b) => a + b, 0))} MB`,
+	`20 concurrent misses on one isolate (${cc.distinct} distinct derivatives): ${cc.ok}/${cc.requests} 200 OK in ${f0(cc.ms)} ms, ${cc.decodes} decodes, ${cc.traps} traps; sum of WASM peaks in that isolate ${mb(Object.values(cc.wasmAfter).reduce((a, b) => a + b, 0))} MB`,
 );
 const t = results.tier;
 lines.push(

@@ -11,7 +11,11 @@ const image = (bytes: number): RGBAImage => ({
 /** A decoder that counts its calls and yields an image of `bytes`. */
 function decoder(bytes: number) {
 	const calls = { n: 0 };
-	return { calls, decode: async () => (calls.n++, { image: image(bytes) }) };
+	const decode = async () => {
+		calls.n++;
+		return { image: image(bytes) };
+	};
+	return { calls, decode };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 0));

@@ -9,8 +9,9 @@ import { mountBenchRoutes } from "./bench";
 import { type Config, loadConfig } from "./config";
 import { serveDemo } from "./demo";
 import { ImageError, InternalError, MethodNotAllowedError, NotFoundError } from "./errors";
+import { serveOriginal } from "./originals-http";
 import { parseImagePath } from "./path";
-import { type AppEnv, serveDerivative, serveOriginal } from "./serve";
+import { type AppEnv, serveDerivative } from "./serve";
 import { serveSizeTable } from "./size-table";
 
 const IMAGE_METHODS = ["GET", "HEAD"] as const;

@@ -42,19 +42,31 @@ export interface UploadMeta {
 
 const FIRST_READ = 64 * 1024;
 
-const EXTENSION_FORMATS: Record<string, ImageFormat> = {
-	jpg: "jpeg",
-	jpeg: "jpeg",
-	jpe: "jpeg",
-	png: "png",
-	webp: "webp",
-	gif: "gif",
-	avif: "avif",
+/**
+ * What a file name's extension says: the Content-Type to send for an original
+ * stored without one, and the image format WordPress writes its sizes in.
+ */
+const EXTENSIONS: Record<string, { readonly type: string; readonly format?: ImageFormat }> = {
+	jpg: { type: "image/jpeg", format: "jpeg" },
+	jpeg: { type: "image/jpeg", format: "jpeg" },
+	jpe: { type: "image/jpeg", format: "jpeg" },
+	png: { type: "image/png", format: "png" },
+	webp: { type: "image/webp", format: "webp" },
+	gif: { type: "image/gif", format: "gif" },
+	avif: { type: "image/avif", format: "avif" },
+	svg: { type: "image/svg+xml" },
+	pdf: { type: "application/pdf" },
 };
 
 /** The format a file name's extension claims (what WordPress writes its sizes in). */
 export function extensionFormat(ext: string): ImageFormat | undefined {
-	return EXTENSION_FORMATS[ext.toLowerCase()];
+	return EXTENSIONS[ext.toLowerCase()]?.format;
+}
+
+/** For objects stored without a content type: by extension, else opaque bytes. */
+export function contentTypeFor(key: string): string {
+	const ext = key.slice(key.lastIndexOf(".") + 1).toLowerCase();
+	return EXTENSIONS[ext]?.type ?? "application/octet-stream";
 }
 
 /** Read just enough of an object's head to know its format and size. */
@@ -82,7 +94,7 @@ export async function probeObject(
 
 /** The upload's content must be what its extension says (magic bytes, not names). */
 export function checkFormat(key: string, ext: string, info: ImageInfo): void {
-	const expected = EXTENSION_FORMATS[ext.toLowerCase()];
+	const expected = extensionFormat(ext);
 	if (expected !== info.format) {
 		throw new UnprocessableError(
 			`${key.slice(key.lastIndexOf("/") + 1)} holds ${info.format.toUpperCase()} data, not ${(expected ?? ext).toUpperCase()}`,

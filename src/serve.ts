@@ -1,6 +1,6 @@
 /**
- * The two image routes: an original streamed as stored, and a derivative
- * made on demand and kept in the edge cache.
+ * The derivative route: a size made on demand and kept in the edge cache.
+ * (Originals are streamed by originals-http.ts.)
  */
 import type { Context } from "hono";
 import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits } from "./cache";
@@ -13,12 +13,13 @@ import {
 	renderPlan,
 	tierKey,
 } from "./derivatives";
-import { ForbiddenError, NotFoundError } from "./errors";
+import { ForbiddenError } from "./errors";
 import { Generations } from "./generation";
 import { MIME } from "./image/probe";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
 import { extensionFormat, lookupUpload, UploadDirectory } from "./originals";
-import { type DerivativePath, type OriginalPath, publicPath } from "./path";
+import { SECURITY_HEADERS } from "./originals-http";
+import { type DerivativePath, publicPath } from "./path";
 import { Gate } from "./pipeline/gate";
 import { assertRenderable } from "./pipeline/render";
 import { matchSize, planRender } from "./plan";
@@ -73,76 +74,8 @@ const INFLIGHT_GRACE_MS = 1000;
  */
 export const renderGate = new Gate(2);
 
-const SECURITY_HEADERS = {
-	"X-Content-Type-Options": "nosniff",
-	// Uploads can be anything (HTML, SVG): never let one run script on our origin.
-	"Content-Security-Policy":
-		"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-};
-
-const TYPES_BY_EXTENSION: Record<string, string> = {
-	jpg: "image/jpeg",
-	jpeg: "image/jpeg",
-	jpe: "image/jpeg",
-	png: "image/png",
-	gif: "image/gif",
-	webp: "image/webp",
-	avif: "image/avif",
-	svg: "image/svg+xml",
-	pdf: "application/pdf",
-};
-
-/** For objects stored without a content type: by extension, else opaque bytes. */
-function contentTypeFor(key: string): string {
-	const ext = key.slice(key.lastIndexOf(".") + 1).toLowerCase();
-	return TYPES_BY_EXTENSION[ext] ?? "application/octet-stream";
-}
-
-function hasBody(object: R2Object | R2ObjectBody): object is R2ObjectBody {
-	return "body" in object;
-}
-
 function storageFor(c: Context<AppEnv>): Storage {
 	return new Storage(c.env.ORIGINALS, c.var.config.limits.r2TimeoutMs);
-}
-
-export async function serveOriginal(c: Context<AppEnv>, path: OriginalPath): Promise<Response> {
-	const storage = storageFor(c);
-	const head = c.req.method === "HEAD";
-	const object = head
-		? await storage.head(path.key)
-		: await storage.stream(path.key, { onlyIf: c.req.raw.headers, range: c.req.raw.headers });
-	if (!object) throw new NotFoundError("Not Found");
-	const headers = new Headers(SECURITY_HEADERS);
-	object.writeHttpMetadata(headers);
-	if (!headers.has("Content-Type")) headers.set("Content-Type", contentTypeFor(path.key));
-	if (!headers.has("Cache-Control")) headers.set("Cache-Control", c.var.config.cacheControl);
-	headers.set("ETag", object.httpEtag);
-	headers.set("Last-Modified", object.uploaded.toUTCString());
-	headers.set("Accept-Ranges", "bytes");
-	if (!head && !hasBody(object)) {
-		// R2 evaluated If-None-Match / If-Modified-Since and said "not modified".
-		return new Response(null, { status: 304, headers });
-	}
-	if (head) {
-		headers.set("Content-Length", String(object.size));
-		return new Response(null, { status: 200, headers });
-	}
-	if (!hasBody(object)) throw new Error("unreachable: R2 returned no body");
-	const range = object.range as { offset?: number; length?: number } | undefined;
-	if (
-		range &&
-		(range.offset !== undefined || range.length !== undefined) &&
-		c.req.header("Range")
-	) {
-		const offset = range.offset ?? 0;
-		const length = range.length ?? object.size - offset;
-		headers.set("Content-Range", `bytes ${offset}-${offset + length - 1}/${object.size}`);
-		headers.set("Content-Length", String(length));
-		return new Response(object.body, { status: 206, headers });
-	}
-	headers.set("Content-Length", String(object.size));
-	return new Response(object.body, { status: 200, headers });
 }
 
 function serverTiming(t: Record<string, number>): string {

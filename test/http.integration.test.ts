@@ -95,6 +95,79 @@ describe("originals", () => {
 		expect((await range.arrayBuffer()).byteLength).toBe(100);
 	});
 
+	it("412s failed If-Match / If-Unmodified-Since, 304s If-None-Match / If-Modified-Since on GET and HEAD", async () => {
+		const url = `${HOST}/files/h/autumn.jpg`;
+		const stored = await env.ORIGINALS.head("h/autumn.jpg");
+		const etag = stored?.httpEtag ?? "";
+		const lastModified = stored?.uploaded.toUTCString() ?? "";
+		const past = "Mon, 01 Jan 2001 00:00:00 GMT";
+		const cases: [string, Record<string, string>, number][] = [
+			["GET", { "If-Match": '"nope"' }, 412],
+			["HEAD", { "If-Match": '"nope"' }, 412],
+			["GET", { "If-Unmodified-Since": past }, 412],
+			["GET", { "If-Match": '"nope"', "If-None-Match": etag }, 412],
+			["GET", { "If-Match": etag }, 200],
+			["GET", { "If-Unmodified-Since": lastModified }, 200],
+			["GET", { "If-None-Match": etag }, 304],
+			["HEAD", { "If-None-Match": etag }, 304],
+			["GET", { "If-Modified-Since": lastModified }, 304],
+			["HEAD", { "If-Modified-Since": lastModified }, 304],
+			["GET", { "If-None-Match": '"other"' }, 200],
+			["GET", { "If-Modified-Since": past }, 200],
+		];
+		for (const [method, headers, status] of cases) {
+			const res = await SELF.fetch(url, { method, headers });
+			const body = new Uint8Array(await res.arrayBuffer());
+			expect([method, headers, res.status]).toEqual([method, headers, status]);
+			expect(res.headers.get("ETag")).toBe(etag);
+			expect(body.byteLength).toBe(status === 200 && method === "GET" ? 17908 : 0);
+		}
+	});
+
+	it("206s one satisfiable range, 416s an unsatisfiable one, 200s garbage and multi-range", async () => {
+		const url = `${HOST}/files/h/autumn.jpg`;
+		const whole = await fixtureBytes(`${SRC}autumn-tiny.jpg`);
+		const get = (range: string, extra: Record<string, string> = {}) =>
+			SELF.fetch(url, { headers: { Range: range, ...extra } });
+
+		const tail = await get("bytes=-100");
+		expect(tail.status).toBe(206);
+		expect(tail.headers.get("Content-Range")).toBe("bytes 17808-17907/17908");
+		expect(tail.headers.get("Content-Length")).toBe("100");
+		expect(new Uint8Array(await tail.arrayBuffer())).toEqual(whole.slice(17808));
+
+		const open = await get("bytes=17900-");
+		expect(open.status).toBe(206);
+		expect(open.headers.get("Content-Range")).toBe("bytes 17900-17907/17908");
+		expect(new Uint8Array(await open.arrayBuffer())).toEqual(whole.slice(17900));
+
+		const clamped = await get("bytes=100-99999");
+		expect(clamped.status).toBe(206);
+		expect(clamped.headers.get("Content-Range")).toBe("bytes 100-17907/17908");
+		expect(new Uint8Array(await clamped.arrayBuffer())).toEqual(whole.slice(100));
+
+		for (const range of ["bytes=17908-", "bytes=20000-30000", "bytes=-0"]) {
+			const res = await get(range);
+			expect([range, res.status]).toEqual([range, 416]);
+			expect(res.headers.get("Content-Range")).toBe("bytes */17908");
+			expect((await res.arrayBuffer()).byteLength).toBe(0);
+		}
+		for (const range of ["bytes=abc", "bytes=9-5", "bytes=0-5,10-20", "pages=1-2"]) {
+			const res = await get(range);
+			expect([range, res.status]).toEqual([range, 200]);
+			expect(res.headers.get("Content-Range")).toBeNull();
+			expect(new Uint8Array(await res.arrayBuffer())).toEqual(whole);
+		}
+		// If-Range naming another version: the whole (current) file.
+		const stale = await get("bytes=0-9", { "If-Range": '"old"' });
+		expect(stale.status).toBe(200);
+		expect((await stale.arrayBuffer()).byteLength).toBe(17908);
+		const etag = tail.headers.get("ETag") ?? "";
+		const current = await get("bytes=0-9", { "If-Range": etag });
+		expect(current.status).toBe(206);
+		expect((await current.arrayBuffer()).byteLength).toBe(10);
+	});
+
 	it("404s a missing original with a short plain body", async () => {
 		const res = await SELF.fetch(`${HOST}/files/h/nothing.jpg`);
 		expect(res.status).toBe(404);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cacheKeyUrl, ifNoneMatchHits, strongEtag } from "./cache";
+import { cacheKeyUrl, ifNoneMatchHits, settingsHash, strongEtag } from "./cache";
 
 describe("cacheKeyUrl", () => {
 	it.each([
@@ -8,6 +8,10 @@ describe("cacheKeyUrl", () => {
 		[{ generation: 3 }, "https://h.test/files/2025/09/x-730x487.jpeg?g=3"],
 		[{ format: "webp" }, "https://h.test/files/2025/09/x-730x487.jpeg?f=webp"],
 		[{ format: "webp", generation: 2 }, "https://h.test/files/2025/09/x-730x487.jpeg?g=2&f=webp"],
+		[
+			{ format: "webp", generation: 2, settings: "0123abcd" },
+			"https://h.test/files/2025/09/x-730x487.jpeg?g=2&f=webp&s=0123abcd",
+		],
 	])("variant %o → %s", (variant, url) => {
 		expect(cacheKeyUrl("https://h.test", "/files", "2025/09/x-730x487.jpeg", variant)).toBe(url);
 	});
@@ -41,5 +45,22 @@ describe("ifNoneMatchHits", () => {
 		['"ab"', false],
 	])("If-None-Match %s → %s", (header, hits) => {
 		expect(ifNoneMatchHits(header, '"abc"')).toBe(hits);
+	});
+});
+
+describe("settingsHash", () => {
+	it("is 16 hex digits, the same for the same settings and different for any change", () => {
+		const base = ["derivative", { thumbnail: { width: 150, height: 150, crop: true } }, 82, 80];
+		const hash = settingsHash(base);
+		expect(hash).toMatch(/^[0-9a-f]{16}$/);
+		expect(settingsHash(structuredClone(base))).toBe(hash);
+		const changed = [
+			["derivative", { thumbnail: { width: 150, height: 151, crop: true } }, 82, 80],
+			["derivative", { thumbnail: { width: 150, height: 150, crop: false } }, 82, 80],
+			["derivative", { thumbnail: { width: 150, height: 150, crop: true } }, 83, 80],
+			["derivative", { thumbnail: { width: 150, height: 150, crop: true } }, 82, 81],
+			["table", { thumbnail: { width: 150, height: 150, crop: true } }, 82, 80],
+		].map(settingsHash);
+		expect(new Set([hash, ...changed]).size).toBe(6);
 	});
 });

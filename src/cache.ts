@@ -11,6 +11,28 @@ export interface Variant {
 	readonly generation?: number;
 	/** Output format when it differs from the extension's (content negotiation). */
 	readonly format?: string;
+	/**
+	 * Short hash of the settings that shape the entry (see `settingsHash`), so a
+	 * configuration change makes old entries unreachable instead of served.
+	 */
+	readonly settings?: string;
+}
+
+/**
+ * A short, stable hash (16 hex digits: two FNV-1a 32-bit passes) of the
+ * configuration values that change what an entry holds. Not a security
+ * boundary, only a version: synchronous, so computing keys stays cheap.
+ */
+export function settingsHash(parts: readonly unknown[]): string {
+	const text = JSON.stringify(parts);
+	let a = 0x811c9dc5;
+	let b = 0x01000193 ^ text.length;
+	for (let i = 0; i < text.length; i++) {
+		const ch = text.charCodeAt(i);
+		a = Math.imul(a ^ ch, 0x01000193);
+		b = Math.imul(b ^ ch, 0x5bd1e995) ^ (b >>> 15);
+	}
+	return [a, b].map((n) => (n >>> 0).toString(16).padStart(8, "0")).join("");
 }
 
 /**
@@ -27,6 +49,7 @@ export function cacheKeyUrl(
 	const params: string[] = [];
 	if (variant.generation) params.push(`g=${variant.generation}`);
 	if (variant.format) params.push(`f=${encodeURIComponent(variant.format)}`);
+	if (variant.settings) params.push(`s=${encodeURIComponent(variant.settings)}`);
 	const query = params.length > 0 ? `?${params.join("&")}` : "";
 	return `${origin}${publicPath(mountPath, key)}${query}`;
 }

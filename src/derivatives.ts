@@ -3,10 +3,11 @@
  * that needs it (concurrent misses, the fan-out), the render settings every
  * ETag covers, and the fan-out that fills the persistent derivative tier.
  */
-import { strongEtag } from "./cache";
+import { settingsHash, strongEtag } from "./cache";
 import type { Config, Limits } from "./config";
 import { ImageError, LimitExceededError, UpstreamError } from "./errors";
 import type { EncodeSettings, OutputFormat } from "./image/formats";
+import { variesByAccept } from "./negotiate";
 import { extensionFormat, type UploadMeta } from "./originals";
 import type { DerivativePath } from "./path";
 import {
@@ -71,6 +72,38 @@ function encoderTag(output: OutputFormat, config: Config): string {
 /** Bump when the pipeline's output changes for the same inputs. */
 export const PIPELINE_VERSION = "2";
 
+const derivativeSettingsMemo = new WeakMap<Config, Map<boolean, string>>();
+
+/**
+ * Hash of every setting that changes which derivatives exist or what their
+ * entries hold: the size registry (a 404 or a crop may change), encoder
+ * settings, resize settings, the pipeline version, and whether the entry
+ * carries `Vary: Accept` (what AUTO_FORMAT changes for the file's own format;
+ * a negotiated format is already in `variant.format`). Part of each
+ * derivative's cache key (hits, negative 404s, purge) and of its ETag, so
+ * derivative-tier objects made under other settings are ignored too.
+ */
+export function derivativeSettings(config: Config, varies: boolean): string {
+	let memo = derivativeSettingsMemo.get(config);
+	if (memo === undefined) {
+		memo = new Map();
+		derivativeSettingsMemo.set(config, memo);
+	}
+	let hash = memo.get(varies);
+	if (hash === undefined) {
+		hash = settingsHash([
+			"derivative",
+			config.sizes,
+			encodeSettings(config),
+			varies,
+			RESIZE,
+			PIPELINE_VERSION,
+		]);
+		memo.set(varies, hash);
+	}
+	return hash;
+}
+
 /** Decoded sources shared by every request of this isolate. */
 export const sources = new DecodedSources<DecodedSource>();
 
@@ -84,6 +117,8 @@ export function derivativeEtag(
 	output: OutputFormat,
 	config: Config,
 	generation: number,
+	/** derivativeSettings() for this derivative's entry. */
+	settings: string,
 ) {
 	return strongEtag([
 		meta.source.key,
@@ -100,6 +135,7 @@ export function derivativeEtag(
 		RESIZE.filter,
 		RESIZE.premultiply ? "pm" : "",
 		PIPELINE_VERSION,
+		settings,
 		`g${generation}`,
 	]);
 }
@@ -251,13 +287,15 @@ export async function fanOut(
 	const own = extensionFormat(path.ext) ?? "jpeg";
 	if (fanning !== undefined) return 0;
 	fanning = id;
+	// The same settings hash the serving path keys this upload's entries by.
+	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
 	let made = 0;
 	try {
 		for (const { key, plan } of plannedSizes(meta, config)) {
 			if (key === path.key) continue;
 			const generation = await generationOf(key);
 			const record = {
-				etag: await derivativeEtag(meta, plan, output, config, generation),
+				etag: await derivativeEtag(meta, plan, output, config, generation, settings),
 				generation,
 			};
 			if (await tier.has(tierKey(key, output, own), record)) continue;

@@ -8,6 +8,7 @@ import type { Config } from "./config";
 import {
 	checkSourceLimits,
 	derivativeEtag,
+	derivativeSettings,
 	derivativeTier,
 	fanOut,
 	renderPlan,
@@ -110,11 +111,12 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	// (GIF, AVIF and unknown extensions never render: they are refused below.)
 	const own = extensionFormat(path.ext) ?? "jpeg";
 	const output = negotiateFormat(own, acceptClass(c.req.header("Accept")), config.autoFormat);
+	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
 	const keyUrl = cacheKeyUrl(
 		origin,
 		config.mountPath,
 		path.key,
-		output === own ? { generation } : { generation, format: output },
+		output === own ? { generation, settings } : { generation, format: output, settings },
 	);
 	const cache = caches.default;
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
@@ -136,7 +138,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		config.limits,
 	);
 	assertRenderable(meta.source.info);
-	const etag = await derivativeEtag(meta, plan, output, config, generation);
+	const etag = await derivativeEtag(meta, plan, output, config, generation, settings);
 	const headers = new Headers({
 		"Content-Type": MIME[output],
 		"Cache-Control": config.cacheControl,

@@ -7,7 +7,7 @@
  * file it names is served, with exactly the dimensions it states.
  */
 import type { Context } from "hono";
-import { cacheKeyRequest, cacheKeyUrl, strongEtag } from "./cache";
+import { cacheKeyRequest, cacheKeyUrl, settingsHash, strongEtag } from "./cache";
 import type { Config } from "./config";
 import { MIME } from "./image/probe";
 import { lookupUpload, type UploadMeta } from "./originals";
@@ -44,6 +44,11 @@ export interface SizeTable {
 	readonly srcset?: string;
 	readonly sizes_attr: string;
 	readonly sizes: Readonly<Record<string, SizeTableEntry>>;
+}
+
+/** Hash of the settings that change a size table (the sizes, the file URLs). */
+export function tableSettings(config: Config): string {
+	return settingsHash(["table", config.sizes, config.mountPath]);
 }
 
 /** Pure: the table for an upload whose metadata is known. */
@@ -122,7 +127,8 @@ export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promi
 	// upload's purge generation, so purging the image replaces it too.
 	const uploadKey = `${upload.dir}${upload.name}.${upload.ext}`;
 	const generation = await generationFor(c.env, config, uploadKey, uploadKey);
-	const keyUrl = cacheKeyUrl(origin, config.sizesPath, uploadKey, { generation });
+	const settings = tableSettings(config);
+	const keyUrl = cacheKeyUrl(origin, config.sizesPath, uploadKey, { generation, settings });
 	const cache = caches.default;
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
 	if (cached) return finish(c, cached, "HIT");
@@ -136,7 +142,7 @@ export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promi
 			"Content-Type": "application/json; charset=utf-8",
 			"Content-Length": String(new TextEncoder().encode(body).byteLength),
 			"Cache-Control": config.cacheControl,
-			ETag: await strongEtag(["sizes", body]),
+			ETag: await strongEtag(["sizes", settings, body]),
 			// Public data a CMS admin page may read from its own origin.
 			"Access-Control-Allow-Origin": "*",
 			"X-Content-Type-Options": "nosniff",

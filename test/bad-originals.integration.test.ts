@@ -7,11 +7,18 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cacheKeyRequest, cacheKeyUrl } from "../src/cache";
+import { type Config, loadConfig } from "../src/config";
+import { derivativeSettings } from "../src/derivatives";
 import { codecStats, encodeJpeg } from "../src/image/codecs";
 import { applyOrientation, type RGBAImage } from "../src/image/orientation";
+import { variesByAccept } from "../src/negotiate";
 import { fixtureBytes } from "./helpers";
 import { decode, psnr, reference } from "./images";
 import { call, publicText, recordingBucket, workerEnv } from "./worker";
+
+/** The settings hash of a JPEG size in its own format, as the serving path keys it. */
+const ownSettings = (config: Config) =>
+	derivativeSettings(config, variesByAccept("jpeg", config.autoFormat));
 
 const DIR = "2025/10/";
 const url = (file: string) => `http://images.test/files/${DIR}${file}`;
@@ -111,7 +118,11 @@ async function expectGoodImage(file: string, w: number, h: number): Promise<RGBA
 
 async function expectNotCached(file: string): Promise<void> {
 	const cached = await caches.default.match(
-		cacheKeyRequest(cacheKeyUrl("http://images.test", "/files", `${DIR}${file}`)),
+		cacheKeyRequest(
+			cacheKeyUrl("http://images.test", "/files", `${DIR}${file}`, {
+				settings: ownSettings(loadConfig(testEnv)),
+			}),
+		),
 	);
 	expect(cached?.status).not.toBe(200);
 }

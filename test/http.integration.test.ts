@@ -327,3 +327,54 @@ describe("formats and limits", () => {
 		}
 	});
 });
+
+describe("settings are part of every cache key", () => {
+	const SETTINGS_HOST = "http://settings.test";
+	const small = JSON.stringify({ thumbnail: { width: 150, height: 150, crop: true } });
+	const more = JSON.stringify({
+		thumbnail: { width: 150, height: 150, crop: true },
+		strip: { width: 300, height: 60, crop: true },
+	});
+
+	it("a new JPEG_QUALITY is a MISS with the new bytes, not the old HIT", async () => {
+		const url = `${SETTINGS_HOST}/files/h/cups-150x150.jpg`;
+		const at = async (q: string) => {
+			const res = await fetchWith({ JPEG_QUALITY: q, IMAGE_SIZES: small }, url);
+			return { res, bytes: new Uint8Array(await res.arrayBuffer()) };
+		};
+		const high = await at("90");
+		expect(high.res.headers.get("X-Cache")).toBe("MISS");
+		expect((await at("90")).res.headers.get("X-Cache")).toBe("HIT");
+		const low = await at("30");
+		expect(low.res.status).toBe(200);
+		expect(low.res.headers.get("X-Cache")).toBe("MISS");
+		expect(low.res.headers.get("ETag")).not.toBe(high.res.headers.get("ETag"));
+		expect(low.bytes.byteLength).toBeLessThan(high.bytes.byteLength);
+		const out = await decode(low.bytes);
+		expect([out.width, out.height]).toEqual([150, 150]);
+		expect((await at("30")).res.headers.get("X-Cache")).toBe("HIT");
+	});
+
+	it("a new IMAGE_SIZES is a MISS: the size table lists the new size and its 404 is forgotten", async () => {
+		const table = `${SETTINGS_HOST}/_sizes/h/cups.jpg`;
+		const strip = `${SETTINGS_HOST}/files/h/cups-300x60.jpg`;
+		const before = await fetchWith({ IMAGE_SIZES: small }, table);
+		expect(Object.keys((await before.json()) as object)).toContain("sizes");
+		const again = await fetchWith({ IMAGE_SIZES: small }, table);
+		expect(again.headers.get("X-Cache")).toBe("HIT");
+		expect(Object.keys(((await again.json()) as { sizes: object }).sizes)).toEqual(["thumbnail"]);
+		// Not a registered size yet: a 404, remembered briefly.
+		const missing = await fetchWith({ IMAGE_SIZES: small }, strip);
+		expect(missing.status).toBe(404);
+		await missing.arrayBuffer();
+
+		const after = await fetchWith({ IMAGE_SIZES: more }, table);
+		expect(after.headers.get("X-Cache")).toBe("MISS");
+		const sizes = ((await after.json()) as { sizes: Record<string, { width: number }> }).sizes;
+		expect(Object.keys(sizes).sort()).toEqual(["strip", "thumbnail"]);
+		const made = await fetchWith({ IMAGE_SIZES: more }, strip);
+		expect(made.status).toBe(200);
+		const out = await decode(new Uint8Array(await made.arrayBuffer()));
+		expect([out.width, out.height]).toEqual([300, 60]);
+	});
+});

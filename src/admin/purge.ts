@@ -15,6 +15,7 @@
  */
 import { cacheKeyRequest, cacheKeyUrl } from "../cache";
 import type { Config } from "../config";
+import { derivativeSettings } from "../derivatives";
 import {
 	bumpEpochs,
 	bumpUpload,
@@ -36,6 +37,7 @@ import { extensionFormat, lookupUpload } from "../originals";
 import { publicPath, splitUploadKey, uploadKeyOf } from "../path";
 import { uploadSizes } from "../plan";
 import { directory, generations } from "../serve";
+import { tableSettings } from "../size-table";
 import type { Storage } from "../storage";
 import type { PurgeRequest } from "./request";
 import { purgeZone, type ZoneResult, zonePrefix } from "./zone";
@@ -267,6 +269,13 @@ async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
 	const listed = await Promise.all(
 		p.uploads.map((u) => (u.whole ? derivativesOf(ctx, u.uploadKey) : Promise.resolve([]))),
 	);
+	// A size in its own format was stored with or without `Vary: Accept`
+	// (AUTO_FORMAT may have changed since); a negotiated one always varies.
+	const varying = [derivativeSettings(config, true)];
+	const either = [...varying, derivativeSettings(config, false)];
+	const derivativeSettingsOf = (format: OutputFormat | undefined) =>
+		format === undefined ? either : varying;
+	const table = [tableSettings(config)];
 	const cacheKeys = new Set<string>();
 	const derivativeKeys = new Set<string>();
 	const unknownSizes: string[] = [];
@@ -275,6 +284,7 @@ async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
 		i: number,
 		base: string,
 		key: string,
+		settingsOf: (format: OutputFormat | undefined) => readonly string[],
 		formats: readonly (OutputFormat | undefined)[] = [undefined],
 	) => {
 		const gens = new Set([
@@ -284,7 +294,9 @@ async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
 		for (const origin of u.origins) {
 			for (const generation of gens) {
 				for (const format of formats) {
-					cacheKeys.add(cacheKeyUrl(origin, base, key, { generation, format }));
+					for (const s of settingsOf(format)) {
+						cacheKeys.add(cacheKeyUrl(origin, base, key, { generation, format, settings: s }));
+					}
 				}
 			}
 		}
@@ -294,10 +306,10 @@ async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
 		if (known === null) unknownSizes.push(u.uploadKey);
 		for (const key of new Set([...(known ?? []), ...u.urlKeys])) {
 			derivativeKeys.add(key);
-			add(u, i, config.mountPath, key, formatVariants(key));
+			add(u, i, config.mountPath, key, derivativeSettingsOf, formatVariants(key));
 		}
 		// The upload's size table (GET <SIZES_PATH>/<upload>) describes all of it.
-		if (u.whole) add(u, i, config.sizesPath, u.uploadKey);
+		if (u.whole) add(u, i, config.sizesPath, u.uploadKey, () => table);
 	});
 	for (const o of p.originals) cacheKeys.add(cacheKeyUrl(o.origin, config.mountPath, o.key));
 	return { cacheKeys: [...cacheKeys], derivativeKeys: [...derivativeKeys], unknownSizes };

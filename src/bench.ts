@@ -43,7 +43,7 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
 		const meta = await lookupUpload(storage, path.dir, path.name, path.ext, config.limits);
 		const size = matchSize(meta, path.width, path.height, config.sizes);
-		return c.json({ meta, size, plan: planRender(meta, size, config.limits) });
+		return c.json({ meta, size, plan: planRender(meta, size) });
 	});
 
 	// One decode, then every registered size (what WordPress does at upload).

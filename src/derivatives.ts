@@ -5,8 +5,9 @@
  */
 import { settingsHash, strongEtag } from "./cache";
 import type { Config, Limits } from "./config";
-import { ImageError, LimitExceededError, UpstreamError } from "./errors";
+import { ImageError, UpstreamError } from "./errors";
 import type { EncodeSettings, OutputFormat } from "./image/formats";
+import { assertWithinLimits, isOutputLimit } from "./limits";
 import { variesByAccept } from "./negotiate";
 import { extensionFormat, type UploadMeta } from "./originals";
 import type { DerivativePath } from "./path";
@@ -146,21 +147,6 @@ export function derivativeTier(env: Env, limits: Limits): DerivativeTier | null 
 	return bucket ? new DerivativeTier(new WritableStorage(bucket, limits.r2TimeoutMs)) : null;
 }
 
-export function checkSourceLimits(meta: UploadMeta, limits: Limits): void {
-	const { source } = meta;
-	// Limits come before the expensive work: bytes and pixels are known from
-	// the header we probed, before the source is downloaded or decoded.
-	if (source.size > limits.maxSourceBytes) {
-		throw new LimitExceededError("MAX_SOURCE_BYTES", `Original is ${source.size} bytes`);
-	}
-	if (source.info.width * source.info.height > limits.maxSourcePixels) {
-		throw new LimitExceededError(
-			"MAX_SOURCE_PIXELS",
-			`Original is ${source.info.width}x${source.info.height} pixels`,
-		);
-	}
-}
-
 /**
  * Render one planned size. The source is read and decoded at most once per
  * isolate while its pixels are held (see DecodedSources); `timing.r2` gets
@@ -177,7 +163,7 @@ export async function renderPlan(
 	onStale: () => void = () => {},
 ): Promise<Rendered> {
 	const { limits } = config;
-	checkSourceLimits(meta, limits);
+	assertWithinLimits(meta, plan, limits);
 	let readMs = 0;
 	const { source } = meta;
 	const decoding = () =>
@@ -238,11 +224,14 @@ export function plannedSizes(
 	for (const size of uploadSizes(meta, config.sizes)) {
 		if (seen.has(size.key)) continue;
 		seen.add(size.key);
+		const plan = planRender(meta, size);
 		try {
-			out.push({ key: size.key, plan: planRender(meta, size, config.limits) });
+			assertWithinLimits(meta, plan, config.limits);
 		} catch (err) {
-			if (!(err instanceof LimitExceededError)) throw err;
+			if (isOutputLimit(err)) continue;
+			throw err;
 		}
+		out.push({ key: size.key, plan });
 	}
 	return out;
 }

@@ -2,8 +2,7 @@
  * From a requested size to a render plan: is this a file WordPress would have
  * made for the upload, and which pixels of the source does it come from?
  */
-import type { Limits } from "./config";
-import { LimitExceededError, NotFoundError } from "./errors";
+import { NotFoundError } from "./errors";
 import { type Rect, rectToStored } from "./image/orientation";
 import type { Orientation } from "./image/probe";
 import type { UploadMeta } from "./originals";
@@ -98,14 +97,8 @@ function clampSpan(start: number, end: number, max: number): [number, number] {
  * pixels. A `-scaled`/`-rotated` copy is upright and proportionally smaller;
  * the upload itself may still need its EXIF orientation applied.
  */
-export function planRender(meta: UploadMeta, size: NamedPlan, limits: Limits): RenderPlan {
+export function planRender(meta: UploadMeta, size: NamedPlan): RenderPlan {
 	const { plan } = size;
-	if (plan.width > limits.maxOutputSide || plan.height > limits.maxOutputSide) {
-		throw new LimitExceededError(
-			"MAX_OUTPUT_SIDE",
-			`Output ${plan.width}x${plan.height} is too large`,
-		);
-	}
 	const { source } = meta;
 	const upright: Rect = { x: plan.srcX, y: plan.srcY, w: plan.srcW, h: plan.srcH };
 	if (source.kind === "upload") {

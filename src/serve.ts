@@ -6,7 +6,6 @@ import type { Context } from "hono";
 import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits } from "./cache";
 import type { Config } from "./config";
 import {
-	checkSourceLimits,
 	derivativeEtag,
 	derivativeSettings,
 	derivativeTier,
@@ -17,12 +16,12 @@ import {
 import { ForbiddenError } from "./errors";
 import { Generations } from "./generation";
 import { MIME } from "./image/probe";
+import { assertWithinLimits } from "./limits";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
 import { extensionFormat, lookupUpload, UploadDirectory } from "./originals";
 import { SECURITY_HEADERS } from "./originals-http";
 import { type DerivativePath, publicPath } from "./path";
 import { Gate } from "./pipeline/gate";
-import { assertRenderable } from "./pipeline/render";
 import { matchSize, planRender } from "./plan";
 import { Shared, sleep } from "./shared";
 import { verifyPath } from "./signing";
@@ -132,12 +131,12 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		lookupUpload(storage, path.dir, path.name, path.ext, config.limits),
 	);
 	timing.r2 = performance.now() - lookupStart;
-	const plan = planRender(
-		meta,
-		matchSize(meta, path.width, path.height, config.sizes, signed),
-		config.limits,
-	);
-	assertRenderable(meta.source.info);
+	const plan = planRender(meta, matchSize(meta, path.width, path.height, config.sizes, signed));
+	// Limits come before the expensive work: all are known from the header we
+	// probed, before the source is downloaded or decoded. They hold for stored
+	// (tier) derivatives too: a source too large to decode now is refused the
+	// same way whether or not some size of it was made before.
+	assertWithinLimits(meta, plan, config.limits);
 	const etag = await derivativeEtag(meta, plan, output, config, generation, settings);
 	const headers = new Headers({
 		"Content-Type": MIME[output],
@@ -155,9 +154,6 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		return new Response(null, { status: 304, headers });
 	}
 
-	// Limits hold for stored derivatives too: a source too large to decode now
-	// is refused the same way whether or not some size of it was made before.
-	checkSourceLimits(meta, config.limits);
 	const tier = derivativeTier(c.env, config.limits);
 	const tierObject = tierKey(path.key, output, own);
 	const record = { etag, generation };

@@ -10,9 +10,9 @@ import type { Context } from "hono";
 import { cacheKeyRequest, cacheKeyUrl, settingsHash, strongEtag } from "./cache";
 import type { Config } from "./config";
 import { MIME } from "./image/probe";
+import { assertWithinLimits, isOutputLimit } from "./limits";
 import { lookupUpload, type UploadMeta } from "./originals";
 import { parseUploadPath, publicPath, type UploadName } from "./path";
-import { assertRenderable } from "./pipeline/render";
 import { uploadSizes } from "./plan";
 import { type AppEnv, directory, finish, generationFor } from "./serve";
 import { Storage } from "./storage";
@@ -46,9 +46,27 @@ export interface SizeTable {
 	readonly sizes: Readonly<Record<string, SizeTableEntry>>;
 }
 
-/** Hash of the settings that change a size table (the sizes, the file URLs). */
+/** Hash of the settings that change a size table (the sizes listed, the file URLs). */
 export function tableSettings(config: Config): string {
-	return settingsHash(["table", config.sizes, config.mountPath]);
+	return settingsHash(["table", config.sizes, config.mountPath, config.limits.maxOutputSide]);
+}
+
+/**
+ * The sizes the server will make: a size whose own output is over
+ * MAX_OUTPUT_SIDE is left out; a source over a limit (or in a format the
+ * pipeline cannot read) fails the whole table with the error each of its
+ * sizes would give, so a CMS falls back to making the sizes itself.
+ */
+function servableSizes(meta: UploadMeta, config: Config) {
+	return uploadSizes(meta, config.sizes).filter((size) => {
+		try {
+			assertWithinLimits(meta, size.plan, config.limits);
+			return true;
+		} catch (err) {
+			if (isOutputLimit(err)) return false;
+			throw err;
+		}
+	});
 }
 
 /** Pure: the table for an upload whose metadata is known. */
@@ -59,7 +77,7 @@ export function buildSizeTable(meta: UploadMeta, config: Config, origin: string)
 	// The copies are upright; the upload itself is sized by its upright dimensions.
 	const [fullWidth, fullHeight] =
 		source.kind === "upload" ? [meta.width, meta.height] : [source.info.width, source.info.height];
-	const made = uploadSizes(meta, config.sizes);
+	const made = servableSizes(meta, config);
 	const full: Candidate = { url: url(source.key), width: fullWidth, height: fullHeight };
 	const files: Candidate[] = made.map((s) => ({
 		url: url(s.key),
@@ -113,8 +131,9 @@ export async function sizeTableFor(
 	const meta = await directory.get(`${uploadKey}#${generation}`, () =>
 		lookupUpload(storage, upload.dir, upload.name, upload.ext, config.limits),
 	);
-	// A format the pipeline cannot make sizes from gets the same 415 its sizes would.
-	assertRenderable(meta.source.info);
+	// A format or source the pipeline cannot make sizes from gets the same 4xx
+	// its sizes would (servableSizes), even when the registry names none.
+	assertWithinLimits(meta, { width: 1, height: 1 }, config.limits);
 	return buildSizeTable(meta, config, origin);
 }
 

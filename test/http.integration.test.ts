@@ -378,3 +378,45 @@ describe("settings are part of every cache key", () => {
 		expect([out.width, out.height]).toEqual([300, 60]);
 	});
 });
+
+describe("the size table and serving apply the same limits", () => {
+	type Table = { sizes: Record<string, { file: string; width: number; height: number }> };
+
+	it("MAX_SOURCE_PIXELS under the upload: the table gives the 422 serving gives", async () => {
+		const vars = { MAX_SOURCE_PIXELS: "10000" };
+		const served = await fetchWith(vars, "http://limits.test/files/h/garden-150x150.jpg");
+		expect(served.status).toBe(422);
+		const servedText = await served.text();
+		expect(servedText).toContain("MAX_SOURCE_PIXELS");
+		const table = await fetchWith(vars, "http://limits.test/_sizes/h/garden.jpg");
+		expect(table.status).toBe(422);
+		expect(await table.text()).toBe(servedText);
+		expect(table.headers.get("Cache-Control")).toBe("no-store");
+	});
+
+	it("MAX_OUTPUT_SIDE: the table leaves out the sizes over it; every size it lists is served", async () => {
+		const vars = { MAX_OUTPUT_SIDE: "700" };
+		const res = await fetchWith(vars, "http://limits.test/_sizes/h/garden.jpg");
+		expect(res.status).toBe(200);
+		const { sizes } = (await res.json()) as Table;
+		const listed = Object.values(sizes);
+		expect(listed.length).toBeGreaterThan(0);
+		for (const size of listed) {
+			expect(Math.max(size.width, size.height)).toBeLessThanOrEqual(700);
+			const file = await fetchWith(vars, size.file);
+			expect([size.file, file.status]).toEqual([size.file, 200]);
+			const out = await decode(new Uint8Array(await file.arrayBuffer()));
+			expect([out.width, out.height]).toEqual([size.width, size.height]);
+		}
+		// The full table (no limit) names larger sizes, which this config refuses.
+		const full = await fetchWith({}, "http://limits.test/_sizes/h/garden.jpg");
+		const all = Object.values(((await full.json()) as Table).sizes);
+		const over = all.filter((s) => Math.max(s.width, s.height) > 700);
+		expect(over.length).toBeGreaterThan(0);
+		for (const size of over) {
+			const refused = await fetchWith(vars, size.file);
+			expect([size.file, refused.status]).toEqual([size.file, 422]);
+			await refused.arrayBuffer();
+		}
+	});
+});

@@ -2,7 +2,7 @@
  * WebP through libwebp (Emscripten builds from jSquash): lossy, lossless and
  * alpha. The encoder is the SIMD build; workerd's V8 runs WASM SIMD, and the
  * tests instantiate it there. Animated WebP is refused before this point
- * (see `assertDecodable` in formats.ts, via `assertRenderable`): libwebp's simple decoder cannot read it.
+ * (see `assertDecodable` in formats.ts, via `assertWithinLimits` in limits.ts): libwebp's simple decoder cannot read it.
  */
 import webpDecFactory, { type WebPModule as DecModule } from "@jsquash/webp/codec/dec/webp_dec.js";
 import webpDecWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";

@@ -9,7 +9,6 @@ import { LimitExceededError, UnprocessableError } from "../errors";
 import { smoothFaintColours } from "../image/alpha";
 import { type ResizeOptions, resizeRGBA } from "../image/codecs";
 import {
-	assertDecodable,
 	decodeImage,
 	type EncodeSettings,
 	encodeImage,
@@ -18,7 +17,7 @@ import {
 	type OutputFormat,
 } from "../image/formats";
 import { applyOrientation, type Rect, type RGBAImage } from "../image/orientation";
-import { type ImageFormat, type ImageInfo, MIME, type Orientation } from "../image/probe";
+import { type ImageFormat, MIME, type Orientation } from "../image/probe";
 import { quantize } from "../image/quantize";
 import { areaShrink, shrinkFactor } from "../image/shrink";
 
@@ -102,15 +101,6 @@ interface Context {
 }
 
 type Step = { readonly name: keyof Timings | "orient"; run(ctx: Context): Promise<void> | void };
-
-/**
- * Throws 415 unless the pipeline can make sizes from this original (GIF and
- * animated WebP are refused: see formats.ts). The size table asks the same
- * question, so it lists no file that would answer 415.
- */
-export function assertRenderable(info: ImageInfo): void {
-	assertDecodable(info);
-}
 
 function need<T>(value: T | undefined, what: string): T {
 	if (value === undefined) throw new Error(`pipeline: ${what} missing`);

@@ -12,7 +12,7 @@ import type { Config } from "./config";
 import { MIME } from "./image/probe";
 import { assertWithinLimits, isOutputLimit } from "./limits";
 import { lookupUpload, type UploadMeta } from "./originals";
-import { parseUploadPath, publicPath, type UploadName } from "./path";
+import { parseUploadPath, publicPath, type UploadName, uploadKeys } from "./path";
 import { uploadSizes } from "./plan";
 import { type AppEnv, directory, finish, generationFor } from "./serve";
 import { Storage } from "./storage";
@@ -44,6 +44,15 @@ export interface SizeTable {
 	readonly srcset?: string;
 	readonly sizes_attr: string;
 	readonly sizes: Readonly<Record<string, SizeTableEntry>>;
+}
+
+/**
+ * The key an upload's table is cached (and purged) under: the upload's key
+ * with its extension lower-cased, as `parseUploadPath` gives it, whichever
+ * case the request or the purge named it with.
+ */
+export function tableKey(upload: UploadName): string {
+	return uploadKeys(upload.dir, upload.name, upload.ext.toLowerCase()).upload;
 }
 
 /** Hash of the settings that change a size table (the sizes listed, the file URLs). */
@@ -125,7 +134,7 @@ export async function sizeTableFor(
 	upload: UploadName,
 ): Promise<SizeTable> {
 	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
-	const uploadKey = `${upload.dir}${upload.name}.${upload.ext}`;
+	const uploadKey = uploadKeys(upload.dir, upload.name, upload.ext).upload;
 	// Same memo key as the serving path: a purge makes both look the upload up again.
 	const generation = await generationFor(env, config, uploadKey, uploadKey);
 	const meta = await directory.get(`${uploadKey}#${generation}`, () =>
@@ -144,7 +153,7 @@ export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promi
 	const origin = new URL(c.req.url).origin;
 	// One entry per upload, whichever of its names was asked for; it carries the
 	// upload's purge generation, so purging the image replaces it too.
-	const uploadKey = `${upload.dir}${upload.name}.${upload.ext}`;
+	const uploadKey = tableKey(upload);
 	const generation = await generationFor(c.env, config, uploadKey, uploadKey);
 	const settings = tableSettings(config);
 	const keyUrl = cacheKeyUrl(origin, config.sizesPath, uploadKey, { generation, settings });

@@ -51,7 +51,7 @@ interface PurgeReport {
 		changes: { key: string; from: number; to: number }[];
 		epochs: { to: { all: number; prefixes: number } } | null;
 	};
-	local: { deleted: number };
+	local: { deleted: number; unknownSizes: string[] };
 	tier: unknown;
 	global: unknown;
 }
@@ -220,6 +220,31 @@ describe("purging one image", () => {
 		// Put the original back for the tests that follow.
 		await seed("autumn-tiny.jpg");
 		await purge({ images: [`${DIR}autumn-tiny.jpg`] });
+	});
+
+	it("an image named with an upper-case extension purges the size table serving keyed", async () => {
+		// Served under the lower-case key whatever case the request used.
+		const warmed = await warm(`${HOST}/_sizes/${DIR}colorful-cups.JPG`);
+		expect(JSON.parse(new TextDecoder().decode(warmed.bytes))).toMatchObject({ width: 2560 });
+		expect((await get(`${HOST}/_sizes/${DIR}colorful-cups.jpg`)).cache).toBe("HIT");
+		const { json } = await purge({ images: [`${DIR}colorful-cups.JPG`] });
+		expect(json.ok).toBe(true);
+		const files = (await apiCalls()).flatMap((c) => c.body.files ?? []);
+		const tables = files.filter((f) => f.startsWith(`${HOST}/_sizes/`));
+		expect(tables).toHaveLength(1);
+		expect(tables[0]).toMatch(
+			new RegExp(
+				`^${HOST}/_sizes/${DIR}colorful-cups\\.jpg\\?(g=\\d+&)?s=${tableSettings(loadConfig(env))}$`,
+			),
+		);
+		// Its sizes were listed from the same upload serving uses.
+		expect(files).toContainEqual(
+			expect.stringContaining(`/files/${DIR}colorful-cups-150x150.jpg?`),
+		);
+		expect(json.local.unknownSizes).toEqual([]);
+		expect(files.some((f) => f.includes(".JPG"))).toBe(false);
+		// The local delete found it too: the table entry and nothing else was cached.
+		expect(json.local.deleted).toBe(1);
 	});
 
 	it("an entry left under the old key (as in another data centre) is never served again", async () => {

@@ -37,7 +37,7 @@ import { extensionFormat, lookupUpload } from "../originals";
 import { publicPath, splitUploadKey, uploadKeyOf } from "../path";
 import { uploadSizes } from "../plan";
 import { directory, generations } from "../serve";
-import { tableSettings } from "../size-table";
+import { tableKey, tableSettings } from "../size-table";
 import type { Storage } from "../storage";
 import type { PurgeRequest } from "./request";
 import { purgeZone, type ZoneResult, zonePrefix } from "./zone";
@@ -119,12 +119,13 @@ const fileOf = (key: string) => key.slice(key.lastIndexOf("/") + 1);
 function collect(req: PurgeRequest, origin: string) {
 	const uploads = new Map<string, UploadWork>();
 	const originals: { key: string; origin: string }[] = [];
-	const work = (uploadKey: string) => {
-		const id = generationKey(uploadKey);
-		let entry = uploads.get(id);
+	const work = (named: string) => {
+		// The upload as the serving path names it: extension lower-cased.
+		const uploadKey = generationKey(named);
+		let entry = uploads.get(uploadKey);
 		if (!entry) {
 			entry = { uploadKey, whole: false, urlKeys: new Set(), origins: new Set() };
-			uploads.set(id, entry);
+			uploads.set(uploadKey, entry);
 		}
 		return entry;
 	};
@@ -309,7 +310,7 @@ async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
 			add(u, i, config.mountPath, key, derivativeSettingsOf, formatVariants(key));
 		}
 		// The upload's size table (GET <SIZES_PATH>/<upload>) describes all of it.
-		if (u.whole) add(u, i, config.sizesPath, u.uploadKey, () => table);
+		if (u.whole) add(u, i, config.sizesPath, tableKey(splitUploadKey(u.uploadKey)), () => table);
 	});
 	for (const o of p.originals) cacheKeys.add(cacheKeyUrl(o.origin, config.mountPath, o.key));
 	return { cacheKeys: [...cacheKeys], derivativeKeys: [...derivativeKeys], unknownSizes };

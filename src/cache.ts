@@ -54,6 +54,15 @@ export function cacheKeyUrl(
 	return `${origin}${publicPath(mountPath, key)}${query}`;
 }
 
+/**
+ * The origin cache keys (and the size table's URLs) are built on: PUBLIC_ORIGIN
+ * when set, so every hostname and scheme routed to the worker shares one
+ * entry; else the request's own origin.
+ */
+export function keyOrigin(publicOrigin: string | undefined, requestUrl: string): string {
+	return publicOrigin ?? new URL(requestUrl).origin;
+}
+
 export function cacheKeyRequest(url: string): Request {
 	return new Request(url, { method: "GET" });
 }

@@ -40,6 +40,14 @@ describe("parseConfig", () => {
 		["IMAGE_SIZES", '{"thumbnail":{"width":150,"height":150,"crop":["middle","top"]}}'],
 		["CACHE_CONTROL", "public\r\nSet-Cookie: a=b"],
 		["BENCH_ROUTES", "yes"],
+		["PUBLIC_ORIGIN", "img.example.com"],
+		["PUBLIC_ORIGIN", "//img.example.com"],
+		["PUBLIC_ORIGIN", "ftp://img.example.com"],
+		["PUBLIC_ORIGIN", "https://img.example.com/files"],
+		["PUBLIC_ORIGIN", "https://img.example.com/?a=1"],
+		["PUBLIC_ORIGIN", "https://img.example.com/#x"],
+		["PUBLIC_ORIGIN", "https://user:pw@img.example.com"],
+		["PUBLIC_ORIGIN", "https://"],
 	])("%s=%s fails with an error naming the variable", (name, value) => {
 		let caught: unknown;
 		try {
@@ -62,6 +70,16 @@ describe("parseConfig", () => {
 		[{ BENCH_ROUTES: "false" }, false],
 	])("bench routes are off unless BENCH_ROUTES is set: %j", (vars, on) => {
 		expect(parseConfig(vars).benchRoutes).toBe(on);
+	});
+
+	it.each([
+		[undefined, undefined],
+		["https://img.example.com", "https://img.example.com"],
+		["https://img.example.com/", "https://img.example.com"],
+		["https://IMG.Example.com:443", "https://img.example.com"],
+		["http://localhost:8787", "http://localhost:8787"],
+	])("PUBLIC_ORIGIN=%s → %s", (raw, origin) => {
+		expect(parseConfig(raw === undefined ? {} : { PUBLIC_ORIGIN: raw }).publicOrigin).toBe(origin);
 	});
 
 	describe("admin", () => {

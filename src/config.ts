@@ -37,6 +37,11 @@ export interface ZonePurgeConfig {
 }
 
 export interface Config {
+	/**
+	 * The one origin (scheme + host) cache keys, size-table URLs and purge use;
+	 * undefined = each request's own origin.
+	 */
+	readonly publicOrigin: string | undefined;
 	readonly mountPath: string;
 	/** Where the size table of an upload is served: `${sizesPath}/<upload key>`. */
 	readonly sizesPath: string;
@@ -117,6 +122,34 @@ function urlPath(vars: Vars, name: string, fallback: string): string {
 		throw new ConfigError(name, `must look like ${fallback}, got ${JSON.stringify(raw)}`);
 	}
 	return raw;
+}
+
+/** An absolute http(s) origin with no path, query, fragment or credentials. */
+function publicOrigin(vars: Vars): string | undefined {
+	const raw = str(vars, "PUBLIC_ORIGIN");
+	if (raw === undefined) return undefined;
+	const bad = () =>
+		new ConfigError(
+			"PUBLIC_ORIGIN",
+			`must be an origin like https://img.example.com, got ${JSON.stringify(raw)}`,
+		);
+	let url: URL;
+	try {
+		url = new URL(raw);
+	} catch {
+		throw bad();
+	}
+	if (
+		(url.protocol !== "https:" && url.protocol !== "http:") ||
+		url.username !== "" ||
+		url.password !== "" ||
+		url.pathname !== "/" ||
+		url.search !== "" ||
+		url.hash !== ""
+	) {
+		throw bad();
+	}
+	return url.origin;
 }
 
 function mountPath(vars: Vars): string {
@@ -222,6 +255,7 @@ export function parseConfig(vars: Vars): Config {
 	const mount = mountPath(vars);
 	const sizesAt = sizesPath(vars, mount);
 	return {
+		publicOrigin: publicOrigin(vars),
 		mountPath: mount,
 		sizesPath: sizesAt,
 		demoPage: bool(vars, "DEMO_PAGE", DEFAULTS.DEMO_PAGE),

@@ -3,7 +3,7 @@
  * (Originals are streamed by originals-http.ts.)
  */
 import type { Context } from "hono";
-import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits } from "./cache";
+import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, keyOrigin } from "./cache";
 import type { Config } from "./config";
 import {
 	derivativeEtag,
@@ -102,7 +102,7 @@ async function signedRequest(c: Context<AppEnv>, path: DerivativePath): Promise<
 export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
 	const { config } = c.var;
 	const signed = await signedRequest(c, path);
-	const origin = new URL(c.req.url).origin;
+	const origin = keyOrigin(config.publicOrigin, c.req.url);
 	const uploadKey = `${path.dir}${path.name}.${path.ext}`;
 	const generation = await generationFor(c.env, config, uploadKey, path.key);
 	// Negotiation is decided from the name alone, so a HIT needs no R2 read.

@@ -7,7 +7,7 @@
  * file it names is served, with exactly the dimensions it states.
  */
 import type { Context } from "hono";
-import { cacheKeyRequest, cacheKeyUrl, settingsHash, strongEtag } from "./cache";
+import { cacheKeyRequest, cacheKeyUrl, keyOrigin, settingsHash, strongEtag } from "./cache";
 import type { Config } from "./config";
 import { MIME } from "./image/probe";
 import { assertWithinLimits, isOutputLimit } from "./limits";
@@ -150,7 +150,7 @@ export async function sizeTableFor(
 export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promise<Response> {
 	const { config } = c.var;
 	const upload = parseUploadPath(rawRest);
-	const origin = new URL(c.req.url).origin;
+	const origin = keyOrigin(config.publicOrigin, c.req.url);
 	// One entry per upload, whichever of its names was asked for; it carries the
 	// upload's purge generation, so purging the image replaces it too.
 	const uploadKey = tableKey(upload);

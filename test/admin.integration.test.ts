@@ -579,3 +579,47 @@ describe("status, configuration and admin off", () => {
 		}
 	});
 });
+
+describe("PUBLIC_ORIGIN", () => {
+	const vars = { PUBLIC_ORIGIN: "https://img.example.test" };
+	const at = async (url: string) => {
+		const res = await fetchWith(vars, new Request(url));
+		return {
+			res,
+			bytes: new Uint8Array(await res.arrayBuffer()),
+			cache: res.headers.get("X-Cache"),
+		};
+	};
+	const file = `files/${DIR}autumn-tiny-150x150.jpg`;
+
+	it("every host and scheme shares one entry; the table's URLs and the purge use that origin", async () => {
+		const miss = await at(`http://one.test/${file}`);
+		expect(miss.res.status).toBe(200);
+		expect(miss.cache).toBe("MISS");
+		const hit = await at(`https://two.test/${file}`);
+		expect(hit.cache).toBe("HIT");
+		expect(hit.bytes).toEqual(miss.bytes);
+
+		const table = await at(`http://one.test/_sizes/${DIR}autumn-tiny.jpg`);
+		const body = JSON.parse(new TextDecoder().decode(table.bytes)) as {
+			file: string;
+			sizes: Record<string, { file: string }>;
+		};
+		expect(body.file).toBe(`https://img.example.test/files/${DIR}autumn-tiny.jpg`);
+		expect(body.sizes.thumbnail?.file).toBe(`https://img.example.test/${file}`);
+		expect((await at(`https://three.test/_sizes/${DIR}autumn-tiny.jpg`)).cache).toBe("HIT");
+
+		// Purged from any host (here the admin host, naming a third one): both entries go.
+		const res = await fetchWith(
+			vars,
+			purgeRequest({ images: [`http://elsewhere.test/files/${DIR}autumn-tiny.jpg`] }),
+		);
+		const json = (await res.json()) as PurgeReport;
+		expect(json.ok).toBe(true);
+		expect(json.local.deleted).toBe(2);
+		const files = (await apiCalls()).flatMap((c) => c.body.files ?? []);
+		expect(files.length).toBeGreaterThan(0);
+		expect(files.every((f) => f.startsWith("https://img.example.test/"))).toBe(true);
+		expect((await at(`http://four.test/${file}`)).cache).toBe("MISS");
+	});
+});

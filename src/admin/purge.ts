@@ -46,7 +46,7 @@ export interface PurgeContext {
 	readonly config: Config;
 	readonly kv: KVNamespace;
 	readonly storage: Storage;
-	/** The admin request's origin: where cache entries of bare keys live. */
+	/** Where cache entries of bare keys live: PUBLIC_ORIGIN, else the admin request's origin. */
 	readonly origin: string;
 	/**
 	 * The persistent derivative tier (optional `DERIVATIVES` bucket), never the
@@ -116,7 +116,13 @@ interface UploadWork {
 
 const fileOf = (key: string) => key.slice(key.lastIndexOf("/") + 1);
 
-function collect(req: PurgeRequest, origin: string) {
+/**
+ * What to purge, per upload. With PUBLIC_ORIGIN every entry lives on that one
+ * origin (ctx.origin), whatever host a purged URL names.
+ */
+function collect(req: PurgeRequest, origin: string, fixedOrigin: boolean) {
+	const originOf = (t: { readonly origin?: string }) =>
+		fixedOrigin ? origin : (t.origin ?? origin);
 	const uploads = new Map<string, UploadWork>();
 	const originals: { key: string; origin: string }[] = [];
 	const work = (named: string) => {
@@ -132,18 +138,18 @@ function collect(req: PurgeRequest, origin: string) {
 	for (const t of req.images) {
 		const entry = work(uploadKeyOf(t.path.key));
 		entry.whole = true;
-		entry.origins.add(t.origin ?? origin);
+		entry.origins.add(originOf(t));
 	}
 	for (const t of req.urls) {
 		if (t.path.kind === "derivative") {
 			const p = t.path;
 			const entry = work(`${p.dir}${p.name}.${p.ext}`);
 			entry.urlKeys.add(p.key);
-			entry.origins.add(t.origin ?? origin);
+			entry.origins.add(originOf(t));
 		} else {
 			// Originals are streamed from R2, never kept in this worker's cache;
 			// their URL still goes to the zone purge and the local delete.
-			originals.push({ key: t.path.key, origin: t.origin ?? origin });
+			originals.push({ key: t.path.key, origin: originOf(t) });
 		}
 	}
 	return { uploads: [...uploads.values()], originals };
@@ -201,7 +207,7 @@ interface Plan {
 
 /** Read the current records and work out the new ones. A read failure throws before anything changed. */
 async function plan(req: PurgeRequest, ctx: PurgeContext): Promise<Plan> {
-	const { uploads, originals } = collect(req, ctx.origin);
+	const { uploads, originals } = collect(req, ctx.origin, ctx.config.publicOrigin !== undefined);
 	const [stored, storedEpochs] = await Promise.all([
 		Promise.all(uploads.map((u) => readUploadDoc(ctx.kv, u.uploadKey))),
 		readEpochs(ctx.kv),

@@ -5,9 +5,11 @@
  * Every request is authenticated first; every answer is `Cache-Control: no-store`.
  * Failures are typed errors that reach the app's one onError (as JSON here).
  */
+
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { version } from "../../package.json";
+import { keyOrigin } from "../cache";
 import type { AdminConfig, Config } from "../config";
 import { MethodNotAllowedError, PurgeIncompleteError, UnauthorizedError } from "../errors";
 import type { AppEnv } from "../serve";
@@ -85,7 +87,7 @@ export function adminRoutes(config: Config, admin: AdminConfig): Hono<AdminEnv> 
 			config,
 			kv: c.env.PURGE_STATE,
 			storage: new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs),
-			origin: new URL(c.req.url).origin,
+			origin: keyOrigin(config.publicOrigin, c.req.url),
 			// Bound only where the derivative tier is deployed.
 			tier: (c.env as { DERIVATIVES?: R2Bucket }).DERIVATIVES,
 		});

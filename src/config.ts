@@ -66,6 +66,8 @@ export interface Config {
 	readonly benchRoutes: boolean;
 	/** How long an isolate trusts a purge generation it read from KV. */
 	readonly generationMemoMs: number;
+	/** Most cache keys one purge request may touch (else 413: split the request). */
+	readonly purgeMaxCacheKeys: number;
 	readonly admin?: AdminConfig;
 	readonly zonePurge?: ZonePurgeConfig;
 }
@@ -89,6 +91,7 @@ export const DEFAULTS = {
 	RENDER_BUDGET_MS: 20_000,
 	ADMIN_PATH: "/_admin",
 	GENERATION_MEMO_SECONDS: 5,
+	PURGE_MAX_CACHE_KEYS: 2000,
 } as const;
 
 /** Shortest ADMIN_TOKEN accepted: a guessable token must not turn admin on. */
@@ -291,6 +294,7 @@ export function parseConfig(vars: Vars): Config {
 		},
 		generationMemoMs:
 			1000 * int(vars, "GENERATION_MEMO_SECONDS", DEFAULTS.GENERATION_MEMO_SECONDS, 0, 60),
+		purgeMaxCacheKeys: int(vars, "PURGE_MAX_CACHE_KEYS", DEFAULTS.PURGE_MAX_CACHE_KEYS, 10, 10_000),
 		admin: admin(vars, { MOUNT_PATH: mount, SIZES_PATH: sizesAt }),
 		zonePurge: zonePurge(vars),
 	};

@@ -623,3 +623,28 @@ describe("PUBLIC_ORIGIN", () => {
 		expect((await at(`http://four.test/${file}`)).cache).toBe("MISS");
 	});
 });
+
+describe("purge fan-out is bounded", () => {
+	it("a purge over PURGE_MAX_CACHE_KEYS is a 413 that says so, and changes nothing", async () => {
+		const vars = { PURGE_MAX_CACHE_KEYS: "10" };
+		const size = img(`${GARDEN}-150x150.jpg`);
+		const warmed = await warm(size);
+		const res = await fetchWith(vars, purgeRequest({ images: [`${DIR}${GARDEN}.jpg`] }));
+		expect(res.status).toBe(413);
+		const text = await res.text();
+		expect(text).toMatch(
+			/would touch \d+ cache keys \(at most 10 per request, PURGE_MAX_CACHE_KEYS\)/,
+		);
+		expect(await apiCalls()).toEqual([]);
+		// No generation moved, nothing deleted: still the same HIT.
+		const after = await get(size);
+		expect(after.cache).toBe("HIT");
+		expect(after.etag).toBe(warmed.etag);
+
+		// One URL is within the cap and goes through.
+		const one = await fetchWith(vars, purgeRequest({ urls: [size] }));
+		expect(one.status).toBe(200);
+		expect(((await one.json()) as PurgeReport).local.deleted).toBe(1);
+		expect((await get(size)).cache).toBe("MISS");
+	});
+});

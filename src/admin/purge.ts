@@ -13,9 +13,12 @@
  * The outcome says which of them took effect; it is a success only when the
  * generation was stored and the global purge (if configured) was accepted.
  */
+
 import { cacheKeyRequest, cacheKeyUrl } from "../cache";
+import { mapLimited } from "../concurrency";
 import type { Config } from "../config";
 import { derivativeSettings } from "../derivatives";
+import { PayloadTooLargeError } from "../errors";
 import {
 	bumpEpochs,
 	bumpUpload,
@@ -169,6 +172,11 @@ async function derivativesOf(ctx: PurgeContext, uploadKey: string): Promise<stri
 	}
 }
 
+/** Uploads looked up in R2 at once (three ranged reads each). */
+const LOOKUP_CONCURRENCY = 6;
+/** Local cache deletes in flight at once. */
+const DELETE_CONCURRENCY = 16;
+
 const ACCEPT_CLASSES: readonly AcceptClass[] = ["avif", "webp", "neither"];
 
 /**
@@ -273,8 +281,9 @@ async function storeGenerations(p: Plan, ctx: PurgeContext, req: PurgeRequest) {
 /** Every cache key an old generation could have used for what was named (not prefixes). */
 async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
 	const { config } = ctx;
-	const listed = await Promise.all(
-		p.uploads.map((u) => (u.whole ? derivativesOf(ctx, u.uploadKey) : Promise.resolve([]))),
+	// Three ranged R2 reads per upload: a few uploads at a time.
+	const listed = await mapLimited(p.uploads, LOOKUP_CONCURRENCY, (u) =>
+		u.whole ? derivativesOf(ctx, u.uploadKey) : Promise.resolve([]),
 	);
 	// A size in its own format was stored with or without `Vary: Accept`
 	// (AUTO_FORMAT may have changed since); a negotiated one always varies.
@@ -324,8 +333,8 @@ async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
 
 /** Step 2: this data centre's entries, gone now. */
 async function deleteLocal(cacheKeys: readonly string[]): Promise<number> {
-	const deletions = await Promise.all(
-		cacheKeys.map((url) => caches.default.delete(cacheKeyRequest(url))),
+	const deletions = await mapLimited(cacheKeys, DELETE_CONCURRENCY, (url) =>
+		caches.default.delete(cacheKeyRequest(url)),
 	);
 	return deletions.filter(Boolean).length;
 }
@@ -351,8 +360,15 @@ async function purgeGlobal(
 
 export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<PurgeOutcome> {
 	const p = await plan(req, ctx);
-	const stored = await storeGenerations(p, ctx, req);
+	// Before anything changes: a request too large to carry out is refused whole.
 	const { cacheKeys, derivativeKeys, unknownSizes } = await oldCacheKeys(p, ctx);
+	const max = ctx.config.purgeMaxCacheKeys;
+	if (cacheKeys.length > max) {
+		throw new PayloadTooLargeError(
+			`This purge would touch ${cacheKeys.length} cache keys (at most ${max} per request, PURGE_MAX_CACHE_KEYS): send fewer images or urls per request, or a prefix`,
+		);
+	}
+	const stored = await storeGenerations(p, ctx, req);
 	const deleted = await deleteLocal(cacheKeys);
 	const tier = await purgeTier(ctx.tier, derivativeKeys, req.prefix, req.everything);
 	const zone = await purgeGlobal(req, ctx, cacheKeys);

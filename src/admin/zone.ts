@@ -5,6 +5,7 @@
  * correct even when this call is not configured or fails. Every failure is
  * reported to the caller, never swallowed.
  */
+import { mapLimited } from "../concurrency";
 import type { ZonePurgeConfig } from "../config";
 
 export const CLOUDFLARE_API = "https://api.cloudflare.com/client/v4";
@@ -87,16 +88,26 @@ async function call(
 	};
 }
 
-/** Purge these cache-key URLs and prefixes, 30 per call, one call at a time. */
+/** Zone API calls in flight at once (the API rate-limits per token). */
+const ZONE_CONCURRENCY = 4;
+
+/** Purge these cache-key URLs and prefixes, 30 per call, a few calls at a time. */
 export async function purgeZone(
 	zone: ZonePurgeConfig,
 	work: { readonly files: readonly string[]; readonly prefixes: readonly string[] },
 ): Promise<ZoneResult> {
-	const calls: ZoneCall[] = [];
-	for (const items of batches([...new Set(work.files)]))
-		calls.push(await call(zone, "files", items));
-	for (const items of batches([...new Set(work.prefixes)])) {
-		calls.push(await call(zone, "prefixes", items));
-	}
+	const jobs: [ZoneCall["kind"], string[]][] = [
+		...batches([...new Set(work.files)]).map((items): [ZoneCall["kind"], string[]] => [
+			"files",
+			items,
+		]),
+		...batches([...new Set(work.prefixes)]).map((items): [ZoneCall["kind"], string[]] => [
+			"prefixes",
+			items,
+		]),
+	];
+	const calls = await mapLimited(jobs, ZONE_CONCURRENCY, ([kind, items]) =>
+		call(zone, kind, items),
+	);
 	return { ok: calls.every((c) => c.ok), calls };
 }

@@ -3,6 +3,7 @@
  * normalized request, so every place that reads, writes or purges an entry
  * agrees on it.
  */
+import { hex } from "./hex";
 import { publicPath } from "./path";
 
 /** Parts of a cache entry's identity besides the object key. */
@@ -66,9 +67,6 @@ export function keyOrigin(publicOrigin: string | undefined, requestUrl: string):
 export function cacheKeyRequest(url: string): Request {
 	return new Request(url, { method: "GET" });
 }
-
-const hex = (bytes: ArrayBuffer) =>
-	[...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /**
  * A strong ETag that every isolate computes the same way for the same inputs:

@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { ImageError } from "./errors";
-import { parseUploadPath, type UploadName } from "./path";
+import { parseUploadPath, type UploadName, uploadKeys } from "./path";
 import type { AppEnv } from "./serve";
 import { type SizeTable, sizeTableFor } from "./size-table";
 import { Storage } from "./storage";
@@ -29,7 +29,7 @@ export function uploadsInListing(keys: readonly string[], max = DEMO_MAX_UPLOADS
 		} catch {
 			continue;
 		}
-		const id = `${upload.dir}${upload.name}.${upload.ext}`;
+		const id = uploadKeys(upload.dir, upload.name, upload.ext).upload;
 		if (!seen.has(id)) seen.set(id, upload);
 		if (seen.size >= max) break;
 	}
@@ -49,7 +49,7 @@ const esc = (s: string | number): string =>
 type Row = { upload: UploadName; table?: SizeTable; error?: string; tableUrl: string };
 
 function section(row: Row): string {
-	const title = `${row.upload.dir}${row.upload.name}.${row.upload.ext}`;
+	const title = uploadKeys(row.upload.dir, row.upload.name, row.upload.ext).upload;
 	const head = `<h2>${esc(title)} <a href="${esc(row.tableUrl)}">size table</a></h2>`;
 	const { table } = row;
 	if (!table)
@@ -118,7 +118,7 @@ export async function serveDemo(c: Context<AppEnv>): Promise<Response> {
 	const uploads = uploadsInListing(await storage.list(config.demoPrefix, DEMO_MAX_KEYS));
 	const rows = await Promise.all(
 		uploads.map(async (upload): Promise<Row> => {
-			const key = `${upload.dir}${upload.name}.${upload.ext}`;
+			const key = uploadKeys(upload.dir, upload.name, upload.ext).upload;
 			const tableUrl = `${config.sizesPath}/${key.split("/").map(encodeURIComponent).join("/")}`;
 			try {
 				return { upload, tableUrl, table: await sizeTableFor(c.env, config, origin, upload) };

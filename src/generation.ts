@@ -20,6 +20,8 @@
  * KV's propagation window (~60 s) from different places can lose one bump.
  */
 import { UpstreamError } from "./errors";
+import { hex } from "./hex";
+import { fileOf } from "./path";
 import { watch } from "./shared";
 import { guarded } from "./storage";
 
@@ -56,7 +58,6 @@ export const KV_TIMEOUT_MS = 3000;
 export const KV_CACHE_TTL_S = 30;
 
 const utf8 = new TextEncoder();
-const fileOf = (key: string) => key.slice(key.lastIndexOf("/") + 1);
 
 /** The upload's identity for generations: its key with the extension in lower case. */
 export function generationKey(uploadKey: string): string {
@@ -159,9 +160,6 @@ export function parseEpochs(json: unknown): EpochDoc {
 	}
 	return { all: doc.all, prefixes: doc.prefixes as [string, number][] };
 }
-
-const hex = (bytes: ArrayBuffer) =>
-	[...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** The KV key of an upload's record: readable when short enough, else a hash. */
 export async function uploadDocKey(uploadKey: string): Promise<string> {

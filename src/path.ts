@@ -82,6 +82,11 @@ export function parseImagePath(rawRest: string): ImagePath {
 	return { kind: "derivative", key, dir, name, ext, width: Number(w), height: Number(h) };
 }
 
+/** The file name of a key: what follows its last `/`. */
+export function fileOf(key: string): string {
+	return key.slice(key.lastIndexOf("/") + 1);
+}
+
 /** The keys WordPress writes for one upload: itself and its full-size copies. */
 export function uploadKeys(dir: string, name: string, ext: string) {
 	return {
@@ -101,7 +106,7 @@ export function derivativeKey(dir: string, name: string, ext: string, w: number,
  * `-rotated` or `-WxH` name. Used by purge to find every variant of an image.
  */
 export function uploadKeyOf(key: string): string {
-	const file = key.slice(key.lastIndexOf("/") + 1);
+	const file = fileOf(key);
 	const dir = key.slice(0, key.length - file.length);
 	const parsed =
 		/^(.+?)(-scaled|-rotated|-[1-9][0-9]{0,4}x[1-9][0-9]{0,4})?\.([A-Za-z0-9]{2,5})$/.exec(file);
@@ -142,7 +147,7 @@ export interface UploadName {
 export function parseUploadPath(rawRest: string): UploadName {
 	const path = parseImagePath(rawRest);
 	if (path.kind === "derivative") throw new NotFoundError("Not an upload");
-	const file = path.key.slice(path.key.lastIndexOf("/") + 1);
+	const file = fileOf(path.key);
 	const dir = path.key.slice(0, path.key.length - file.length);
 	const parsed = /^(.+?)(?:-scaled|-rotated)?\.([A-Za-z0-9]{2,5})$/.exec(file);
 	if (!parsed?.[1] || !parsed[2]) throw new NotFoundError("Not an upload");
@@ -151,7 +156,7 @@ export function parseUploadPath(rawRest: string): UploadName {
 
 /** Split an upload's key into folder, base name and extension. */
 export function splitUploadKey(key: string): UploadName {
-	const file = key.slice(key.lastIndexOf("/") + 1);
+	const file = fileOf(key);
 	const dot = file.lastIndexOf(".");
 	return {
 		dir: key.slice(0, key.length - file.length),

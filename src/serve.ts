@@ -20,7 +20,7 @@ import { assertWithinLimits } from "./limits";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
 import { extensionFormat, lookupUpload, UploadDirectory } from "./originals";
 import { SECURITY_HEADERS } from "./originals-http";
-import { type DerivativePath, publicPath } from "./path";
+import { type DerivativePath, publicPath, uploadKeys } from "./path";
 import { Gate } from "./pipeline/gate";
 import { matchSize, planRender } from "./plan";
 import { Shared, sleep } from "./shared";
@@ -103,7 +103,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const { config } = c.var;
 	const signed = await signedRequest(c, path);
 	const origin = keyOrigin(config.publicOrigin, c.req.url);
-	const uploadKey = `${path.dir}${path.name}.${path.ext}`;
+	const uploadKey = uploadKeys(path.dir, path.name, path.ext).upload;
 	const generation = await generationFor(c.env, config, uploadKey, path.key);
 	// Negotiation is decided from the name alone, so a HIT needs no R2 read.
 	// The cache key carries the format only when it is not the file's own.

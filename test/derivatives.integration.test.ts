@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { encodeJpeg } from "../src/image/codecs";
 import type { Rect } from "../src/image/orientation";
 import { fixtureBytes } from "./helpers";
-import { DIR, decode, psnr, reference, scaleRect, seed } from "./images";
+import { DIR, decode, psnr, reference, SEED_UPLOADS, scaleRect, seed } from "./images";
 
 const ADOBE = "AdobeStock_1228396051_Editorial_Use_Only";
 
@@ -156,17 +156,7 @@ function url(file: string): string {
 }
 
 beforeAll(async () => {
-	await seed(
-		`${ADOBE}.jpeg`,
-		`${ADOBE}-scaled.jpeg`,
-		"harbour-friends.jpeg",
-		"harbour-friends-scaled.jpeg",
-		"colorful-cups.jpg",
-		"garden-progressive.jpg",
-		"elephants-phone.jpg",
-		"elephants-phone-rotated.jpg",
-		"autumn-tiny.jpg",
-	);
+	await seed(...SEED_UPLOADS);
 });
 
 describe.each(FIXTURES)("$name", (fx) => {

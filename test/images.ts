@@ -8,6 +8,19 @@ import { decodeJpeg, resizeRGBA } from "../src/image/codecs";
 import type { Rect, RGBAImage } from "../src/image/orientation";
 import { fixtureBytes } from "./helpers";
 
+/** The seed site's uploads (and their -scaled/-rotated copies) the golden tests use. */
+export const SEED_UPLOADS = [
+	"AdobeStock_1228396051_Editorial_Use_Only.jpeg",
+	"AdobeStock_1228396051_Editorial_Use_Only-scaled.jpeg",
+	"harbour-friends.jpeg",
+	"harbour-friends-scaled.jpeg",
+	"colorful-cups.jpg",
+	"garden-progressive.jpg",
+	"elephants-phone.jpg",
+	"elephants-phone-rotated.jpg",
+	"autumn-tiny.jpg",
+] as const;
+
 export const DIR = "2025/09/";
 
 /** Put fixture originals into the test bucket under their WordPress keys. */

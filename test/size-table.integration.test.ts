@@ -8,7 +8,7 @@ import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SizeTable } from "../src/size-table";
 import { fixtureBytes } from "./helpers";
-import { DIR, decode, seed } from "./images";
+import { DIR, decode, SEED_UPLOADS, seed } from "./images";
 
 const ADOBE = "AdobeStock_1228396051_Editorial_Use_Only";
 // The seed site's host; its uploads live under /files, the worker's default mount.
@@ -60,19 +60,7 @@ async function table(url: string): Promise<{ res: Response; body: SizeTable }> {
 }
 
 beforeAll(async () => {
-	await seed(
-		`${ADOBE}.jpeg`,
-		`${ADOBE}-scaled.jpeg`,
-		"harbour-friends.jpeg",
-		"harbour-friends-scaled.jpeg",
-		"colorful-cups.jpg",
-		"garden-progressive.jpg",
-		"elephants-phone.jpg",
-		"elephants-phone-rotated.jpg",
-		"autumn-tiny.jpg",
-		"goldfish.png",
-		"spinner-animated.gif",
-	);
+	await seed(...SEED_UPLOADS, "goldfish.png", "spinner-animated.gif");
 });
 
 describe("size table of the seed attachment", () => {

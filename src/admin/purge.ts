@@ -37,7 +37,7 @@ import {
 import type { OutputFormat } from "../image/formats";
 import { type AcceptClass, negotiateFormat } from "../negotiate";
 import { extensionFormat, lookupUpload } from "../originals";
-import { publicPath, splitUploadKey, uploadKeyOf } from "../path";
+import { fileOf, publicPath, splitUploadKey, uploadKeyOf, uploadKeys } from "../path";
 import { uploadSizes } from "../plan";
 import { directory, generations } from "../serve";
 import { tableKey, tableSettings } from "../size-table";
@@ -117,8 +117,6 @@ interface UploadWork {
 	readonly origins: Set<string>;
 }
 
-const fileOf = (key: string) => key.slice(key.lastIndexOf("/") + 1);
-
 /**
  * What to purge, per upload. With PUBLIC_ORIGIN every entry lives on that one
  * origin (ctx.origin), whatever host a purged URL names.
@@ -146,7 +144,7 @@ function collect(req: PurgeRequest, origin: string, fixedOrigin: boolean) {
 	for (const t of req.urls) {
 		if (t.path.kind === "derivative") {
 			const p = t.path;
-			const entry = work(`${p.dir}${p.name}.${p.ext}`);
+			const entry = work(uploadKeys(p.dir, p.name, p.ext).upload);
 			entry.urlKeys.add(p.key);
 			entry.origins.add(originOf(t));
 		} else {

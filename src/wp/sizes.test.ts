@@ -3,13 +3,23 @@ import {
 	type Crop,
 	constrainDimensions,
 	DEFAULT_SIZES,
-	findSubsize,
+	type OriginalDims,
 	parseSizeRegistry,
 	phpRound,
+	pickSubsize,
 	resizeDimensions,
 	type SizeRegistry,
 	subsizes,
 } from "./sizes";
+
+/** The serving path's lookup: pickSubsize over the upload's subsizes(). */
+const findSubsize = (
+	orig: OriginalDims,
+	width: number,
+	height: number,
+	registry: SizeRegistry,
+	tolerancePx = 0,
+) => pickSubsize(subsizes(orig, registry), width, height, tolerancePx);
 
 // Every expected value below was worked out by hand from WordPress's rules
 // (ratios, PHP round, floor((orig - crop) / 2)), never by calling the module.

@@ -187,26 +187,12 @@ const WRITTEN_FIRST = ["medium", "large", "thumbnail", "medium_large"];
 
 /**
  * The size WordPress would have written as a width × height file for this
- * upload. Sizes with the same result share one file name, and the one written
+ * upload, picked from `made` (its subsizes(): the size table lists the same
+ * list, so serving and the table cannot disagree). Sizes with the same result share one file name, and the one written
  * last overwrote the others: so the LAST match in write order wins.
  * tolerancePx > 0 (when only a -scaled copy's dimensions are known) accepts a
  * size within that many pixels per side and answers with the requested size;
  * an exact match always beats a tolerant one, then the closest, then the last.
- */
-export function findSubsize(
-	orig: OriginalDims,
-	width: number,
-	height: number,
-	registry: SizeRegistry,
-	tolerancePx = 0,
-): NamedPlan | null {
-	return pickSubsize(subsizes(orig, registry), width, height, tolerancePx);
-}
-
-/**
- * findSubsize() over a list already computed by subsizes(), so a caller that
- * lists the sizes (the size table) and one that serves a file pick from the
- * very same list.
  */
 export function pickSubsize<T extends NamedPlan>(
 	made: readonly T[],

@@ -6,10 +6,12 @@
  */
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { cacheKeyRequest, cacheKeyUrl } from "../src/cache";
 import { loadConfig } from "../src/config";
-import { derivativeTier, fanOut, sources } from "../src/derivatives";
+import { derivativeSettings, derivativeTier, fanOut, sources } from "../src/derivatives";
 import { codecStats } from "../src/image/codecs";
 import worker from "../src/index";
+import { variesByAccept } from "../src/negotiate";
 import { lookupUpload } from "../src/originals";
 import { parseImagePath } from "../src/path";
 import { Storage } from "../src/storage";
@@ -30,6 +32,14 @@ async function freshUpload(): Promise<string> {
 }
 
 const url = (name: string, size: string) => `${HOST}/files/tier/${name}-${size}.jpg`;
+
+/** Empty the edge cache entry of a JPEG size, as the serving path keys it (default config). */
+async function evict(name: string, size: string): Promise<void> {
+	const config = loadConfig(env);
+	const settings = derivativeSettings(config, variesByAccept("jpeg", config.autoFormat));
+	const key = cacheKeyUrl(HOST, config.mountPath, `tier/${name}-${size}.jpg`, { settings });
+	expect(await caches.default.delete(cacheKeyRequest(key))).toBe(true);
+}
 
 /** One request through the worker, waiting for its waitUntil work (the fan-out). */
 async function fetchAndSettle(target: string, vars: Record<string, unknown> = {}) {
@@ -120,7 +130,7 @@ describe("derivative tier", () => {
 
 		// Cold edge cache, no decoded pixels in memory: an R2 read, not a decode.
 		sources.forget();
-		await caches.default.delete(new Request(url(name, "150x150")));
+		await evict(name, "150x150");
 		for (const size of ["730x456", "150x150"]) {
 			const before = codecStats.decodes;
 			const miss = await fetchAndSettle(url(name, size));
@@ -137,7 +147,7 @@ describe("derivative tier", () => {
 		}
 
 		// The stored bytes are what a fresh render of that size gives.
-		await caches.default.delete(new Request(url(name, "730x456")));
+		await evict(name, "730x456");
 		const fresh = await fetchAndSettle(url(name, "730x456"), { DERIVATIVES: undefined });
 		expect(fresh.response.headers.get("Server-Timing")).toMatch(/decode;dur=/);
 		const stored = await env.DERIVATIVES.get(`tier/${name}-730x456.jpg`);
@@ -169,11 +179,33 @@ describe("derivative tier", () => {
 		await env.DERIVATIVES.put(key, bogus, {
 			customMetadata: { etag: miss.response.headers.get("ETag") ?? "", generation: "99" },
 		});
-		await caches.default.delete(new Request(url(name, "510x320")));
+		await evict(name, "510x320");
 		const again = await fetchAndSettle(url(name, "510x320"));
 		expect(again.response.status).toBe(200);
 		expect(again.bytes).not.toEqual(bogus);
 		expect(psnr(await decode(again.bytes), out)).toBeGreaterThan(45);
+	});
+
+	it("a settings change (IMAGE_SIZES) ignores the tier objects made under the old settings", async () => {
+		const name = await freshUpload();
+		const first = await fetchAndSettle(url(name, "150x150"));
+		expect(first.response.status).toBe(200);
+		const stored = await env.DERIVATIVES.head(`tier/${name}-510x320.jpg`);
+		expect(stored?.customMetadata?.etag).toMatch(/^"[0-9a-f]{32}"$/);
+		sources.forget();
+		const before = codecStats.decodes;
+		// The same 510x320 crop, under another size registry: same geometry and
+		// encoder, but the settings hash (and so the ETag) differs.
+		const sizes = JSON.stringify({ card: { width: 510, height: 320, crop: true } });
+		const changed = await fetchAndSettle(url(name, "510x320"), { IMAGE_SIZES: sizes });
+		expect(changed.response.status).toBe(200);
+		expect(changed.response.headers.get("X-Cache")).toBe("MISS");
+		// Rendered again (not read back from the tier), as a new ETag.
+		expect(changed.response.headers.get("Server-Timing")).toMatch(/decode;dur=/);
+		expect(codecStats.decodes - before).toBe(1);
+		expect(changed.response.headers.get("ETag")).not.toBe(stored?.customMetadata?.etag);
+		const out = await decode(changed.bytes);
+		expect([out.width, out.height]).toEqual([510, 320]);
 	});
 
 	it("runs one fan-out per isolate: a second one meanwhile makes nothing", async () => {

@@ -11,7 +11,7 @@ import type { Limits } from "./config";
 import { LimitExceededError, NotFoundError, UnprocessableError } from "./errors";
 import { uprightSize } from "./image/orientation";
 import { type ImageFormat, type ImageInfo, probeImage } from "./image/probe";
-import { uploadKeys } from "./path";
+import { fileOf, uploadKeys } from "./path";
 import { Shared } from "./shared";
 import type { Storage } from "./storage";
 
@@ -97,7 +97,7 @@ export function checkFormat(key: string, ext: string, info: ImageInfo): void {
 	const expected = extensionFormat(ext);
 	if (expected !== info.format) {
 		throw new UnprocessableError(
-			`${key.slice(key.lastIndexOf("/") + 1)} holds ${info.format.toUpperCase()} data, not ${(expected ?? ext).toUpperCase()}`,
+			`${fileOf(key)} holds ${info.format.toUpperCase()} data, not ${(expected ?? ext).toUpperCase()}`,
 		);
 	}
 }

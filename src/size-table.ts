@@ -12,7 +12,7 @@ import type { Config } from "./config";
 import { MIME } from "./image/probe";
 import { assertWithinLimits, isOutputLimit } from "./limits";
 import { lookupUpload, type UploadMeta } from "./originals";
-import { parseUploadPath, publicPath, type UploadName, uploadKeys } from "./path";
+import { fileOf, parseUploadPath, publicPath, type UploadName, uploadKeys } from "./path";
 import { uploadSizes } from "./plan";
 import { type AppEnv, directory, finish, generationFor } from "./serve";
 import { Storage } from "./storage";
@@ -113,9 +113,7 @@ export function buildSizeTable(meta: UploadMeta, config: Config, origin: string)
 		height: full.height,
 		"mime-type": mime,
 		filesize: source.size,
-		...(source.kind === "upload"
-			? {}
-			: { original_image: meta.uploadKey.slice(meta.uploadKey.lastIndexOf("/") + 1) }),
+		...(source.kind === "upload" ? {} : { original_image: fileOf(meta.uploadKey) }),
 		...optional("srcset", calculateSrcset(full, candidates)),
 		sizes_attr: calculateSizes(full.width),
 		sizes,

@@ -9,6 +9,7 @@ import type { Context } from "hono";
 import { ImageError } from "./errors";
 import { parseUploadPath, type UploadName, uploadKeys } from "./path";
 import type { AppEnv } from "./serve";
+import { keepAlive } from "./shared";
 import { type SizeTable, sizeTableFor } from "./size-table";
 import { Storage } from "./storage";
 
@@ -121,7 +122,11 @@ export async function serveDemo(c: Context<AppEnv>): Promise<Response> {
 			const key = uploadKeys(upload.dir, upload.name, upload.ext).upload;
 			const tableUrl = `${config.sizesPath}/${key.split("/").map(encodeURIComponent).join("/")}`;
 			try {
-				return { upload, tableUrl, table: await sizeTableFor(c.env, config, origin, upload) };
+				return {
+					upload,
+					tableUrl,
+					table: await sizeTableFor(c.env, config, origin, upload, keepAlive(c.executionCtx)),
+				};
 			} catch (err) {
 				if (!(err instanceof ImageError)) throw err;
 				return { upload, tableUrl, error: `${err.status}: ${err.publicMessage}` };

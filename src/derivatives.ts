@@ -20,7 +20,7 @@ import {
 } from "./pipeline/render";
 import { DecodedSources } from "./pipeline/sources";
 import { planRender, type RenderPlan, uploadSizes } from "./plan";
-import { watch } from "./shared";
+import { SharedTimeoutError, watch } from "./shared";
 import { type Storage, WritableStorage } from "./storage";
 import { DerivativeTier } from "./tier";
 
@@ -189,8 +189,16 @@ export async function renderPlan(
 			return decodeSource(source.info.format, read.bytes);
 		});
 	// The decode may belong to another request: watched, never awaited (shared.ts).
-	const pixels = (): Promise<DecodedSource> =>
-		watch(decoding(), limits.r2TimeoutMs + limits.renderBudgetMs);
+	// One that never settles (its request was cancelled) is dropped for the next.
+	const pixels = async (): Promise<DecodedSource> => {
+		const pending = decoding();
+		try {
+			return await watch(pending, limits.r2TimeoutMs + limits.renderBudgetMs);
+		} catch (err) {
+			if (err instanceof SharedTimeoutError) sources.drop(sourceId(meta), pending);
+			throw err;
+		}
+	};
 	const rendered = await render({
 		source: pixels,
 		format: meta.source.info.format,
@@ -252,7 +260,12 @@ export function tierKey(key: string, output: OutputFormat, own: string): string 
  * renders per upload in front of them. A miss while one runs stores only its
  * own size; the other sizes are made when they are asked for.
  */
-let fanning: string | undefined;
+let fanning: { readonly id: string; readonly until: number } | undefined;
+/**
+ * A fan-out still marked running after this (ms) was cut off with its request
+ * (waitUntil work ends ~30 s after a client goes) and never cleared the mark.
+ */
+const FAN_OUT_LEASE_MS = 5 * 60_000;
 
 /**
  * After a miss that decoded the source: make the upload's other sizes from
@@ -274,8 +287,9 @@ export async function fanOut(
 	if (!meta.exact) return 0;
 	const id = `${sourceId(meta)}|${output}`;
 	const own = extensionFormat(path.ext) ?? "jpeg";
-	if (fanning !== undefined) return 0;
-	fanning = id;
+	if (fanning !== undefined && fanning.until > Date.now()) return 0;
+	const mine = { id, until: Date.now() + FAN_OUT_LEASE_MS };
+	fanning = mine;
 	// The same settings hash the serving path keys this upload's entries by.
 	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
 	let made = 0;
@@ -297,7 +311,7 @@ export async function fanOut(
 		const message = err instanceof ImageError ? err.message : String(err);
 		console.error(JSON.stringify({ level: "error", fanOut: path.key, message }));
 	} finally {
-		fanning = undefined;
+		if (fanning === mine) fanning = undefined;
 	}
 	return made;
 }

@@ -12,7 +12,7 @@ import { LimitExceededError, NotFoundError, UnprocessableError } from "./errors"
 import { uprightSize } from "./image/orientation";
 import { type ImageFormat, type ImageInfo, probeImage } from "./image/probe";
 import { fileOf, uploadKeys } from "./path";
-import { Shared } from "./shared";
+import { type KeepAlive, Shared, SharedTimeoutError } from "./shared";
 import type { Storage } from "./storage";
 
 export type SourceKind = "scaled" | "rotated" | "upload";
@@ -187,19 +187,31 @@ export class UploadDirectory {
 		readonly maxWaitMs = 60_000,
 	) {}
 
-	/** A lookup another request started is watched, never awaited (see Shared). */
-	get(cacheKey: string, lookup: () => Promise<UploadMeta>, now = Date.now()): Promise<UploadMeta> {
+	/**
+	 * A lookup another request started is watched, never awaited (see Shared).
+	 * `keep` keeps a lookup this call starts running if this request is
+	 * cancelled; an entry that stays unsettled past `maxWaitMs` (its starter
+	 * was cancelled without one) is dropped by the next caller or by the
+	 * waiter that gives up on it.
+	 */
+	get(
+		cacheKey: string,
+		lookup: () => Promise<UploadMeta>,
+		keep?: KeepAlive,
+		now = Date.now(),
+	): Promise<UploadMeta> {
 		const hit = this.#entries.get(cacheKey);
-		if (hit && hit.expires > now) {
+		if (hit && hit.expires > now && !hit.value.stale(this.maxWaitMs, now)) {
 			// Refresh recency: Map iteration order is insertion order.
 			this.#entries.delete(cacheKey);
 			this.#entries.set(cacheKey, hit);
-			return hit.value.get(this.maxWaitMs);
+			return this.#wait(cacheKey, hit.value);
 		}
 		const promise = lookup();
 		const value = new Shared(promise);
 		this.#entries.set(cacheKey, { value, expires: now + this.ttlMs });
-		promise.catch((err) => {
+		// Cleanup happens in the lookup's own settlement, whoever is still waiting.
+		const settled = promise.catch((err) => {
 			if (this.#entries.get(cacheKey)?.value !== value) return;
 			if (err instanceof NotFoundError) {
 				this.#entries.set(cacheKey, { value, expires: now + this.negativeTtlMs });
@@ -207,12 +219,25 @@ export class UploadDirectory {
 				this.#entries.delete(cacheKey);
 			}
 		});
+		keep?.(settled);
 		while (this.#entries.size > this.maxEntries) {
 			const oldest = this.#entries.keys().next().value;
 			if (oldest === undefined) break;
 			this.#entries.delete(oldest);
 		}
-		return value.get(this.maxWaitMs);
+		return this.#wait(cacheKey, value);
+	}
+
+	async #wait(cacheKey: string, value: Shared<UploadMeta>): Promise<UploadMeta> {
+		try {
+			return await value.get(this.maxWaitMs);
+		} catch (err) {
+			// Gave up on it: the next request looks the upload up afresh.
+			if (err instanceof SharedTimeoutError && this.#entries.get(cacheKey)?.value === value) {
+				this.#entries.delete(cacheKey);
+			}
+			throw err;
+		}
 	}
 
 	/** Forget everything under a key prefix ("" = all). */

@@ -23,7 +23,7 @@ import { SECURITY_HEADERS } from "./originals-http";
 import { type DerivativePath, publicPath, uploadKeys } from "./path";
 import { Gate } from "./pipeline/gate";
 import { matchSize, planRender } from "./plan";
-import { Shared, sleep } from "./shared";
+import { keepAlive, Shared, SharedTimeoutError, sleep } from "./shared";
 import { verifyPath } from "./signing";
 import { Storage } from "./storage";
 
@@ -67,12 +67,17 @@ const inflight = new Map<string, Shared<Made>>();
 /** How long a finished render stays shared after its cache put lands (ms). */
 const INFLIGHT_GRACE_MS = 1000;
 
+/** A render slot not given back within this (ms) is taken back. */
+export const RENDER_SLOT_LEASE_MS = 60_000;
+
 /**
  * Renders (source download + decode → encode) admitted at once per isolate:
  * one decoding while the next one's source downloads. Bounds memory under a
  * burst of different misses (see Gate).
  */
-export const renderGate = new Gate(2);
+export const renderGate = new Gate(2, {
+	leaseMs: RENDER_SLOT_LEASE_MS,
+});
 
 function storageFor(c: Context<AppEnv>): Storage {
 	return new Storage(c.env.ORIGINALS, c.var.config.limits.r2TimeoutMs);
@@ -127,8 +132,11 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const timing: Record<string, number> = {};
 	const lookupStart = performance.now();
 	// A purge changes the generation, so the next request looks the upload up again.
-	const meta = await directory.get(`${uploadKey}#${generation}`, () =>
-		lookupUpload(storage, path.dir, path.name, path.ext, config.limits),
+	const keep = keepAlive(c.executionCtx);
+	const meta = await directory.get(
+		`${uploadKey}#${generation}`,
+		() => lookupUpload(storage, path.dir, path.name, path.ext, config.limits),
+		keep,
 	);
 	timing.r2 = performance.now() - lookupStart;
 	const plan = planRender(meta, matchSize(meta, path.width, path.height, config.sizes, signed));
@@ -157,8 +165,17 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const tier = derivativeTier(c.env, config.limits);
 	const tierObject = tierKey(path.key, output, own);
 	const record = { etag, generation };
+	// Watched, never awaited across requests (see Shared); a waiter gives up
+	// after the time the render itself may take.
+	const { limits } = config;
+	const maxWaitMs = 3 * limits.r2TimeoutMs + 2 * limits.renderBudgetMs;
 	let making = inflight.get(keyUrl);
-	const owner = making === undefined;
+	// Unsettled for longer than any render takes: its starter was cancelled
+	// before it could keep it alive. Start afresh.
+	if (making?.stale(maxWaitMs)) {
+		inflight.delete(keyUrl);
+		making = undefined;
+	}
 	if (making === undefined) {
 		const make = async (): Promise<Made> => {
 			const tierStart = performance.now();
@@ -174,12 +191,27 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 			);
 			return { ...rendered, timings: { ...rendered.timings }, rendered: true };
 		};
-		making = new Shared(make());
-		inflight.set(keyUrl, making);
+		const shared = new Shared(make());
+		making = shared;
+		inflight.set(keyUrl, shared);
+		// The render belongs to every request waiting for it, not to this one:
+		// it runs on if this client goes away, and its entry goes in its own
+		// settlement. Misses that arrive after the render but before the cache
+		// has it still share it: the entry goes a moment after the put lands.
+		keep(
+			shared.promise
+				.then(async (made) => {
+					await cache.put(cacheKeyRequest(keyUrl), storedResponse(made, headers));
+					await sleep(INFLIGHT_GRACE_MS);
+				})
+				.finally(() => {
+					if (inflight.get(keyUrl) === shared) inflight.delete(keyUrl);
+				}),
+		);
 		if (tier) {
 			// Once the source is decoded, keep this size and make the others.
 			// (a failed render is reported through onError, not here)
-			const filled = making.promise.then(
+			const filled = shared.promise.then(
 				async (made) => {
 					if (!made.rendered) return;
 					await tier.put(tierObject, made.bytes, made.contentType, record);
@@ -198,36 +230,31 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 			);
 		}
 	}
-	const shared = making;
-	const forget = () => {
-		if (inflight.get(keyUrl) === shared) inflight.delete(keyUrl);
-	};
-	// Watched, never awaited across requests (see Shared); a waiter gives up
-	// after the time the render itself may take.
-	const { limits } = config;
 	let rendered: Made;
 	try {
-		rendered = await shared.get(3 * limits.r2TimeoutMs + 2 * limits.renderBudgetMs);
+		rendered = await making.get(maxWaitMs);
 	} catch (err) {
-		if (owner) forget();
+		// Gave up waiting: nobody is going to settle it; the next miss renders.
+		if (err instanceof SharedTimeoutError && inflight.get(keyUrl) === making) {
+			inflight.delete(keyUrl);
+		}
 		throw err;
 	}
-	headers.set("Content-Type", rendered.contentType);
-	headers.set("Content-Length", String(rendered.bytes.byteLength));
-	const stored = new Response(rendered.bytes, { status: 200, headers });
-	if (owner) {
-		// Misses that arrive after the render but before the cache has it still
-		// share this render: the entry goes a moment after the put lands.
-		c.executionCtx.waitUntil(
-			cache
-				.put(cacheKeyRequest(keyUrl), stored.clone())
-				.then(() => sleep(INFLIGHT_GRACE_MS))
-				.finally(forget),
-		);
-	}
+	const stored = storedResponse(rendered, headers);
 	const response = finish(c, stored, "MISS");
 	response.headers.set("Server-Timing", serverTiming({ ...timing, ...rendered.timings }));
 	return response;
+}
+
+/** A rendered derivative as the edge cache keeps it. */
+function storedResponse(
+	rendered: { readonly bytes: Uint8Array; readonly contentType: string },
+	headers: Headers,
+): Response {
+	const stored = new Headers(headers);
+	stored.set("Content-Type", rendered.contentType);
+	stored.set("Content-Length", String(rendered.bytes.byteLength));
+	return new Response(rendered.bytes, { status: 200, headers: stored });
 }
 
 /** Conditional GET, HEAD and the X-Cache marker, for hits and misses alike. */

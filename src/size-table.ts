@@ -15,6 +15,7 @@ import { lookupUpload, type UploadMeta } from "./originals";
 import { fileOf, parseUploadPath, publicPath, type UploadName, uploadKeys } from "./path";
 import { uploadSizes } from "./plan";
 import { type AppEnv, directory, finish, generationFor } from "./serve";
+import { type KeepAlive, keepAlive } from "./shared";
 import { Storage } from "./storage";
 import { type Candidate, calculateSizes, calculateSrcset } from "./wp/srcset";
 
@@ -130,13 +131,17 @@ export async function sizeTableFor(
 	config: Config,
 	origin: string,
 	upload: UploadName,
+	/** Keeps a lookup this call starts alive if the request is cancelled (see shared.ts). */
+	keep?: KeepAlive,
 ): Promise<SizeTable> {
 	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
 	const uploadKey = uploadKeys(upload.dir, upload.name, upload.ext).upload;
 	// Same memo key as the serving path: a purge makes both look the upload up again.
 	const generation = await generationFor(env, config, uploadKey, uploadKey);
-	const meta = await directory.get(`${uploadKey}#${generation}`, () =>
-		lookupUpload(storage, upload.dir, upload.name, upload.ext, config.limits),
+	const meta = await directory.get(
+		`${uploadKey}#${generation}`,
+		() => lookupUpload(storage, upload.dir, upload.name, upload.ext, config.limits),
+		keep,
 	);
 	// A format or source the pipeline cannot make sizes from gets the same 4xx
 	// its sizes would (servableSizes), even when the registry names none.
@@ -160,7 +165,7 @@ export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promi
 	if (cached) return finish(c, cached, "HIT");
 
 	c.set("negativeCacheKey", keyUrl);
-	const table = await sizeTableFor(c.env, config, origin, upload);
+	const table = await sizeTableFor(c.env, config, origin, upload, keepAlive(c.executionCtx));
 	const body = JSON.stringify(table);
 	const stored = new Response(body, {
 		status: 200,

@@ -20,7 +20,7 @@ import { defaultOptions as mozjpegDefaults } from "@jsquash/jpeg/meta.js";
 import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
 import resizeWasm from "@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm";
 import { ImageError, UnprocessableError, UnsupportedFormatError } from "../errors";
-import { Shared } from "../shared";
+import { Shared, SharedTimeoutError } from "../shared";
 import type { Rect, RGBAImage } from "./orientation";
 import { type ImageInfo, jpegHasEnd } from "./probe";
 
@@ -46,8 +46,12 @@ export const codecStats = {
  */
 export const KEEP_HEAP_BYTES = 32 * 2 ** 20;
 
-/** Longest a call waits for an instance being created (by any request). */
-const CREATE_WAIT_MS = 30_000;
+/**
+ * Longest a call waits for an instance being created (by any request). It
+ * takes milliseconds; one still pending after this was started by a request
+ * that was cancelled, and is replaced.
+ */
+const CREATE_WAIT_MS = 10_000;
 
 export class Lazy<T> {
 	#instance: Shared<T> | undefined;
@@ -61,7 +65,7 @@ export class Lazy<T> {
 
 	/** The current instance's handle, made on first use (cleared if creation fails). */
 	#current(): Shared<T> {
-		if (!this.#instance) {
+		if (!this.#instance || this.#instance.stale(CREATE_WAIT_MS)) {
 			codecStats.instantiations++;
 			const created = this.create();
 			const shared = new Shared(created);
@@ -75,7 +79,17 @@ export class Lazy<T> {
 
 	/** The instance; one another request is still creating is watched, not awaited. */
 	get(): Promise<T> {
-		return this.#current().get(CREATE_WAIT_MS);
+		return this.#wait(this.#current());
+	}
+
+	/** Wait for `pending`; one that never settles is dropped for the next caller. */
+	async #wait(pending: Shared<T>): Promise<T> {
+		try {
+			return await pending.get(CREATE_WAIT_MS);
+		} catch (err) {
+			if (err instanceof SharedTimeoutError && this.#instance === pending) this.reset();
+			throw err;
+		}
 	}
 
 	/** Forget the instance; the next get() makes a new one. */
@@ -93,7 +107,7 @@ export class Lazy<T> {
 	 */
 	async use<R>(fn: (instance: T) => R): Promise<R> {
 		const pending = this.#current();
-		const instance = await pending.get(CREATE_WAIT_MS);
+		const instance = await this.#wait(pending);
 		try {
 			return fn(instance);
 		} catch (err) {

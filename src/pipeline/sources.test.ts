@@ -21,6 +21,26 @@ function decoder(bytes: number) {
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
 describe("DecodedSources", () => {
+	it("a decode pending past maxPendingMs (its request was cancelled) is replaced", async () => {
+		const s = new DecodedSources(1000, 1000, 500);
+		const stuck = new Promise<{ image: RGBAImage }>(() => {});
+		expect(s.get("x", () => stuck, 0)).toBe(stuck);
+		// Within the limit it is still shared; past it a new decode starts.
+		expect(s.get("x", () => Promise.reject(new Error("no")), 400)).toBe(stuck);
+		const d = decoder(400);
+		await s.get("x", d.decode, 501);
+		expect(d.calls.n).toBe(1);
+		// A waiter that gave up drops only the entry it waited on.
+		const again = new Promise<{ image: RGBAImage }>(() => {});
+		s.forget();
+		s.get("y", () => again, 0);
+		s.drop("y", stuck);
+		expect(s.get("y", d.decode, 1)).toBe(again);
+		s.drop("y", again);
+		await s.get("y", d.decode, 2);
+		expect(d.calls.n).toBe(2);
+	});
+
 	it("shares one pending decode between concurrent callers", async () => {
 		const s = new DecodedSources(1000, 1000);
 		const d = decoder(400);

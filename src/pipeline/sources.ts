@@ -11,6 +11,8 @@ interface Entry<T> {
 	/** Bytes held once decoded; 0 while pending. */
 	bytes: number;
 	expires: number;
+	/** When the decode started (epoch ms). */
+	readonly started: number;
 }
 
 /** Anything holding decoded pixels; its size is the pixels' bytes. */
@@ -26,6 +28,11 @@ export class DecodedSources<T extends Decoded = Decoded> {
 		readonly budgetBytes = 48 * 1024 * 1024,
 		/** How long settled pixels are kept after their last use. */
 		readonly ttlMs = 10_000,
+		/**
+		 * A decode still pending after this was started by a request that was
+		 * cancelled (client gone) and will never settle: it is replaced.
+		 */
+		readonly maxPendingMs = 60_000,
 	) {}
 
 	/**
@@ -35,14 +42,16 @@ export class DecodedSources<T extends Decoded = Decoded> {
 	get(id: string, decode: () => Promise<T>, now = Date.now()): Promise<T> {
 		this.#evict(now);
 		const hit = this.#entries.get(id);
-		if (hit) {
+		if (hit && hit.bytes === 0 && now - hit.started > this.maxPendingMs) {
+			this.#entries.delete(id);
+		} else if (hit) {
 			hit.expires = now + this.ttlMs;
 			this.#entries.delete(id);
 			this.#entries.set(id, hit);
 			return hit.value;
 		}
 		const value = decode();
-		const entry: Entry<T> = { value, bytes: 0, expires: now + this.ttlMs };
+		const entry: Entry<T> = { value, bytes: 0, expires: now + this.ttlMs, started: now };
 		this.#entries.set(id, entry);
 		value.then(
 			(decoded) => {
@@ -64,6 +73,11 @@ export class DecodedSources<T extends Decoded = Decoded> {
 		let n = 0;
 		for (const entry of this.#entries.values()) n += entry.bytes;
 		return n;
+	}
+
+	/** Forget `id` if it still holds `value` (a waiter gave up on it). */
+	drop(id: string, value: Promise<T>): void {
+		if (this.#entries.get(id)?.value === value) this.#entries.delete(id);
 	}
 
 	/** Forget every source whose id starts with prefix ("" = all). */

@@ -101,6 +101,16 @@ export class UpstreamError extends ImageError {
 }
 
 /**
+ * 503: this isolate is too busy to take the request now (too many waiting for
+ * a render slot, or the wait ran out). Retryable; never cached.
+ */
+export class OverloadedError extends ImageError {
+	readonly status = 503;
+	override readonly report = true;
+	override readonly headers = { "Retry-After": "5" };
+}
+
+/**
  * 502/503: a purge ran but not every mechanism took effect (KV refused the new
  * generation, or Cloudflare's purge API answered with an error). The body is
  * the purge report, so ops see what did and did not happen.

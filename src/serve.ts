@@ -67,6 +67,10 @@ const inflight = new Map<string, Shared<Made>>();
 /** How long a finished render stays shared after its cache put lands (ms). */
 const INFLIGHT_GRACE_MS = 1000;
 
+/** Most misses queued for a render slot in one isolate; past it, a 503. */
+export const MAX_RENDER_WAITERS = 32;
+/** Longest a miss waits in that queue (ms), then a 503. */
+export const RENDER_QUEUE_WAIT_MS = 30_000;
 /** A render slot not given back within this (ms) is taken back. */
 export const RENDER_SLOT_LEASE_MS = 60_000;
 
@@ -76,6 +80,8 @@ export const RENDER_SLOT_LEASE_MS = 60_000;
  * burst of different misses (see Gate).
  */
 export const renderGate = new Gate(2, {
+	maxWaiters: MAX_RENDER_WAITERS,
+	maxWaitMs: RENDER_QUEUE_WAIT_MS,
 	leaseMs: RENDER_SLOT_LEASE_MS,
 });
 

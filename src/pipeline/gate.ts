@@ -9,11 +9,16 @@
  * Every slot and every place in the queue is a lease with a time limit, not a
  * counter: a holder whose request is cancelled (client gone) never runs its
  * `finally`, so an expired lease is taken back by the next caller instead of
- * jamming the isolate.
+ * jamming the isolate. The queue is bounded, and so is the wait in it.
  */
-import { POLL_MS, sleep } from "../shared";
+import { OverloadedError } from "../errors";
+import { MAX_POLL_MS, POLL_MS, sleep } from "../shared";
 
 export interface GateLimits {
+	/** Most requests waiting for a slot; past it, an immediate 503. */
+	readonly maxWaiters: number;
+	/** Longest wait for a slot (ms), then a 503. */
+	readonly maxWaitMs: number;
 	/** Longest a slot is held before it is taken back (ms). */
 	readonly leaseMs: number;
 }
@@ -24,6 +29,7 @@ interface Lease {
 
 export class Gate {
 	readonly #held = new Set<Lease>();
+	readonly #waiting = new Set<Lease>();
 	/** The most holders there have ever been at once (tests reset it). */
 	peak = 0;
 	/** Slots taken back from holders that outlived their lease. */
@@ -40,6 +46,12 @@ export class Gate {
 		return this.#held.size;
 	}
 
+	/** Requests waiting for a slot right now. */
+	get waiting(): number {
+		this.#expire(Date.now());
+		return this.#waiting.size;
+	}
+
 	async run<T>(work: () => Promise<T>): Promise<T> {
 		await this.#acquire();
 		const lease = { until: Date.now() + this.limits.leaseMs };
@@ -53,15 +65,38 @@ export class Gate {
 	}
 
 	/**
-	 * Wait for a free slot. A waiter looks on its own timer instead of being
-	 * woken by the holder: a promise resolved from another request's context
-	 * would leave this request looking hung to workerd (see src/shared.ts).
+	 * Wait for a free slot. A waiter looks on its own timer (backing off)
+	 * instead of being woken by the holder: a promise resolved from another
+	 * request's context would leave this request looking hung to workerd
+	 * (see src/shared.ts).
 	 */
 	async #acquire(): Promise<void> {
-		for (;;) {
-			this.#expire(Date.now());
-			if (this.#held.size < this.slots) return;
-			await sleep(POLL_MS);
+		const now = Date.now();
+		this.#expire(now);
+		if (this.#held.size < this.slots) return;
+		if (this.#waiting.size >= this.limits.maxWaiters) {
+			throw new OverloadedError("Too many images being made; try again shortly", {
+				detail: `render gate: ${this.#waiting.size} already waiting`,
+			});
+		}
+		const place = { until: now + this.limits.maxWaitMs };
+		this.#waiting.add(place);
+		try {
+			let pause = POLL_MS;
+			for (;;) {
+				await sleep(pause);
+				pause = Math.min(MAX_POLL_MS, pause * 2);
+				const t = Date.now();
+				this.#expire(t);
+				if (this.#held.size < this.slots) return;
+				if (t >= place.until) {
+					throw new OverloadedError("Too many images being made; try again shortly", {
+						detail: `render gate: no slot within ${this.limits.maxWaitMs} ms`,
+					});
+				}
+			}
+		} finally {
+			this.#waiting.delete(place);
 		}
 	}
 
@@ -72,5 +107,6 @@ export class Gate {
 				this.reclaimed++;
 			}
 		}
+		for (const place of this.#waiting) if (place.until <= now) this.#waiting.delete(place);
 	}
 }

@@ -122,6 +122,12 @@ export default {
 			app = buildApp(config);
 			apps.set(config, app);
 		}
-		return app.fetch(request, env, ctx);
+		// Hono's onError only sees `instanceof Error`; anything else thrown (a
+		// WASM ExitStatus object, a string) would escape as a bare 500.
+		try {
+			return await app.fetch(request, env, ctx);
+		} catch (err) {
+			return errorResponse(err, request);
+		}
 	},
 } satisfies ExportedHandler<Env>;

@@ -4,6 +4,7 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { InternalError } from "../src/errors";
 import {
 	codecStats,
 	decodeJpeg,
@@ -14,6 +15,7 @@ import {
 	wasmMemory,
 	wasmPeakMemory,
 } from "../src/image/codecs";
+import { encodeImage } from "../src/image/formats";
 import { renderGate } from "../src/serve";
 import { fixtureBytes } from "./helpers";
 import { decode } from "./images";
@@ -112,6 +114,51 @@ describe("a codec that traps does not poison the isolate", () => {
 		expect(codecStats.instantiations).toBeGreaterThan(before.instantiations);
 		expect(codecStats.traps).toBe(before.traps + 1);
 		expect((await decode(await res.arrayBuffer())).width).toBe(150);
+	});
+});
+
+describe("throwables that are not Errors still become typed responses", () => {
+	it("an encoder's error exit (a plain ExitStatus object) is a typed 500, and the next encode works", async () => {
+		const traps = codecStats.traps;
+		const zero = { data: new Uint8ClampedArray(0), width: 0, height: 0 };
+		const settings = { jpegQuality: 80, jpegProgressive: false, webpQuality: 80, pngLevel: 2 };
+		const err = await encodeImage(zero, { format: "jpeg", settings, lossless: false }).catch(
+			(e: unknown) => e,
+		);
+		// libjpeg refuses an empty image through exit(): not an Error at all.
+		expect(err).toBeInstanceOf(InternalError);
+		expect(err).toMatchObject({ status: 500, publicMessage: "Could not encode image" });
+		expect((err as InternalError).message).toMatch(/^encode jpeg: ExitStatus status 1/);
+		expect(codecStats.traps).toBe(traps + 1);
+		const src = await decodeJpeg(await fixtureBytes("originals/2025/09/autumn-tiny.jpg"));
+		const ok = await encodeImage(src, { format: "jpeg", settings, lossless: false });
+		expect((await decode(ok)).width).toBe(src.width);
+	});
+
+	it("a non-Error thrown outside any typed path: 500 text, no-store, not a crash", async () => {
+		const recorder = recordingBucket();
+		// An R2 object whose metadata copy throws a string (the worker's own
+		// code path after R2 answered, not wrapped by the storage layer).
+		const bucket = {
+			...recorder.bucket,
+			head: async (key: string) => {
+				const object = await env.ORIGINALS.head(key);
+				if (!object) return null;
+				return Object.assign(Object.create(object), {
+					writeHttpMetadata: () => {
+						throw "not an Error";
+					},
+				});
+			},
+		} as unknown as R2Bucket;
+		const res = await call(url("original.jpg"), workerEnv({ ORIGINALS: bucket }), {
+			method: "HEAD",
+		});
+		expect(res.status).toBe(500);
+		expect(res.headers.get("Cache-Control")).toBe("no-store");
+		expect(res.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
+		const get = await call(url("original.jpg"), workerEnv({ ORIGINALS: bucket }));
+		expect(get.status).toBe(200);
 	});
 });
 

@@ -208,18 +208,21 @@ export async function decodeJpeg(bytes: Uint8Array): Promise<RGBAImage> {
 		if (err instanceof ImageError) throw err;
 		// A libjpeg error (bad Huffman table, unsupported variant) or a trap on
 		// this file's data: the file is at fault, and the instance is gone.
-		throw new UnprocessableError("Could not decode JPEG", { cause: err, detail: describe(err) });
+		throw new UnprocessableError("Could not decode JPEG", {
+			cause: err,
+			detail: describe("decode", err),
+		});
 	}
 	if (!image) throw new UnprocessableError("Could not decode JPEG");
 	return { data: image.data, width: image.width, height: image.height };
 }
 
 /** Emscripten throws plain objects (`ExitStatus {status}`); say what it was. */
-function describe(err: unknown): string {
-	if (err instanceof Error) return `decode: ${err.name}: ${err.message}`;
+export function describe(step: string, err: unknown): string {
+	if (err instanceof Error) return `${step}: ${err.name}: ${err.message}`;
 	const name = (err as { name?: unknown } | null)?.name;
 	const status = (err as { status?: unknown } | null)?.status;
-	return `decode: ${String(name ?? typeof err)}${status === undefined ? "" : ` status ${status}`}`;
+	return `${step}: ${String(name ?? typeof err)}${status === undefined ? "" : ` status ${status}`}`;
 }
 
 /** Resize the `crop` window of `src` to width × height. */

@@ -7,8 +7,8 @@
  * silently turn an animation into a still under the same name); AVIF
  * originals are refused by the probe.
  */
-import { UnsupportedFormatError } from "../errors";
-import { assertJpegDecodable, decodeJpeg, encodeJpeg } from "./codecs";
+import { ImageError, InternalError, UnsupportedFormatError } from "../errors";
+import { assertJpegDecodable, decodeJpeg, describe, encodeJpeg } from "./codecs";
 import type { RGBAImage } from "./orientation";
 import { decodePng, encodePng } from "./png";
 import type { ImageFormat, ImageInfo } from "./probe";
@@ -62,7 +62,25 @@ export interface EncodeRequest {
 	readonly lossless: boolean;
 }
 
+/**
+ * Encode, with every failure typed. An encoder's error exit (libjpeg,
+ * libwebp) throws a plain Emscripten `ExitStatus` object, which Hono's
+ * onError would never see (it only handles Errors); the pixels are ours, not
+ * the client's, so it is a 500 with a short public message.
+ */
 export async function encodeImage(image: RGBAImage, req: EncodeRequest): Promise<Uint8Array> {
+	try {
+		return await encodeWith(image, req);
+	} catch (err) {
+		if (err instanceof ImageError) throw err;
+		throw new InternalError("Could not encode image", {
+			cause: err,
+			detail: describe(`encode ${req.format}`, err),
+		});
+	}
+}
+
+function encodeWith(image: RGBAImage, req: EncodeRequest): Promise<Uint8Array> {
 	switch (req.format) {
 		case "jpeg":
 			return encodeJpeg(image, {

@@ -12,7 +12,7 @@ import webpEncWasm from "@jsquash/webp/codec/enc/webp_enc_simd.wasm";
 import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
 import { initEmscriptenModule } from "@jsquash/webp/utils.js";
 import { UnprocessableError } from "../errors";
-import { codecStats, emscriptenHeap, Lazy } from "./codecs";
+import { codecStats, describe, emscriptenHeap, Lazy } from "./codecs";
 import type { RGBAImage } from "./orientation";
 
 const decoder = new Lazy<DecModule>(
@@ -26,7 +26,17 @@ const encoder = new Lazy<EncModule>(
 
 export async function decodeWebp(bytes: Uint8Array): Promise<RGBAImage> {
 	codecStats.decodes++;
-	const image = await decoder.use((m) => m.decode(bytes));
+	let image: Awaited<ReturnType<DecModule["decode"]>>;
+	try {
+		image = await decoder.use((m) => m.decode(bytes));
+	} catch (err) {
+		// As for JPEG: the file's data made the decoder fail (or exit with a
+		// plain ExitStatus object); the instance is gone.
+		throw new UnprocessableError("Could not decode WebP", {
+			cause: err,
+			detail: describe("decode webp", err),
+		});
+	}
 	if (!image) throw new UnprocessableError("Could not decode WebP");
 	return { data: image.data, width: image.width, height: image.height };
 }

@@ -220,6 +220,30 @@ describe("Generations (per-isolate memo over real KV)", () => {
 		await writeEpochs(kv, EMPTY_EPOCHS);
 	});
 
+	it("a stale KV read after the memo expires never steps a generation back", async () => {
+		const kv = env.PURGE_STATE;
+		const upload = "stepback/photo.jpeg";
+		const key = "stepback/photo-150x150.jpeg";
+		const memo = new Generations();
+		await writeUploadDoc(kv, upload, { g: 2, d: { "photo-150x150.jpeg": 1 } });
+		await writeEpochs(kv, { all: 1, prefixes: [["stepback/", 2]] });
+		const t0 = 2_000_000;
+		expect(await memo.current(kv, upload, key, 1000, t0)).toBe(6);
+		// KV now answers with older records, as its edge cache may for 30 s.
+		await writeUploadDoc(kv, upload, { g: 1, d: {} });
+		await writeEpochs(kv, EMPTY_EPOCHS);
+		try {
+			expect(await memo.current(kv, upload, key, 1000, t0 + 1001)).toBe(6);
+			expect(memo.known(upload)).toEqual({ g: 2, d: { "photo-150x150.jpeg": 1 } });
+			expect(memo.knownEpochs()).toEqual({ all: 1, prefixes: [["stepback/", 2]] });
+			// A newer record still moves it up.
+			await writeUploadDoc(kv, upload, { g: 4, d: {} });
+			expect(await memo.current(kv, upload, key, 1000, t0 + 2002)).toBe(8);
+		} finally {
+			await writeEpochs(kv, EMPTY_EPOCHS);
+		}
+	});
+
 	it("without a KV binding every generation is 0", () => {
 		expect(new Generations().current(undefined, "a.jpg", "a-1x1.jpg", 5000)).toBe(0);
 	});

@@ -218,6 +218,11 @@ interface Memo<T> {
 	expires: number;
 }
 
+/** A memo holding a record (not a read still in flight). */
+function isSettled<T>(memo: Memo<T> | undefined): memo is { value: T; expires: number } {
+	return memo !== undefined && !(memo.value instanceof Promise);
+}
+
 /**
  * Per-isolate memory of the records, so a cache HIT normally costs no KV read
  * at all: each record is trusted for `ttlMs`, then read again (concurrent
@@ -298,8 +303,11 @@ export class Generations {
 
 	#loadUpload(kv: KVNamespace, id: string, ttlMs: number, now: number): Promise<UploadDoc> {
 		const stale = this.#uploads.get(id);
-		const value = readUploadDoc(kv, id, KV_CACHE_TTL_S).catch((err) =>
-			this.#fallback(stale, err, (v) => this.#set(id, v), ttlMs),
+		// KV's answer may be older than what this isolate already served (its
+		// edge cache lags a purge by up to KV_CACHE_TTL_S): merge, never step back.
+		const value = readUploadDoc(kv, id, KV_CACHE_TTL_S).then(
+			(doc) => (isSettled(stale) ? mergeUpload(stale.value, doc) : doc),
+			(err) => this.#fallback(stale, err, (v) => this.#set(id, v), ttlMs),
 		);
 		this.#set(id, { value, expires: now + ttlMs });
 		value.then(
@@ -316,15 +324,17 @@ export class Generations {
 
 	#loadEpochs(kv: KVNamespace, ttlMs: number, now: number): Promise<EpochDoc> {
 		const stale = this.#epochs;
-		const value = readEpochs(kv, KV_CACHE_TTL_S).catch((err) =>
-			this.#fallback(
-				stale,
-				err,
-				(v) => {
-					this.#epochs = v;
-				},
-				ttlMs,
-			),
+		const value = readEpochs(kv, KV_CACHE_TTL_S).then(
+			(doc) => (isSettled(stale) ? mergeEpochs(stale.value, doc) : doc),
+			(err) =>
+				this.#fallback(
+					stale,
+					err,
+					(v) => {
+						this.#epochs = v;
+					},
+					ttlMs,
+				),
 		);
 		this.#epochs = { value, expires: now + ttlMs };
 		value.then(

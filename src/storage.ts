@@ -63,7 +63,10 @@ export class Storage {
 
 	/**
 	 * The first `length` bytes (fewer if the object is shorter), or null when
-	 * it does not exist. An empty object yields an empty prefix.
+	 * it does not exist, in ONE ranged get (R2 clamps a range past the end). An
+	 * empty object yields an empty prefix: R2 refuses every range of a
+	 * zero-byte object (416, or a bare error from miniflare), so only then does
+	 * a HEAD tell "empty" from "R2 failed".
 	 */
 	async readPrefix(
 		key: string,
@@ -71,20 +74,15 @@ export class Storage {
 	): Promise<{ object: R2Object; bytes: Uint8Array } | null> {
 		return guarded(
 			async () => {
-				const head = await this.bucket.head(key);
-				if (!head) return null;
-				if (head.size === 0) return { object: head, bytes: new Uint8Array(0) };
-				const object = await this.bucket.get(key, {
-					range: { offset: 0, length: Math.min(length, head.size) },
-				});
-				// It was there a moment ago: a glitch or a concurrent delete, not a
-				// 404 to remember. Retryable, and never cached.
-				if (!object) {
-					throw new UpstreamError("Storage unavailable", {
-						detail: `range ${key}: head found it, get did not`,
-						timeout: true,
-					});
+				let object: R2ObjectBody | null;
+				try {
+					object = await this.bucket.get(key, { range: { offset: 0, length } });
+				} catch (err) {
+					const head = await this.bucket.head(key);
+					if (head?.size === 0) return { object: head, bytes: new Uint8Array(0) };
+					throw err;
 				}
+				if (!object) return null;
 				return { object, bytes: new Uint8Array(await object.arrayBuffer()) };
 			},
 			this.timeoutMs,

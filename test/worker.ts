@@ -14,9 +14,7 @@ export type Fault =
 	| "throw"
 	/** Every call takes 5 s (set R2_TIMEOUT_MS low). */
 	| "slow"
-	/** HEAD finds the object, ranged GETs do not. */
-	| "null-range"
-	/** HEAD and ranged GETs work, a whole-object GET finds nothing. */
+	/** Ranged GETs work, a whole-object GET finds nothing (gone since lookup). */
 	| "null-full";
 
 export interface Recorder {
@@ -47,7 +45,6 @@ export function recordingBucket(inner: R2Bucket = env.ORIGINALS): Recorder {
 			const how = options?.range ? "range" : "full";
 			recorder.reads.push({ key, how });
 			if (recorder.fault === "throw" || recorder.fault === "slow") return fail();
-			if (recorder.fault === "null-range" && how === "range") return null;
 			if (recorder.fault === "null-full" && how === "full") return null;
 			return inner.get(key, options);
 		},

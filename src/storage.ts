@@ -4,24 +4,56 @@
  */
 import { UpstreamError } from "./errors";
 
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-	let timer: number | null = null;
-	const timeout = new Promise<never>((_, reject) => {
-		timer = setTimeout(
-			() =>
-				reject(
-					new UpstreamError("Storage timed out", { detail: `${what}: >${ms} ms`, timeout: true }),
-				),
-			ms,
-		);
-	});
-	return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+/** Set once a call's time budget ran out: whatever arrives later is unwanted. */
+export interface Late {
+	readonly expired: boolean;
 }
 
-/** Run one storage call (R2 or KV) with a time budget; any failure becomes an UpstreamError. */
-export async function guarded<T>(work: () => Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Cancel an R2 object's body nobody will read, so its bytes stop coming (and
+ * the connection is let go) instead of streaming into the void.
+ */
+export function discard(value: unknown): void {
+	if (value === null || typeof value !== "object" || !("body" in value)) return;
+	const body = (value as { body: unknown }).body;
+	if (body instanceof ReadableStream && !body.locked) body.cancel().catch(() => undefined);
+}
+
+function withTimeout<T>(work: (late: Late) => Promise<T>, ms: number, what: string): Promise<T> {
+	let timer: number | null = null;
+	const late = { expired: false };
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => {
+			late.expired = true;
+			reject(
+				new UpstreamError("Storage timed out", { detail: `${what}: >${ms} ms`, timeout: true }),
+			);
+		}, ms);
+	});
+	// (a synchronous throw becomes a rejection, so the timer is always cleared)
+	const running = Promise.resolve(late).then(work);
+	// An answer after the time-out is dropped: cancel a body it carries.
+	running.then(
+		(value) => {
+			if (late.expired) discard(value);
+		},
+		() => undefined,
+	);
+	return Promise.race([running, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Run one storage call (R2 or KV) with a time budget; any failure becomes an
+ * UpstreamError. `work` may look at `late.expired` to stop early (e.g. not
+ * download a body that arrived after the time-out).
+ */
+export async function guarded<T>(
+	work: (late: Late) => Promise<T>,
+	ms: number,
+	what: string,
+): Promise<T> {
 	try {
-		return await withTimeout(work(), ms, what);
+		return await withTimeout(work, ms, what);
 	} catch (err) {
 		if (err instanceof UpstreamError) throw err;
 		throw new UpstreamError("Storage unavailable", {
@@ -45,9 +77,13 @@ export class Storage {
 	 */
 	async read(key: string, etag?: string): Promise<{ object: R2Object; bytes: Uint8Array } | null> {
 		return guarded(
-			async () => {
+			async (late) => {
 				const object = await this.bucket.get(key, etag ? { onlyIf: { etagMatches: etag } } : {});
 				if (!object) return null;
+				if (late.expired) {
+					discard(object);
+					return null;
+				}
 				if (!("body" in object) || (etag !== undefined && object.etag !== etag)) {
 					throw new UpstreamError("Original changed while it was read", {
 						detail: `get ${key}: etag ${object.etag}, expected ${etag}`,
@@ -73,7 +109,7 @@ export class Storage {
 		length: number,
 	): Promise<{ object: R2Object; bytes: Uint8Array } | null> {
 		return guarded(
-			async () => {
+			async (late) => {
 				let object: R2ObjectBody | null;
 				try {
 					object = await this.bucket.get(key, { range: { offset: 0, length } });
@@ -83,6 +119,10 @@ export class Storage {
 					throw err;
 				}
 				if (!object) return null;
+				if (late.expired) {
+					discard(object);
+					return null;
+				}
 				return { object, bytes: new Uint8Array(await object.arrayBuffer()) };
 			},
 			this.timeoutMs,

@@ -4,6 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, expect, it } from "vitest";
+import { sleep } from "../src/shared";
 import { Storage } from "../src/storage";
 import { recordingBucket } from "./worker";
 
@@ -43,3 +44,24 @@ it("R2 down: a 502, not an empty file", async () => {
 	const storage = new Storage(recorder.bucket, 5000);
 	await expect(storage.readPrefix(`${DIR}long`, 64)).rejects.toMatchObject({ status: 502 });
 });
+
+it.each(["read", "readPrefix", "stream"] as const)(
+	"%s: a body that arrives after the time-out is cancelled, not downloaded",
+	async (method) => {
+		const recorder = recordingBucket();
+		recorder.fault = "late";
+		const storage = new Storage(recorder.bucket, 50);
+		const key = `${DIR}long`;
+		const call =
+			method === "read"
+				? storage.read(key)
+				: method === "readPrefix"
+					? storage.readPrefix(key, 64)
+					: storage.stream(key);
+		await expect(call).rejects.toMatchObject({ status: 503 });
+		expect(recorder.cancelled).toEqual([]);
+		// R2 answers 300 ms after the call; nobody wants the bytes any more.
+		for (let i = 0; i < 50 && recorder.cancelled.length === 0; i++) await sleep(20);
+		expect(recorder.cancelled).toEqual([key]);
+	},
+);

@@ -14,6 +14,8 @@ export type Fault =
 	| "throw"
 	/** Every call takes 5 s (set R2_TIMEOUT_MS low). */
 	| "slow"
+	/** Every GET answers after 300 ms, with a body whose cancellation is recorded. */
+	| "late"
 	/** Ranged GETs work, a whole-object GET finds nothing (gone since lookup). */
 	| "null-full";
 
@@ -22,12 +24,15 @@ export interface Recorder {
 	/** Keys asked for, in order, with how: head, range or full get. */
 	readonly reads: { key: string; how: "head" | "range" | "full" }[];
 	fault: Fault;
+	/** Keys whose body the worker cancelled (fault "late"). */
+	readonly cancelled: string[];
 }
 
 /** A read-only view of `inner` that records reads and injects faults. */
 export function recordingBucket(inner: R2Bucket = env.ORIGINALS): Recorder {
 	const recorder: Recorder = {
 		reads: [],
+		cancelled: [],
 		fault: "none",
 		bucket: undefined as unknown as R2Bucket,
 	};
@@ -46,6 +51,10 @@ export function recordingBucket(inner: R2Bucket = env.ORIGINALS): Recorder {
 			recorder.reads.push({ key, how });
 			if (recorder.fault === "throw" || recorder.fault === "slow") return fail();
 			if (recorder.fault === "null-full" && how === "full") return null;
+			if (recorder.fault === "late") {
+				await new Promise((r) => setTimeout(r, 300));
+				return observed(await inner.get(key, options), () => recorder.cancelled.push(key));
+			}
 			return inner.get(key, options);
 		},
 		// The worker must never write to, list or delete from the uploads bucket.
@@ -57,6 +66,28 @@ export function recordingBucket(inner: R2Bucket = env.ORIGINALS): Recorder {
 	};
 	(recorder as { bucket: R2Bucket }).bucket = bucket as unknown as R2Bucket;
 	return recorder;
+}
+
+/** `object` with a body that reports its cancellation (and can still be read). */
+function observed(object: R2ObjectBody | null, onCancel: () => void): R2ObjectBody | null {
+	if (!object) return null;
+	const reader = object.body.getReader();
+	const body = new ReadableStream<Uint8Array>({
+		async pull(controller) {
+			const { done, value } = await reader.read();
+			if (done) controller.close();
+			else controller.enqueue(value);
+		},
+		cancel(reason) {
+			onCancel();
+			return reader.cancel(reason);
+		},
+	});
+	// Own properties shadow the prototype's getters (assignment would throw).
+	return Object.create(object, {
+		body: { value: body },
+		arrayBuffer: { value: () => new Response(body).arrayBuffer() },
+	}) as R2ObjectBody;
 }
 
 /** An env for the worker: the test env with some vars replaced. */

@@ -244,6 +244,28 @@ describe("Generations (per-isolate memo over real KV)", () => {
 		}
 	});
 
+	it("a KV read that never settles (its request was cancelled) is dropped by the waiter that gives up", async () => {
+		let calls = 0;
+		const kv = {
+			get: (key: string, options: KVNamespaceGetOptions<"json">) => {
+				calls++;
+				// The first read hangs for good, as one started by a cancelled request does.
+				if (calls <= 2) return new Promise(() => {});
+				return env.PURGE_STATE.get(key, options);
+			},
+		} as unknown as KVNamespace;
+		const memo = new Generations(100, 50);
+		const started = Date.now();
+		await expect(
+			Promise.resolve(memo.current(kv, "hang/a.jpg", "hang/a-1x1.jpg", 60_000)),
+		).rejects.toMatchObject({ status: 503 });
+		expect(Date.now() - started).toBeLessThan(1000);
+		// Well within the memo's 60 s: the next request reads KV again instead
+		// of waiting on the dead read.
+		expect(await memo.current(kv, "hang/a.jpg", "hang/a-1x1.jpg", 60_000)).toBe(0);
+		expect(calls).toBe(4);
+	});
+
 	it("without a KV binding every generation is 0", () => {
 		expect(new Generations().current(undefined, "a.jpg", "a-1x1.jpg", 5000)).toBe(0);
 	});

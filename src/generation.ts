@@ -22,7 +22,7 @@
 import { UpstreamError } from "./errors";
 import { hex } from "./hex";
 import { fileOf } from "./path";
-import { watch } from "./shared";
+import { type KeepAlive, SharedTimeoutError, watch } from "./shared";
 import { guarded } from "./storage";
 
 export interface UploadDoc {
@@ -234,7 +234,11 @@ export class Generations {
 	readonly #uploads = new Map<string, Memo<UploadDoc>>();
 	#epochs: Memo<EpochDoc> | undefined;
 
-	constructor(readonly maxEntries = 10_000) {}
+	constructor(
+		readonly maxEntries = 10_000,
+		/** Longest a request waits for a KV read another request started (ms). */
+		readonly readWaitMs = READ_WAIT_MS,
+	) {}
 
 	/**
 	 * The generation of `key` (a derivative of `uploadKey`): a number when both
@@ -246,6 +250,8 @@ export class Generations {
 		key: string,
 		ttlMs: number,
 		now = Date.now(),
+		/** Keeps a KV read this call starts alive if the request is cancelled (see shared.ts). */
+		keep?: KeepAlive,
 	): number | Promise<number> {
 		if (!kv) return 0;
 		const id = generationKey(uploadKey);
@@ -254,12 +260,30 @@ export class Generations {
 		if (upload && epochs && !(upload instanceof Promise) && !(epochs instanceof Promise)) {
 			return generationOf(key, upload, epochs);
 		}
-		const uploadP = upload ?? this.#loadUpload(kv, id, ttlMs, now);
-		const epochsP = epochs ?? this.#loadEpochs(kv, ttlMs, now);
+		const uploadP = upload ?? this.#loadUpload(kv, id, ttlMs, now, keep);
+		const epochsP = epochs ?? this.#loadEpochs(kv, ttlMs, now, keep);
 		// A read another request started is watched, never awaited (see Shared).
-		return Promise.all([watch(uploadP, READ_WAIT_MS), watch(epochsP, READ_WAIT_MS)]).then(
-			([u, e]) => generationOf(key, u, e),
-		);
+		// One that never settles (its request was cancelled) is dropped by the
+		// waiter that gives up on it, so the next request reads KV again.
+		const watched = <T>(value: T | Promise<T>, drop: () => void) =>
+			watch(value, this.readWaitMs).catch((err: unknown) => {
+				if (err instanceof SharedTimeoutError) drop();
+				throw err;
+			});
+		// Both settle before the answer, so a read given up on is dropped before
+		// the caller sees the 503.
+		return Promise.allSettled([
+			watched(uploadP, () => {
+				if (this.#uploads.get(id)?.value === uploadP) this.#uploads.delete(id);
+			}),
+			watched(epochsP, () => {
+				if (this.#epochs?.value === epochsP) this.#epochs = undefined;
+			}),
+		]).then(([u, e]) => {
+			if (u.status === "rejected") throw u.reason;
+			if (e.status === "rejected") throw e.reason;
+			return generationOf(key, u.value, e.value);
+		});
 	}
 
 	/** A purge in this isolate: these records take effect here immediately. */
@@ -301,7 +325,13 @@ export class Generations {
 		}
 	}
 
-	#loadUpload(kv: KVNamespace, id: string, ttlMs: number, now: number): Promise<UploadDoc> {
+	#loadUpload(
+		kv: KVNamespace,
+		id: string,
+		ttlMs: number,
+		now: number,
+		keep?: KeepAlive,
+	): Promise<UploadDoc> {
 		const stale = this.#uploads.get(id);
 		// KV's answer may be older than what this isolate already served (its
 		// edge cache lags a purge by up to KV_CACHE_TTL_S): merge, never step back.
@@ -319,10 +349,11 @@ export class Generations {
 				if (this.#uploads.get(id)?.value === value) this.#uploads.delete(id);
 			},
 		);
+		keep?.(value);
 		return value;
 	}
 
-	#loadEpochs(kv: KVNamespace, ttlMs: number, now: number): Promise<EpochDoc> {
+	#loadEpochs(kv: KVNamespace, ttlMs: number, now: number, keep?: KeepAlive): Promise<EpochDoc> {
 		const stale = this.#epochs;
 		const value = readEpochs(kv, KV_CACHE_TTL_S).then(
 			(doc) => (isSettled(stale) ? mergeEpochs(stale.value, doc) : doc),
@@ -345,6 +376,7 @@ export class Generations {
 				if (this.#epochs?.value === value) this.#epochs = undefined;
 			},
 		);
+		keep?.(value);
 		return value;
 	}
 

@@ -23,7 +23,7 @@ import { SECURITY_HEADERS } from "./originals-http";
 import { type DerivativePath, publicPath, uploadKeys } from "./path";
 import { Gate } from "./pipeline/gate";
 import { matchSize, planRender } from "./plan";
-import { keepAlive, Shared, SharedTimeoutError, sleep } from "./shared";
+import { type KeepAlive, keepAlive, Shared, SharedTimeoutError, sleep } from "./shared";
 import { verifyPath } from "./signing";
 import { Storage } from "./storage";
 
@@ -50,8 +50,17 @@ export async function generationFor(
 	config: Config,
 	uploadKey: string,
 	key: string,
+	/** Keeps a KV read this call starts alive if the request is cancelled. */
+	keep?: KeepAlive,
 ): Promise<number> {
-	return generations.current(env.PURGE_STATE, uploadKey, key, config.generationMemoMs);
+	return generations.current(
+		env.PURGE_STATE,
+		uploadKey,
+		key,
+		config.generationMemoMs,
+		Date.now(),
+		keep,
+	);
 }
 
 /** What a miss produced: freshly rendered, or read back from the derivative tier. */
@@ -115,7 +124,13 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const signed = await signedRequest(c, path);
 	const origin = keyOrigin(config.publicOrigin, c.req.url);
 	const uploadKey = uploadKeys(path.dir, path.name, path.ext).upload;
-	const generation = await generationFor(c.env, config, uploadKey, path.key);
+	const generation = await generationFor(
+		c.env,
+		config,
+		uploadKey,
+		path.key,
+		keepAlive(c.executionCtx),
+	);
 	// Negotiation is decided from the name alone, so a HIT needs no R2 read.
 	// The cache key carries the format only when it is not the file's own.
 	// (GIF, AVIF and unknown extensions never render: they are refused below.)

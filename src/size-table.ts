@@ -137,7 +137,7 @@ export async function sizeTableFor(
 	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
 	const uploadKey = uploadKeys(upload.dir, upload.name, upload.ext).upload;
 	// Same memo key as the serving path: a purge makes both look the upload up again.
-	const generation = await generationFor(env, config, uploadKey, uploadKey);
+	const generation = await generationFor(env, config, uploadKey, uploadKey, keep);
 	const meta = await directory.get(
 		`${uploadKey}#${generation}`,
 		() => lookupUpload(storage, upload.dir, upload.name, upload.ext, config.limits),
@@ -157,7 +157,13 @@ export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promi
 	// One entry per upload, whichever of its names was asked for; it carries the
 	// upload's purge generation, so purging the image replaces it too.
 	const uploadKey = tableKey(upload);
-	const generation = await generationFor(c.env, config, uploadKey, uploadKey);
+	const generation = await generationFor(
+		c.env,
+		config,
+		uploadKey,
+		uploadKey,
+		keepAlive(c.executionCtx),
+	);
 	const settings = tableSettings(config);
 	const keyUrl = cacheKeyUrl(origin, config.sizesPath, uploadKey, { generation, settings });
 	const cache = caches.default;

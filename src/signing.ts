@@ -1,3 +1,4 @@
+import { hmacKey } from "./hmac";
 /**
  * Signed URLs (optional, imgproxy-style): with the secret `URL_SIGNING_KEY`
  * set, a derivative URL carrying `?sig=<signature>` may ask for any size the
@@ -17,22 +18,6 @@
 export const MIN_KEY_BYTES = 32;
 
 const utf8 = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function importKey(secret: string): Promise<CryptoKey> {
-	let key = keys.get(secret);
-	if (!key) {
-		key = crypto.subtle.importKey(
-			"raw",
-			utf8.encode(secret),
-			{ name: "HMAC", hash: "SHA-256" },
-			false,
-			["sign", "verify"],
-		);
-		keys.set(secret, key);
-	}
-	return key;
-}
 
 function toBase64Url(bytes: Uint8Array): string {
 	let bin = "";
@@ -48,7 +33,7 @@ function fromBase64Url(text: string): Uint8Array | null {
 }
 
 export async function signPath(secret: string, path: string): Promise<string> {
-	const mac = await crypto.subtle.sign("HMAC", await importKey(secret), utf8.encode(path));
+	const mac = await crypto.subtle.sign("HMAC", await hmacKey("signing", secret), utf8.encode(path));
 	return toBase64Url(new Uint8Array(mac));
 }
 
@@ -59,5 +44,5 @@ export async function verifyPath(
 ): Promise<boolean> {
 	const mac = fromBase64Url(signature);
 	if (!mac) return false;
-	return crypto.subtle.verify("HMAC", await importKey(secret), mac, utf8.encode(path));
+	return crypto.subtle.verify("HMAC", await hmacKey("signing", secret), mac, utf8.encode(path));
 }

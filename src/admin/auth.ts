@@ -1,3 +1,6 @@
+import { hex } from "../hex";
+import { hmacKey } from "../hmac";
+
 /**
  * Bearer-token check for the admin routes. The presented token and the
  * configured one are both run through HMAC-SHA-256 keyed with the configured
@@ -11,27 +14,10 @@
  */
 
 const utf8 = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
 const expected = new Map<string, Promise<ArrayBuffer>>();
 
-function hmacKey(secret: string): Promise<CryptoKey> {
-	let key = keys.get(secret);
-	if (!key) {
-		key = crypto.subtle.importKey(
-			"raw",
-			utf8.encode(secret),
-			{ name: "HMAC", hash: "SHA-256" },
-			false,
-			["sign"],
-		);
-		keys.clear(); // one configured token per isolate; never accumulate old ones
-		keys.set(secret, key);
-	}
-	return key;
-}
-
 async function mac(secret: string, value: string): Promise<ArrayBuffer> {
-	return crypto.subtle.sign("HMAC", await hmacKey(secret), utf8.encode(value));
+	return crypto.subtle.sign("HMAC", await hmacKey("admin", secret), utf8.encode(value));
 }
 
 /** The token from `Authorization: Bearer <token>` (RFC 6750 §2.1), if well-formed. */
@@ -54,6 +40,5 @@ export async function tokenMatches(presented: string, secret: string): Promise<b
 
 /** 12 hex characters identifying a presented token in logs, never the token. */
 export async function tokenFingerprint(presented: string, secret: string): Promise<string> {
-	const bytes = new Uint8Array(await mac(secret, `fingerprint:${presented}`));
-	return [...bytes.subarray(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
+	return hex(await mac(secret, `fingerprint:${presented}`)).slice(0, 12);
 }

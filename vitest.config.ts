@@ -104,6 +104,9 @@ export default defineConfig({
 		}),
 	],
 	test: {
+		// The JSON report feeds the one-line total that `npm test` ends with.
+		reporters: ["default", "json"],
+		outputFile: { json: "test-results/workerd.json" },
 		include: ["src/**/*.test.ts", "test/**/*.test.ts"],
 		testTimeout: 60_000,
 		hookTimeout: 60_000,

@@ -6,6 +6,8 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
 	test: {
+		reporters: ["default", "json"],
+		outputFile: { json: "test-results/e2e.json" },
 		include: ["e2e/**/*.e2e.test.ts"],
 		environment: "node",
 		// One server, one browser: the viewports run one after the other.

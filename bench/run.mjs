@@ -3,7 +3,14 @@
 // local mode, no Cloudflare account) against sharp (libvips) on the same
 // outputs. Prints a table and writes bench/results/. Asserts nothing about time.
 //
-//   npm run bench [-- --runs 5] [-- --only seed] [-- --no-load]
+//   npm run bench [-- --runs 5] [-- --only seed,goldfish,png,webp,jpeg] [-- --no-load]
+//
+// --only takes fixture ids (seed, harbour, cups; goldfish, logo; garden-webp,
+// cups-webp, seed-webp) or the groups jpeg, png, webp. The memory sweep, the
+// concurrency line, the derivative tier and the HIT row run when a JPEG
+// fixture is selected. PNG rows get a "GD" byte column when `php` with GD is
+// installed (bench/gd-resize.php); otherwise that column says so.
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +32,8 @@ const root = new URL("../", import.meta.url).pathname;
 const resultsDir = join(root, "bench/results");
 const DIR = "2025/09/";
 const ADOBE = "AdobeStock_1228396051_Editorial_Use_Only";
+const only = opts.only?.split(",");
+const selected = (id, group) => !only || only.includes(id) || only.includes(group);
 const FIXTURES = [
 	{ id: "seed", name: ADOBE, ext: "jpeg", files: [`${ADOBE}.jpeg`, `${ADOBE}-scaled.jpeg`] },
 	{
@@ -34,8 +43,38 @@ const FIXTURES = [
 		files: ["harbour-friends.jpeg", "harbour-friends-scaled.jpeg"],
 	},
 	{ id: "cups", name: "colorful-cups", ext: "jpg", files: ["colorful-cups.jpg"] },
-].filter((f) => !opts.only || opts.only.split(",").includes(f.id));
+].filter((f) => selected(f.id, "jpeg"));
+// PNG and WebP: sizes of PNG/WebP originals, and the seed JPEG negotiated to
+// WebP (AUTO_FORMAT=true, Accept: image/webp).
+const FORMAT_FIXTURES = [
+	{ id: "goldfish", group: "png", name: "goldfish", ext: "png", files: ["goldfish.png"] },
+	{ id: "logo", group: "png", name: "logo-palette", ext: "png", files: ["logo-palette.png"] },
+	{
+		id: "garden-webp",
+		group: "webp",
+		name: "garden-lossy",
+		ext: "webp",
+		files: ["garden-lossy.webp"],
+	},
+	{
+		id: "cups-webp",
+		group: "webp",
+		alpha: true,
+		name: "cups-alpha",
+		ext: "webp",
+		files: ["cups-alpha.webp"],
+	},
+	{
+		id: "seed-webp",
+		group: "webp",
+		negotiated: true,
+		name: ADOBE,
+		ext: "jpeg",
+		files: [`${ADOBE}.jpeg`, `${ADOBE}-scaled.jpeg`],
+	},
+].filter((f) => selected(f.id, f.group));
 const MAX_NAME = "bench-max-source";
+const jpegSections = FIXTURES.length > 0;
 
 // libvips caches operations; a repeated identical pipeline must not be answered from it.
 sharp.cache(false);
@@ -142,6 +181,43 @@ function sharpRender(source, plan) {
 		.toBuffer();
 }
 
+/** sharp's PNG / WebP for the same crop window and size (formats rows). */
+function sharpFormat(source, plan, format) {
+	const { crop } = plan;
+	const resized = sharp(source)
+		.extract({ left: crop.x, top: crop.y, width: crop.w, height: crop.h })
+		.resize(plan.resizeWidth, plan.resizeHeight, { kernel: "lanczos3", fit: "fill" });
+	return format === "png"
+		? resized.png({ compressionLevel: 9 }).toBuffer()
+		: resized.webp({ quality: WEBP_QUALITY, alphaQuality: 100 }).toBuffer();
+}
+
+/** WordPress's GD editor's PNG for the same window (bench/gd-resize.php), or null without php-gd. */
+const GD = (() => {
+	try {
+		execFileSync("php", ["-r", "exit(function_exists('imagecreatefrompng') ? 0 : 3);"], {
+			stdio: "ignore",
+		});
+		return execFileSync("php", ["-r", "echo 'PHP ', PHP_VERSION, ', GD ', GD_VERSION;"], {
+			encoding: "utf8",
+		});
+	} catch {
+		return null;
+	}
+})();
+function gdPng(file, plan) {
+	const { crop } = plan;
+	return execFileSync(
+		"php",
+		[
+			join(root, "bench/gd-resize.php"),
+			file,
+			...[crop.x, crop.y, crop.w, crop.h, plan.resizeWidth, plan.resizeHeight].map(String),
+		],
+		{ maxBuffer: 64 * 1024 * 1024 },
+	);
+}
+
 /** High-quality reference: lanczos3 from the full upload (not its -scaled copy), no JPEG. */
 async function reference(upload, size) {
 	const p = size.plan;
@@ -159,6 +235,7 @@ async function reference(upload, size) {
 
 const wrangler = await readJsonc(join(root, "wrangler.jsonc"));
 const maxPixels = Number(wrangler.vars?.MAX_SOURCE_PIXELS ?? 8_000_000);
+const WEBP_QUALITY = Number(wrangler.vars?.WEBP_QUALITY ?? 86);
 await mkdir(resultsDir, { recursive: true });
 const persist = await mkdtemp(join(tmpdir(), "wp-edge-bench-"));
 
@@ -175,8 +252,11 @@ function benchConfig(withTier, vars) {
 	};
 }
 
+let configSeq = 0;
 async function start(withTier, vars = {}) {
-	const path = join(resultsDir, `wrangler.${withTier ? "tier" : "notier"}.json`);
+	// One config file per worker: rewriting the file a running worker was
+	// started from makes wrangler rebuild that worker.
+	const path = join(resultsDir, `wrangler.${withTier ? "tier" : "notier"}.${++configSeq}.json`);
 	await writeFile(path, JSON.stringify(benchConfig(withTier, vars), null, 2));
 	const worker = await unstable_startWorker({
 		config: path,
@@ -199,7 +279,7 @@ const uploads = {};
 		configPath: join(root, "wrangler.jsonc"),
 		persist: { path: join(persist, "v3") },
 	});
-	for (const fx of FIXTURES) {
+	for (const fx of [...FIXTURES, ...FORMAT_FIXTURES]) {
 		for (const file of fx.files) {
 			const bytes = await readFile(join(root, "fixtures/originals", DIR, file));
 			await proxy.env.ORIGINALS.put(`${DIR}${file}`, new Uint8Array(bytes));
@@ -209,15 +289,17 @@ const uploads = {};
 	// Memory sources: the largest the worker accepts (MAX_SOURCE_PIXELS at 3:2),
 	// WordPress's largest -scaled copy (2560x2560) and two smaller ones.
 	const adobe = await readFile(join(root, "fixtures/originals", DIR, `${ADOBE}.jpeg`));
-	const sweep = [
-		[
-			Math.floor(Math.sqrt(maxPixels * 1.5)),
-			Math.floor(maxPixels / Math.floor(Math.sqrt(maxPixels * 1.5))),
-		],
-		[2560, 2560],
-		[2560, 1920],
-		[2560, 1707],
-	];
+	const sweep = !jpegSections
+		? []
+		: [
+				[
+					Math.floor(Math.sqrt(maxPixels * 1.5)),
+					Math.floor(maxPixels / Math.floor(Math.sqrt(maxPixels * 1.5))),
+				],
+				[2560, 2560],
+				[2560, 1920],
+				[2560, 1707],
+			];
 	uploads.memory = [];
 	for (const [w, h] of sweep) {
 		const name = `${MAX_NAME}-${w}x${h}`.replace(/x/g, "by");
@@ -337,6 +419,95 @@ for (const fx of FIXTURES) {
 	});
 }
 
+// ---- PNG and WebP ------------------------------------------------------------
+// Same method as the JPEG rows: median of RUNS cold misses (reset + fresh Host)
+// alternating with sharp's run for the same crop window and size.
+
+results.formats = [];
+let autoWorker;
+for (const fx of FORMAT_FIXTURES) {
+	let target = worker;
+	const accept = fx.negotiated ? { headers: { Accept: "image/webp,image/*;q=0.8" } } : undefined;
+	if (fx.negotiated) {
+		log("starting a worker with AUTO_FORMAT=true (negotiated WebP)");
+		autoWorker ??= await start(false, { AUTO_FORMAT: "true" });
+		target = autoWorker;
+	}
+	const upload = uploads[fx.files[0]];
+	const firstPath = `${DIR}${fx.name}-150x150.${fx.ext}`;
+	const { meta } = await json(target, `/__bench/plan/${firstPath}`);
+	const sourceFile = meta.source.key.slice(DIR.length);
+	const source = uploads[sourceFile];
+	const sizes = await json(target, `/__bench/all/${firstPath}`); // warms the codecs
+	const format = fx.ext === "png" ? "png" : "webp";
+	const expectType = `image/${format}`;
+	// Warm the WebP encoder, which /__bench/all (JPEG output) did not use.
+	if (fx.negotiated) await get(target, `/files/${firstPath}`, freshHost(), accept);
+	for (const made of sizes.sizes) {
+		const { size, plan } = await json(target, `/__bench/plan/${made.key}`);
+		const path = `/files/${made.key}`;
+		const workerMs = [];
+		const split = { r2: [], decode: [], resize: [], encode: [] };
+		const sharpMs = [];
+		let workerBytes;
+		let sharpBytes;
+		for (let i = 0; i < RUNS; i++) {
+			await json(target, "/__bench/reset", { method: "POST" });
+			const t0 = performance.now();
+			const { res, body } = await get(target, path, freshHost(), accept);
+			workerMs.push(performance.now() - t0);
+			const type = res.headers.get("Content-Type");
+			if (res.status !== 200 || res.headers.get("X-Cache") !== "MISS" || type !== expectType) {
+				throw new Error(`${path}: ${res.status} ${res.headers.get("X-Cache")} ${type}`);
+			}
+			const t = serverTiming(res.headers.get("Server-Timing"));
+			for (const k of Object.keys(split)) split[k].push(t[k] ?? 0);
+			workerBytes = body;
+			const t1 = performance.now();
+			sharpBytes = await sharpFormat(source, plan, format);
+			sharpMs.push(performance.now() - t1);
+		}
+		const row = {
+			fixture: fx.id,
+			group: fx.group,
+			size: `${plan.width}x${plan.height}`,
+			worker: median(workerMs),
+			r2: median(split.r2),
+			decode: median(split.decode),
+			resize: median(split.resize),
+			encode: median(split.encode),
+			sharp: median(sharpMs),
+			workerBytes: workerBytes.byteLength,
+			sharpBytes: sharpBytes.byteLength,
+		};
+		row.ratio = row.worker / row.sharp;
+		if (format === "png") {
+			row.gdBytes = GD
+				? gdPng(join(root, "fixtures/originals", DIR, sourceFile), plan).byteLength
+				: null;
+		}
+		if (fx.negotiated) {
+			// Our JPEG for the same size: the same worker, a client that takes no WebP.
+			const { res, body } = await get(target, path, freshHost(), {
+				headers: { Accept: "image/jpeg,image/*;q=0.8" },
+			});
+			if (res.headers.get("Content-Type") !== "image/jpeg") throw new Error(`${path}: not JPEG`);
+			row.jpegBytes = body.byteLength;
+		}
+		if (format === "webp" && !fx.alpha) {
+			// Opaque images only: removing alpha from a transparent one compares hidden colours.
+			const ref = await reference(upload, size);
+			row.workerPsnr = psnr(await rgb(workerBytes), ref);
+			row.sharpPsnr = psnr(await rgb(sharpBytes), ref);
+		}
+		results.formats.push(row);
+		log(
+			`${fx.id} ${row.size}: worker ${row.worker.toFixed(0)} ms ${row.workerBytes} B, sharp ${row.sharp.toFixed(0)} ms ${row.sharpBytes} B${row.gdBytes ? `, GD ${row.gdBytes} B` : ""}`,
+		);
+	}
+}
+await autoWorker?.dispose();
+
 // ---- memory and concurrency ---------------------------------------------------
 
 results.memory = [];
@@ -362,7 +533,7 @@ for (const m of uploads.memory) {
 	});
 }
 
-{
+if (jpegSections) {
 	log("20 concurrent misses on one isolate");
 	await json(worker, "/__bench/reset", { method: "POST" });
 	const before = (await json(worker, "/__bench/stats")).codecStats;
@@ -389,8 +560,8 @@ for (const m of uploads.memory) {
 
 // ---- the derivative tier ---------------------------------------------------------
 
-const tierWorker = await start(true);
-{
+const tierWorker = jpegSections ? await start(true) : undefined;
+if (tierWorker) {
 	log("derivative tier: a miss fills it, later misses read it");
 	const fx = FIXTURES[0];
 	const rows = results.rows.filter((r) => r.fixture === fx.id);
@@ -441,7 +612,7 @@ async function load(url) {
 	return { rps: r.requests.average, p50: r.latency.p50, non2xx: r.non2xx, errors: r.errors };
 }
 
-if (!opts["no-load"]) {
+if (!opts["no-load"] && jpegSections) {
 	log("cache HIT requests/s (autocannon)");
 	const fx = FIXTURES[0];
 	const path = `/files/${DIR}${fx.name}-${results.rows[1]?.size ?? "730x487"}.${fx.ext}`;
@@ -498,7 +669,7 @@ export default { fetch() { return new Response(bytes, { headers }); } };\n`,
 	await mem.dispose();
 }
 
-await tierWorker.dispose();
+await tierWorker?.dispose();
 await worker.dispose();
 await rm(persist, { recursive: true, force: true });
 
@@ -513,48 +684,90 @@ const lines = [];
 const m = results.machine;
 lines.push(
 	`${results.date} · ${m.cpus} cores (${m.model}) · node ${m.node} · ${m.wrangler} · sharp ${m.sharp} (libvips ${m.vips}) · medians of ${RUNS} runs`,
-	"",
-	"Cold miss (ms; worker = client-side round trip through workerd incl. R2 read; split from Server-Timing) · bytes · quality against lanczos3 from the full upload",
-	"",
-	"| image | size | worker | r2 | decode | resize | encode | sharp | ratio | KB worker | KB sharp | bytes ratio | PSNR worker | PSNR sharp | SSIM worker | SSIM sharp |",
-	"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
 );
+if (jpegSections)
+	lines.push(
+		"",
+		"Cold miss (ms; worker = client-side round trip through workerd incl. R2 read; split from Server-Timing) · bytes · quality against lanczos3 from the full upload",
+		"",
+		"| image | size | worker | r2 | decode | resize | encode | sharp | ratio | KB worker | KB sharp | bytes ratio | PSNR worker | PSNR sharp | SSIM worker | SSIM sharp |",
+		"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+	);
 for (const r of results.rows) {
 	lines.push(
 		`| ${r.fixture} | ${r.size} | ${f0(r.worker)} | ${f0(r.r2)} | ${f0(r.decode)} | ${f0(r.resize)} | ${f0(r.encode)} | ${f0(r.sharp)} | ${f2(r.ratio)} | ${kb(r.workerBytes)} | ${kb(r.sharpBytes)} | ${f2(r.workerBytes / r.sharpBytes)} | ${f2(r.workerPsnr)} | ${f2(r.sharpPsnr)} | ${f3(r.workerSsim)} | ${f3(r.sharpSsim)} |`,
 	);
 }
-lines.push("", "One decode → all sizes (worker, in-isolate) vs sharp's separate calls", "");
-lines.push("| image | sizes | worker ms | sharp ms | ratio |", "|---|--:|--:|--:|--:|");
+if (jpegSections) {
+	lines.push("", "One decode → all sizes (worker, in-isolate) vs sharp's separate calls", "");
+	lines.push("| image | sizes | worker ms | sharp ms | ratio |", "|---|--:|--:|--:|--:|");
+}
 for (const a of results.all) {
 	lines.push(`| ${a.fixture} | ${a.sizes} | ${f0(a.worker)} | ${f0(a.sharp)} | ${f2(a.ratio)} |`);
 }
-lines.push(
-	"",
-	`Peak memory per source (fresh isolate, all sizes from one decode; MAX_SOURCE_PIXELS=${maxPixels})`,
-	"",
-	"| source | MP | accepted | WASM MB (sum of peaks) | decode | resize | encode | decoded RGBA in JS MB | WASM + RGBA MB | all sizes ms |",
-	"|---|--:|---|--:|--:|--:|--:|--:|--:|--:|",
-);
+if (jpegSections)
+	lines.push(
+		"",
+		`Peak memory per source (fresh isolate, all sizes from one decode; MAX_SOURCE_PIXELS=${maxPixels})`,
+		"",
+		"| source | MP | accepted | WASM MB (sum of peaks) | decode | resize | encode | decoded RGBA in JS MB | WASM + RGBA MB | all sizes ms |",
+		"|---|--:|---|--:|--:|--:|--:|--:|--:|--:|",
+	);
 for (const m of results.memory) {
 	lines.push(
 		`| ${m.source} | ${(m.sourcePixels / 1e6).toFixed(2)} | ${m.accepted ? "yes" : "no"} | ${mb(m.wasmTotal)} | ${mb(m.wasm.decode)} | ${mb(m.wasm.resize)} | ${mb(m.wasm.encode)} | ${mb(m.decodedBytes)} | ${mb(m.wasmTotal + m.decodedBytes)} | ${f0(m.allSizesMs)} |`,
 	);
 }
-lines.push("");
 const cc = results.concurrency;
-lines.push(
-	`20 concurrent misses on one isolate (${cc.distinct} distinct derivatives): ${cc.ok}/${cc.requests} 200 OK in ${f0(cc.ms)} ms, ${cc.decodes} decodes, ${cc.traps} traps; sum of WASM peaks in that isolate ${mb(Object.values(cc.wasmAfter).reduce((a, b) => a + b, 0))} MB`,
-);
+if (cc)
+	lines.push(
+		"",
+		`20 concurrent misses on one isolate (${cc.distinct} distinct derivatives): ${cc.ok}/${cc.requests} 200 OK in ${f0(cc.ms)} ms, ${cc.decodes} decodes, ${cc.traps} traps; sum of WASM peaks in that isolate ${mb(Object.values(cc.wasmAfter).reduce((a, b) => a + b, 0))} MB`,
+	);
 const t = results.tier;
-lines.push(
-	`Derivative tier (${t.fixture}): one miss → fan-out made ${t.fanOutEncodes} sizes from ${t.fanOutDecodes} decode; a later cold-edge miss is served from R2 in ${f0(t.missFromTierMs)} ms with ${t.decodesWhileServingFromTier} decodes`,
-);
+if (t)
+	lines.push(
+		`Derivative tier (${t.fixture}): one miss → fan-out made ${t.fanOutEncodes} sizes from ${t.fanOutDecodes} decode; a later cold-edge miss is served from R2 in ${f0(t.missFromTierMs)} ms with ${t.decodesWhileServingFromTier} decodes`,
+	);
 if (results.hit) {
 	const h = results.hit;
 	lines.push(
 		`Cache HIT (${kb(h.bytes)} KB, autocannon 10 connections, medians of 3 alternating ${opts["load-seconds"]} s rounds): worker ${f0(h.worker.rps)} req/s (p50 ${h.worker.p50} ms) vs in-memory worker ${f0(h.memory.rps)} req/s (p50 ${h.memory.p50} ms) → ${f2(h.ratio)}; non-2xx ${h.worker.non2xx}/${h.memory.non2xx}`,
 	);
+}
+const pngRows = results.formats.filter((r) => r.group === "png");
+const webpRows = results.formats.filter((r) => r.group === "webp");
+if (pngRows.length) {
+	lines.push(
+		"",
+		`PNG sizes (cold miss ms, bytes): sharp = png({ compressionLevel: 9 }); GD = bench/gd-resize.php (${GD ?? "not run"})`,
+		"",
+		"| image | size | worker | r2 | decode | resize | encode | sharp | ratio | KB worker | KB sharp | KB GD | bytes / sharp | bytes / GD |",
+		"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+	);
+	for (const r of pngRows) {
+		const gd = r.gdBytes == null ? "GD: php-gd not installed" : kb(r.gdBytes);
+		const gdRatio = r.gdBytes == null ? "–" : f2(r.workerBytes / r.gdBytes);
+		lines.push(
+			`| ${r.fixture} | ${r.size} | ${f0(r.worker)} | ${f0(r.r2)} | ${f0(r.decode)} | ${f0(r.resize)} | ${f0(r.encode)} | ${f0(r.sharp)} | ${f2(r.ratio)} | ${kb(r.workerBytes)} | ${kb(r.sharpBytes)} | ${gd} | ${f2(r.workerBytes / r.sharpBytes)} | ${gdRatio} |`,
+		);
+	}
+}
+if (webpRows.length) {
+	lines.push(
+		"",
+		`WebP sizes (cold miss ms, bytes): WebP originals, and seed-webp = the seed JPEG served as WebP (AUTO_FORMAT=true, Accept: image/webp); sharp = webp({ quality: ${WEBP_QUALITY}, alphaQuality: 100 }); PSNR against lanczos3 from the full upload (opaque images only)`,
+		"",
+		"| image | size | worker | decode | resize | encode | sharp | ratio | KB worker | KB sharp | bytes / sharp | KB our JPEG | WebP / JPEG | PSNR worker | PSNR sharp |",
+		"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+	);
+	for (const r of webpRows) {
+		const jpeg = r.jpegBytes == null ? "–" : kb(r.jpegBytes);
+		const jpegRatio = r.jpegBytes == null ? "–" : f2(r.workerBytes / r.jpegBytes);
+		lines.push(
+			`| ${r.fixture} | ${r.size} | ${f0(r.worker)} | ${f0(r.decode)} | ${f0(r.resize)} | ${f0(r.encode)} | ${f0(r.sharp)} | ${f2(r.ratio)} | ${kb(r.workerBytes)} | ${kb(r.sharpBytes)} | ${f2(r.workerBytes / r.sharpBytes)} | ${jpeg} | ${jpegRatio} | ${f2(r.workerPsnr)} | ${f2(r.sharpPsnr)} |`,
+		);
+	}
 }
 const report = lines.join("\n");
 console.log(report);

@@ -740,7 +740,7 @@ const webpRows = results.formats.filter((r) => r.group === "webp");
 if (pngRows.length) {
 	lines.push(
 		"",
-		`PNG sizes (cold miss ms, bytes): sharp = png({ compressionLevel: 9 }); GD = bench/gd-resize.php (${GD ?? "not run"})`,
+		`PNG sizes (cold miss ms, bytes): sharp = png({ compressionLevel: 9 }); GD = ${GD ? `bench/gd-resize.php (${GD})` : "php-gd not installed, not measured"}`,
 		"",
 		"| image | size | worker | r2 | decode | resize | encode | sharp | ratio | KB worker | KB sharp | KB GD | bytes / sharp | bytes / GD |",
 		"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",

@@ -53,6 +53,8 @@ export interface Config {
 	readonly jpegQuality: number;
 	/** Quality of lossy WebP output (WebP sizes of lossy WebP, negotiated WebP). */
 	readonly webpQuality: number;
+	/** WebP quality when a JPEG/PNG size is served as WebP (AUTO_FORMAT). */
+	readonly negotiatedWebpQuality: number;
 	/** oxipng effort for PNG output, 0 (fast) – 6 (smallest). */
 	readonly pngLevel: number;
 	/** Serve JPEG/PNG derivatives as WebP to clients whose Accept asks for it. */
@@ -79,6 +81,7 @@ export const DEFAULTS = {
 	DEMO_PREFIX: "",
 	JPEG_QUALITY: 82,
 	WEBP_QUALITY: 86,
+	NEGOTIATED_WEBP_QUALITY: 80,
 	PNG_LEVEL: 1,
 	AUTO_FORMAT: false,
 	CACHE_CONTROL: "public, max-age=31536000, immutable",
@@ -266,6 +269,13 @@ export function parseConfig(vars: Vars): Config {
 		sizes: sizes(vars),
 		jpegQuality: int(vars, "JPEG_QUALITY", DEFAULTS.JPEG_QUALITY, 1, 100),
 		webpQuality: int(vars, "WEBP_QUALITY", DEFAULTS.WEBP_QUALITY, 1, 100),
+		negotiatedWebpQuality: int(
+			vars,
+			"NEGOTIATED_WEBP_QUALITY",
+			DEFAULTS.NEGOTIATED_WEBP_QUALITY,
+			1,
+			100,
+		),
 		pngLevel: int(vars, "PNG_LEVEL", DEFAULTS.PNG_LEVEL, 0, 6),
 		autoFormat: bool(vars, "AUTO_FORMAT", DEFAULTS.AUTO_FORMAT),
 		cacheControl,

@@ -54,6 +54,7 @@ export function encodeSettings(config: Config): EncodeSettings {
 		jpegQuality: config.jpegQuality,
 		jpegProgressive: JPEG_PROGRESSIVE,
 		webpQuality: config.webpQuality,
+		negotiatedWebpQuality: config.negotiatedWebpQuality,
 		pngLevel: config.pngLevel,
 	};
 }
@@ -64,7 +65,7 @@ function encoderTag(output: OutputFormat, config: Config): string {
 		case "jpeg":
 			return `q${config.jpegQuality}`;
 		case "webp":
-			return `webp-q${config.webpQuality}`;
+			return `webp-q${config.webpQuality}-n${config.negotiatedWebpQuality}`;
 		case "png":
 			return `png-o${config.pngLevel}`;
 	}

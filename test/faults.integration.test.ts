@@ -120,17 +120,31 @@ describe("throwables that are not Errors still become typed responses", () => {
 	it("an encoder's error exit (a plain ExitStatus object) is a typed 500, and the next encode works", async () => {
 		const traps = codecStats.traps;
 		const zero = { data: new Uint8ClampedArray(0), width: 0, height: 0 };
-		const settings = { jpegQuality: 80, jpegProgressive: false, webpQuality: 80, pngLevel: 2 };
-		const err = await encodeImage(zero, { format: "jpeg", settings, lossless: false }).catch(
-			(e: unknown) => e,
-		);
+		const settings = {
+			jpegQuality: 80,
+			jpegProgressive: false,
+			webpQuality: 80,
+			negotiatedWebpQuality: 80,
+			pngLevel: 2,
+		};
+		const err = await encodeImage(zero, {
+			format: "jpeg",
+			settings,
+			lossless: false,
+			negotiated: false,
+		}).catch((e: unknown) => e);
 		// libjpeg refuses an empty image through exit(): not an Error at all.
 		expect(err).toBeInstanceOf(InternalError);
 		expect(err).toMatchObject({ status: 500, publicMessage: "Could not encode image" });
 		expect((err as InternalError).message).toMatch(/^encode jpeg: ExitStatus status 1/);
 		expect(codecStats.traps).toBe(traps + 1);
 		const src = await decodeJpeg(await fixtureBytes("originals/2025/09/autumn-tiny.jpg"));
-		const ok = await encodeImage(src, { format: "jpeg", settings, lossless: false });
+		const ok = await encodeImage(src, {
+			format: "jpeg",
+			settings,
+			lossless: false,
+			negotiated: false,
+		});
 		expect((await decode(ok)).width).toBe(src.width);
 	});
 

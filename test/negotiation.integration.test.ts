@@ -10,7 +10,7 @@ import { parseConfig } from "../src/config";
 import { decodeImage } from "../src/image/formats";
 import { detectFormat } from "../src/image/probe";
 import { buildApp } from "../src/index";
-import { DIR, seed } from "./images";
+import { DIR, psnr, seed } from "./images";
 
 const CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
 const PLAIN = "image/png,image/*;q=0.8,*/*;q=0.5";
@@ -42,6 +42,31 @@ beforeAll(async () => {
 });
 
 describe("AUTO_FORMAT on", () => {
+	it("negotiated WebP uses NEGOTIATED_WEBP_QUALITY: fewer bytes than the JPEG, same picture", async () => {
+		const file = "garden-progressive-730x456.jpg";
+		const webp = await get(file, { Accept: CHROME });
+		const jpeg = await get(file, { Accept: PLAIN });
+		expect([webp.type, jpeg.type]).toEqual(["image/webp", "image/jpeg"]);
+		expect(webp.bytes.byteLength).toBeLessThan(jpeg.bytes.byteLength * 0.8);
+		const w = await decodeImage("webp", webp.bytes);
+		const j = await decodeImage("jpeg", jpeg.bytes);
+		expect(psnr(w, j)).toBeGreaterThan(36);
+		// WordPress's WebP quality (86, for WebP uploads) would cost more bytes.
+		const at86 = buildApp(
+			parseConfig({ ...env, AUTO_FORMAT: "true", NEGOTIATED_WEBP_QUALITY: "86" }),
+		);
+		const ctx = createExecutionContext();
+		const res = await at86.fetch(
+			new Request(`http://auto86.test/files/${DIR}${file}`, { headers: { Accept: CHROME } }),
+			env,
+			ctx,
+		);
+		const bytes86 = (await res.arrayBuffer()).byteLength;
+		await waitOnExecutionContext(ctx);
+		expect(res.headers.get("ETag")).not.toBe(webp.etag);
+		expect(bytes86).toBeGreaterThan(webp.bytes.byteLength);
+	});
+
 	it("a WebP client warms the cache, then a plain client still gets JPEG", async () => {
 		const file = "garden-progressive-510x320.jpg";
 		const webp = await get(file, { Accept: CHROME });

@@ -22,6 +22,8 @@ export interface EncodeSettings {
 	/** Progressive JPEG (else baseline); see derivatives.ts for the measurement. */
 	readonly jpegProgressive: boolean;
 	readonly webpQuality: number;
+	/** For WebP negotiated from a JPEG/PNG size (not a WebP upload). */
+	readonly negotiatedWebpQuality: number;
 	/** oxipng effort (0–6). */
 	readonly pngLevel: number;
 }
@@ -60,6 +62,8 @@ export interface EncodeRequest {
 	readonly settings: EncodeSettings;
 	/** Keep a lossless source lossless (WebP → WebP). */
 	readonly lossless: boolean;
+	/** The output format differs from the upload's (content negotiation). */
+	readonly negotiated: boolean;
 }
 
 /**
@@ -90,7 +94,10 @@ function encodeWith(image: RGBAImage, req: EncodeRequest): Promise<Uint8Array> {
 		case "png":
 			return encodePng(image, { level: req.settings.pngLevel });
 		case "webp":
-			return encodeWebp(image, { quality: req.settings.webpQuality, lossless: req.lossless });
+			return encodeWebp(image, {
+				quality: req.negotiated ? req.settings.negotiatedWebpQuality : req.settings.webpQuality,
+				lossless: req.lossless,
+			});
 	}
 }
 

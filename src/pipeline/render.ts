@@ -192,6 +192,7 @@ const encode: Step = {
 			format: job.output,
 			settings: job.encode,
 			lossless: job.output === job.format && ctx.lossless,
+			negotiated: job.output !== job.format,
 		});
 	},
 };

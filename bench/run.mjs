@@ -338,6 +338,51 @@ results.machine = {
 	wrangler: `wrangler ${JSON.parse(await readFile(join(root, "node_modules/wrangler/package.json"), "utf8")).version}`,
 };
 
+/**
+ * Median cold misses of one size, alternating with sharp's run for the same
+ * output so load from other processes on a shared machine falls on both alike.
+ * Each worker run is a real miss: state reset and a fresh Host.
+ */
+async function coldMisses(target, path, { accept, expectType, renderSharp }) {
+	const workerMs = [];
+	const split = { r2: [], decode: [], resize: [], encode: [] };
+	const sharpMs = [];
+	let workerBytes;
+	let sharpBytes;
+	for (let i = 0; i < RUNS; i++) {
+		await json(target, "/__bench/reset", { method: "POST" });
+		const t0 = performance.now();
+		const { res, body } = await get(target, path, freshHost(), accept);
+		workerMs.push(performance.now() - t0);
+		const type = res.headers.get("Content-Type");
+		if (
+			res.status !== 200 ||
+			res.headers.get("X-Cache") !== "MISS" ||
+			(expectType && type !== expectType)
+		) {
+			throw new Error(`${path}: ${res.status} ${res.headers.get("X-Cache")} ${type}`);
+		}
+		const t = serverTiming(res.headers.get("Server-Timing"));
+		for (const k of Object.keys(split)) split[k].push(t[k] ?? 0);
+		workerBytes = body;
+		const t1 = performance.now();
+		sharpBytes = await renderSharp();
+		sharpMs.push(performance.now() - t1);
+	}
+	return {
+		timing: {
+			worker: median(workerMs),
+			r2: median(split.r2),
+			decode: median(split.decode),
+			resize: median(split.resize),
+			encode: median(split.encode),
+			sharp: median(sharpMs),
+		},
+		workerBytes,
+		sharpBytes,
+	};
+}
+
 log("starting the worker (no derivative tier)");
 const worker = await start(false);
 
@@ -350,41 +395,16 @@ for (const fx of FIXTURES) {
 	for (const made of sizes.sizes) {
 		const key = made.key;
 		const { size, plan } = await json(worker, `/__bench/plan/${key}`);
-		const path = `/files/${key}`;
-		const workerMs = [];
-		const split = { r2: [], decode: [], resize: [], encode: [] };
-		const sharpMs = [];
-		let workerBytes;
-		let sharpBytes;
-		// Worker and sharp runs alternate, so load from other processes on this
-		// shared machine falls on both alike.
-		for (let i = 0; i < RUNS; i++) {
-			await json(worker, "/__bench/reset", { method: "POST" });
-			const t0 = performance.now();
-			const { res, body } = await get(worker, path, freshHost());
-			workerMs.push(performance.now() - t0);
-			if (res.status !== 200 || res.headers.get("X-Cache") !== "MISS") {
-				throw new Error(`${path}: ${res.status} ${res.headers.get("X-Cache")}`);
-			}
-			const t = serverTiming(res.headers.get("Server-Timing"));
-			for (const k of Object.keys(split)) split[k].push(t[k] ?? 0);
-			workerBytes = body;
-			const t1 = performance.now();
-			sharpBytes = await sharpRender(source, plan);
-			sharpMs.push(performance.now() - t1);
-		}
+		const { timing, workerBytes, sharpBytes } = await coldMisses(worker, `/files/${key}`, {
+			renderSharp: () => sharpRender(source, plan),
+		});
 		const ref = await reference(upload, size);
 		const ours = await rgb(workerBytes);
 		const theirs = await rgb(sharpBytes);
 		const row = {
 			fixture: fx.id,
 			size: `${plan.width}x${plan.height}`,
-			worker: median(workerMs),
-			r2: median(split.r2),
-			decode: median(split.decode),
-			resize: median(split.resize),
-			encode: median(split.encode),
-			sharp: median(sharpMs),
+			...timing,
 			workerBytes: workerBytes.byteLength,
 			sharpBytes: sharpBytes.byteLength,
 			workerPsnr: psnr(ours, ref),
@@ -447,42 +467,17 @@ for (const fx of FORMAT_FIXTURES) {
 	for (const made of sizes.sizes) {
 		const { size, plan } = await json(target, `/__bench/plan/${made.key}`);
 		const path = `/files/${made.key}`;
-		const workerMs = [];
-		const split = { r2: [], decode: [], resize: [], encode: [] };
-		const sharpMs = [];
-		let workerBytes;
-		let sharpBytes;
-		for (let i = 0; i < RUNS; i++) {
-			await json(target, "/__bench/reset", { method: "POST" });
-			const t0 = performance.now();
-			const { res, body } = await get(target, path, freshHost(), accept);
-			workerMs.push(performance.now() - t0);
-			const type = res.headers.get("Content-Type");
-			if (res.status !== 200 || res.headers.get("X-Cache") !== "MISS" || type !== expectType) {
-				throw new Error(`${path}: ${res.status} ${res.headers.get("X-Cache")} ${type}`);
-			}
-			const t = serverTiming(res.headers.get("Server-Timing"));
-			for (const k of Object.keys(split)) split[k].push(t[k] ?? 0);
-			workerBytes = body;
-			const t1 = performance.now();
-			sharpBytes = await sharpFormat(
-				source,
-				plan,
-				format,
-				fx.negotiated ? NEGOTIATED_WEBP_QUALITY : WEBP_QUALITY,
-			);
-			sharpMs.push(performance.now() - t1);
-		}
+		const quality = fx.negotiated ? NEGOTIATED_WEBP_QUALITY : WEBP_QUALITY;
+		const { timing, workerBytes, sharpBytes } = await coldMisses(target, path, {
+			accept,
+			expectType,
+			renderSharp: () => sharpFormat(source, plan, format, quality),
+		});
 		const row = {
 			fixture: fx.id,
 			group: fx.group,
 			size: `${plan.width}x${plan.height}`,
-			worker: median(workerMs),
-			r2: median(split.r2),
-			decode: median(split.decode),
-			resize: median(split.resize),
-			encode: median(split.encode),
-			sharp: median(sharpMs),
+			...timing,
 			workerBytes: workerBytes.byteLength,
 			sharpBytes: sharpBytes.byteLength,
 		};

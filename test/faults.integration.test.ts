@@ -116,8 +116,8 @@ describe("a codec that traps does not poison the isolate", () => {
 	});
 });
 
-describe("throwables that are not Errors still become typed responses", () => {
-	it("an encoder's error exit (a plain ExitStatus object) is a typed 500, and the next encode works", async () => {
+describe("an encoder error mid-call", () => {
+	it("an encoder's error exit (libjpeg's error_exit, thrown through WASM) is a typed 500, and the next encode works", async () => {
 		const traps = codecStats.traps;
 		const zero = { data: new Uint8ClampedArray(0), width: 0, height: 0 };
 		const settings = {
@@ -133,10 +133,10 @@ describe("throwables that are not Errors still become typed responses", () => {
 			lossless: false,
 			negotiated: false,
 		}).catch((e: unknown) => e);
-		// libjpeg refuses an empty image through exit(): not an Error at all.
+		// libjpeg refuses an empty image through error_exit, mid-call.
 		expect(err).toBeInstanceOf(InternalError);
 		expect(err).toMatchObject({ status: 500, publicMessage: "Could not encode image" });
-		expect((err as InternalError).message).toMatch(/^encode jpeg: ExitStatus status 1/);
+		expect((err as InternalError).message).toMatch(/^encode jpeg: LibjpegError: Empty JPEG image/);
 		expect(codecStats.traps).toBe(traps + 1);
 		const src = await decodeJpeg(await fixtureBytes("originals/2025/09/autumn-tiny.jpg"));
 		const ok = await encodeImage(src, {

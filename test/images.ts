@@ -4,6 +4,10 @@
  * compare them with PSNR.
  */
 import { env } from "cloudflare:test";
+import mozjpegEncFactory from "@jsquash/jpeg/codec/enc/mozjpeg_enc.js";
+import mozjpegEncWasm from "@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm";
+import { defaultOptions } from "@jsquash/jpeg/meta.js";
+import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
 import { decodeJpeg, resizeRGBA } from "../src/image/codecs";
 import type { Rect, RGBAImage } from "../src/image/orientation";
 import { fixtureBytes } from "./helpers";
@@ -43,6 +47,25 @@ export async function reference(src: RGBAImage, crop: Rect, width: number, heigh
 		premultiply: false,
 		linearRGB: true,
 	});
+}
+
+let mozjpeg: ReturnType<typeof initEmscriptenModule<typeof mozjpegEncFactory>> | undefined;
+
+/**
+ * The quality floor's encoder: mozjpeg (jSquash), progressive at `quality`,
+ * independent of the worker's own libjpeg-turbo encoder, and the same
+ * encoder the golden floor was first set with.
+ */
+export async function referenceJpeg(image: RGBAImage, quality: number): Promise<Uint8Array> {
+	mozjpeg ??= initEmscriptenModule(mozjpegEncFactory, mozjpegEncWasm);
+	const m = await mozjpeg;
+	return m
+		.encode(image.data, image.width, image.height, {
+			...defaultOptions,
+			quality,
+			progressive: true,
+		})
+		.slice();
 }
 
 /** PSNR over the RGB channels, in dB. */

@@ -1,5 +1,6 @@
 /**
- * The WASM codecs: mozjpeg (decode, encode) and the squoosh resize kernel.
+ * The WASM codecs: our libjpeg-turbo build (wasm/jpeg.c: JPEG decode at M/8
+ * scale, and encode) and the squoosh resize kernel.
  * Each module is instantiated once per isolate from a statically imported
  * `.wasm` module (workerd cannot compile WASM from bytes at run time), through
  * a promise that is cleared if it rejects. A call that traps (out of memory,
@@ -7,20 +8,10 @@
  * instead of a poisoned heap.
  */
 
-import mozjpegDecFactory, {
-	type MozJPEGModule as DecModule,
-} from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
-import mozjpegDecWasm from "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
-import mozjpegEncFactory, {
-	type MozJPEGModule as EncModule,
-	type EncodeOptions,
-} from "@jsquash/jpeg/codec/enc/mozjpeg_enc.js";
-import mozjpegEncWasm from "@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm";
-import { defaultOptions as mozjpegDefaults } from "@jsquash/jpeg/meta.js";
-import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
 import resizeWasm from "@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm";
 import { ImageError, UnprocessableError, UnsupportedFormatError } from "../errors";
 import { Shared, SharedTimeoutError } from "../shared";
+import jpegWasm from "../wasm/jpeg.wasm";
 import type { Rect, RGBAImage } from "./orientation";
 import { type ImageInfo, jpegHasEnd } from "./probe";
 
@@ -127,14 +118,56 @@ export class Lazy<T> {
 }
 
 export const emscriptenHeap = (m: unknown) => (m as { HEAP8: Int8Array }).HEAP8.buffer.byteLength;
-const decoder = new Lazy<DecModule>(
-	() => initEmscriptenModule(mozjpegDecFactory, mozjpegDecWasm),
-	emscriptenHeap,
+interface JpegExports {
+	readonly memory: WebAssembly.Memory;
+	alloc(size: number): number;
+	release(ptr: number): void;
+	/** Address of the last call's [width, height, byte length, warnings] (u32). */
+	result(): number;
+	decode(ptr: number, len: number, scaleNum: number): number;
+	encode(
+		ptr: number,
+		width: number,
+		height: number,
+		quality: number,
+		progressive: number,
+		subsample: number,
+		tables: number,
+	): number;
+}
+
+/** A libjpeg error (error_exit), thrown out of the WASM call by its `fail` import. */
+export class LibjpegError extends Error {
+	override readonly name = "LibjpegError";
+}
+
+/** WASI calls only libjpeg's unused stderr printer can reach: refused (EBADF). */
+const noFiles = { fd_close: () => 8, fd_seek: () => 8, fd_write: () => 8 };
+
+const jpegCodec = new Lazy<JpegExports>(
+	async () => {
+		let memory: WebAssembly.Memory | undefined;
+		const fail = (ptr: number) => {
+			const bytes = memory ? new Uint8Array(memory.buffer, ptr) : new Uint8Array();
+			const end = bytes.indexOf(0);
+			throw new LibjpegError(new TextDecoder().decode(bytes.subarray(0, Math.max(0, end))));
+		};
+		const instance = await WebAssembly.instantiate(jpegWasm, {
+			env: { fail },
+			wasi_snapshot_preview1: noFiles,
+		});
+		const exports = instance.exports as unknown as JpegExports;
+		memory = exports.memory;
+		return exports;
+	},
+	(wasm) => wasm.memory.buffer.byteLength,
 );
-const encoder = new Lazy<EncModule>(
-	() => initEmscriptenModule(mozjpegEncFactory, mozjpegEncWasm),
-	emscriptenHeap,
-);
+
+/** The last call's [width, height, byte length, warnings]. */
+function lastResult(wasm: JpegExports): [number, number, number, number] {
+	const r = new Uint32Array(wasm.memory.buffer, wasm.result(), 4);
+	return [r[0] ?? 0, r[1] ?? 0, r[2] ?? 0, r[3] ?? 0];
+}
 
 interface ResizeExports {
 	readonly memory: WebAssembly.Memory;
@@ -197,13 +230,31 @@ export function assertJpegDecodable(info: ImageInfo): void {
 	}
 }
 
-export async function decodeJpeg(bytes: Uint8Array): Promise<RGBAImage> {
+/**
+ * Decode a JPEG to RGBA at `scaleNum`/8 of its stored size (1..8; each side
+ * rounded up). libjpeg scales in the inverse DCT, so a smaller decode is
+ * also a cheaper one: pixel i of the result covers stored pixels
+ * [8i/scaleNum, 8(i+1)/scaleNum).
+ */
+export async function decodeJpeg(bytes: Uint8Array, scaleNum = 8): Promise<RGBAImage> {
+	if (!Number.isInteger(scaleNum) || scaleNum < 1 || scaleNum > 8) {
+		throw new RangeError(`JPEG scale ${scaleNum}/8`);
+	}
 	// libjpeg fills a cut-off file with grey and calls it a success.
 	if (!jpegHasEnd(bytes)) throw new UnprocessableError("Original JPEG is truncated");
 	codecStats.decodes++;
-	let image: Awaited<ReturnType<DecModule["decode"]>>;
 	try {
-		image = await decoder.use((m) => m.decode(bytes, false));
+		return await jpegCodec.use((wasm) => {
+			const input = wasm.alloc(bytes.byteLength);
+			if (!input) throw new RangeError("JPEG decoder: out of memory");
+			new Uint8Array(wasm.memory.buffer, input, bytes.byteLength).set(bytes);
+			const pixels = wasm.decode(input, bytes.byteLength, scaleNum);
+			wasm.release(input);
+			const [width, height, length] = lastResult(wasm);
+			const data = new Uint8ClampedArray(wasm.memory.buffer.slice(pixels, pixels + length));
+			wasm.release(pixels);
+			return { data, width, height };
+		});
 	} catch (err) {
 		if (err instanceof ImageError) throw err;
 		// A libjpeg error (bad Huffman table, unsupported variant) or a trap on
@@ -213,8 +264,6 @@ export async function decodeJpeg(bytes: Uint8Array): Promise<RGBAImage> {
 			detail: describe("decode", err),
 		});
 	}
-	if (!image) throw new UnprocessableError("Could not decode JPEG");
-	return { data: image.data, width: image.width, height: image.height };
 }
 
 /** Emscripten throws plain objects (`ExitStatus {status}`); say what it was. */
@@ -273,49 +322,61 @@ export async function resizeRGBA(
 export interface JpegEncodeOptions {
 	readonly quality: number;
 	readonly progressive: boolean;
-	/** Optimal Huffman tables (always on for progressive). Default true. */
-	readonly optimizeCoding?: boolean;
 	/** Chroma subsampling factor (2 = 4:2:0, 1 = 4:4:4). Default 2. */
 	readonly chromaSubsample?: number;
-	/** Trellis quantisation across progressive scans. Default false. */
-	readonly trellisMultipass?: boolean;
+	/** Quantisation tables: 0 = JPEG Annex K (libjpeg's), 3 = Robidoux (mozjpeg's). Default 3. */
+	readonly tables?: 0 | 3;
 }
 
+/**
+ * libjpeg-turbo's encoder: the standard (Annex K) tables scaled by `quality`
+ * exactly as WordPress's GD and Imagick editors and sharp use them, optimised
+ * Huffman coding, no trellis quantisation (BENCHMARKS.md: mozjpeg's trellis
+ * cost 5x the encode time for ~5-10% fewer bytes at the same PSNR/SSIM).
+ */
 export async function encodeJpeg(
 	image: RGBAImage,
 	options: JpegEncodeOptions,
 ): Promise<Uint8Array> {
 	codecStats.encodes++;
-	const settings: EncodeOptions = {
-		...mozjpegDefaults,
-		quality: options.quality,
-		progressive: options.progressive,
-		optimize_coding: options.optimizeCoding ?? mozjpegDefaults.optimize_coding,
-		auto_subsample: options.chromaSubsample === undefined,
-		chroma_subsample: options.chromaSubsample ?? mozjpegDefaults.chroma_subsample,
-		trellis_multipass: options.trellisMultipass ?? mozjpegDefaults.trellis_multipass,
-	};
-	return encoder.use((m) => m.encode(image.data, image.width, image.height, settings).slice());
+	return jpegCodec.use((wasm) => {
+		const input = wasm.alloc(image.data.byteLength);
+		if (!input) throw new RangeError("JPEG encoder: out of memory");
+		new Uint8Array(wasm.memory.buffer, input, image.data.byteLength).set(image.data);
+		const out = wasm.encode(
+			input,
+			image.width,
+			image.height,
+			options.quality,
+			options.progressive ? 1 : 0,
+			options.chromaSubsample ?? 2,
+			options.tables ?? 3,
+		);
+		wasm.release(input);
+		const [, , length] = lastResult(wasm);
+		const bytes = new Uint8Array(wasm.memory.buffer.slice(out, out + length));
+		wasm.release(out);
+		return bytes;
+	});
 }
 
 /** Current WASM heap sizes (bytes), for the bench and the memory tests. */
 export async function wasmMemory(): Promise<Record<string, number>> {
-	const [dec, enc, res] = await Promise.all([decoder.get(), encoder.get(), resizer.get()]);
+	const [jpeg, res] = await Promise.all([jpegCodec.get(), resizer.get()]);
 	return {
-		decode: decoder.heapBytes(dec),
-		encode: encoder.heapBytes(enc),
+		jpeg: jpegCodec.heapBytes(jpeg),
 		resize: resizer.heapBytes(res),
 	};
 }
 
 /** The largest heap each codec has reached in this isolate (bytes). */
 export function wasmPeakMemory(): Record<string, number> {
-	return { decode: decoder.peakHeap, encode: encoder.peakHeap, resize: resizer.peakHeap };
+	return { jpeg: jpegCodec.peakHeap, resize: resizer.peakHeap };
 }
 
 /** Test hook: drop every instance, as after a trap, and forget the peaks. */
 export function resetCodecs(): void {
-	for (const codec of [decoder, encoder, resizer] as Lazy<unknown>[]) {
+	for (const codec of [jpegCodec, resizer] as Lazy<unknown>[]) {
 		codec.reset();
 		codec.peakHeap = 0;
 	}

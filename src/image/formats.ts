@@ -44,10 +44,15 @@ export function assertDecodable(info: ImageInfo): void {
 	assertJpegDecodable(info);
 }
 
-export async function decodeImage(format: ImageFormat, bytes: Uint8Array): Promise<RGBAImage> {
+/** Decode an original; a JPEG at `jpegScale` eighths of its size (see decodeJpeg). */
+export async function decodeImage(
+	format: ImageFormat,
+	bytes: Uint8Array,
+	jpegScale = 8,
+): Promise<RGBAImage> {
 	switch (format) {
 		case "jpeg":
-			return decodeJpeg(bytes);
+			return decodeJpeg(bytes, jpegScale);
 		case "png":
 			return decodePng(bytes);
 		case "webp":

@@ -6,7 +6,7 @@
  * run is a cold miss in a warm isolate.
  */
 import type { Hono } from "hono";
-import { plannedSizes, renderPlan, sources } from "./derivatives";
+import { plannedSizes, renderPlan, scaleFor, sources } from "./derivatives";
 import { BadRequestError } from "./errors";
 import { codecStats, wasmMemory, wasmPeakMemory } from "./image/codecs";
 import { extensionFormat, lookupUpload } from "./originals";
@@ -60,9 +60,23 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		sources.forget();
 		const started = performance.now();
 		const sizes = [];
-		for (const { key, plan } of plannedSizes(meta, config)) {
+		const planned = plannedSizes(meta, config);
+		const scale = scaleFor(
+			meta,
+			planned.map((p) => p.plan),
+		);
+		for (const { key, plan } of planned) {
 			const timing: Record<string, number> = {};
-			const rendered = await renderPlan(storage, meta, plan, output, config, timing);
+			const rendered = await renderPlan(
+				storage,
+				meta,
+				plan,
+				output,
+				config,
+				timing,
+				() => {},
+				scale,
+			);
 			sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });
 		}
 		const ms = performance.now() - started;

@@ -18,6 +18,7 @@ import {
 	type ResizeSettings,
 	render,
 } from "./pipeline/render";
+import { decodeScale } from "./pipeline/scale";
 import { DecodedSources } from "./pipeline/sources";
 import { planRender, type RenderPlan, uploadSizes } from "./plan";
 import { SharedTimeoutError, watch } from "./shared";
@@ -40,6 +41,7 @@ export const RESIZE: ResizeSettings = {
 	// A 2560x1707 -scaled copy (4.37 MP) is filtered whole; bigger sources are
 	// area-shrunk more first so the WASM heaps stay < 100 MB (BENCHMARKS.md).
 	pixelBudget: 8_800_000,
+	decodeGap: 0,
 };
 
 /**
@@ -149,9 +151,18 @@ export function derivativeTier(env: Env, limits: Limits): DerivativeTier | null 
 }
 
 /**
+ * The scale (eighths of the stored size) to decode the source at so that
+ * every one of `plans` can be made from it (JPEG shrink-on-load).
+ */
+export function scaleFor(meta: UploadMeta, plans: readonly RenderPlan[]): number {
+	const needs = plans.map((p) => ({ crop: p.crop, width: p.resizeWidth, height: p.resizeHeight }));
+	return decodeScale(meta.source.info.format, needs, RESIZE.decodeGap);
+}
+
+/**
  * Render one planned size. The source is read and decoded at most once per
- * isolate while its pixels are held (see DecodedSources); `timing.r2` gets
- * the read's time if this call made it.
+ * isolate while its pixels are held (see DecodedSources), at `scale` eighths
+ * of its size or more; `timing.r2` gets the read's time if this call made it.
  */
 export async function renderPlan(
 	storage: Storage,
@@ -162,13 +173,14 @@ export async function renderPlan(
 	timing: Record<string, number>,
 	/** Called when the source is not the version the lookup saw (forget the lookup). */
 	onStale: () => void = () => {},
+	scale = scaleFor(meta, [plan]),
 ): Promise<Rendered> {
 	const { limits } = config;
 	assertWithinLimits(meta, plan, limits);
 	let readMs = 0;
 	const { source } = meta;
 	const decoding = () =>
-		sources.get(sourceId(meta), async () => {
+		sources.get(sourceId(meta), scale, async (eighths) => {
 			const started = performance.now();
 			// Only the version we probed: its header is what the plan and the
 			// limits were worked out from. Anything else means the lookup is stale.
@@ -187,7 +199,7 @@ export async function renderPlan(
 				});
 			}
 			readMs = performance.now() - started;
-			return decodeSource(source.info.format, read.bytes);
+			return decodeSource(source.info.format, read.bytes, eighths);
 		});
 	// The decode may belong to another request: watched, never awaited (shared.ts).
 	// One that never settles (its request was cancelled) is dropped for the next.
@@ -295,7 +307,13 @@ export async function fanOut(
 	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
 	let made = 0;
 	try {
-		for (const { key, plan } of plannedSizes(meta, config)) {
+		const planned = plannedSizes(meta, config);
+		// One decode for all of them (the miss that started this made it at this scale).
+		const scale = scaleFor(
+			meta,
+			planned.map((p) => p.plan),
+		);
+		for (const { key, plan } of planned) {
 			if (key === path.key) continue;
 			const generation = await generationOf(key);
 			const record = {
@@ -303,7 +321,7 @@ export async function fanOut(
 				generation,
 			};
 			if (await tier.has(tierKey(key, output, own), record)) continue;
-			const rendered = await renderPlan(storage, meta, plan, output, config, {});
+			const rendered = await renderPlan(storage, meta, plan, output, config, {}, () => {}, scale);
 			await tier.put(tierKey(key, output, own), rendered.bytes, rendered.contentType, record);
 			made++;
 		}

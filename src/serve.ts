@@ -10,7 +10,9 @@ import {
 	derivativeSettings,
 	derivativeTier,
 	fanOut,
+	plannedSizes,
 	renderPlan,
+	scaleFor,
 	tierKey,
 } from "./derivatives";
 import { ForbiddenError } from "./errors";
@@ -205,9 +207,21 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 				const timings = { tier: performance.now() - tierStart };
 				return { bytes, contentType: MIME[output], timings, rendered: false };
 			}
+			// With a tier, the fan-out makes every size from this miss's decode:
+			// decode at the scale all of them need, not just this one.
+			const fanning = tier !== null && meta.exact;
+			const plans = fanning ? [plan, ...plannedSizes(meta, config).map((p) => p.plan)] : [plan];
+			const scale = scaleFor(meta, plans);
 			const rendered = await renderGate.run(() =>
-				renderPlan(storage, meta, plan, output, config, timing, () =>
-					directory.forget(meta.uploadKey),
+				renderPlan(
+					storage,
+					meta,
+					plan,
+					output,
+					config,
+					timing,
+					() => directory.forget(meta.uploadKey),
+					scale,
 				),
 			);
 			return { ...rendered, timings: { ...rendered.timings }, rendered: true };

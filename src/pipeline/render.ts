@@ -20,6 +20,7 @@ import { applyOrientation, type Rect, type RGBAImage } from "../image/orientatio
 import { type ImageFormat, MIME, type Orientation } from "../image/probe";
 import { quantize } from "../image/quantize";
 import { areaShrink, shrinkFactor } from "../image/shrink";
+import { FULL_SCALE } from "./scale";
 
 /** Resize settings: the windowed filter, and how an area pre-shrink may help it. */
 export interface ResizeSettings extends ResizeOptions {
@@ -31,22 +32,37 @@ export interface ResizeSettings extends ResizeOptions {
 	 * never shrink). Larger sources get a larger area pre-shrink.
 	 */
 	readonly pixelBudget: number;
+	/**
+	 * JPEG shrink-on-load: decode at the smallest M/8 scale that leaves the
+	 * filter at least this factor to reduce (0 = always decode at full size).
+	 */
+	readonly decodeGap: number;
 }
 
 /** A decoded original and what the pipeline needs to know about it. */
 export interface DecodedSource {
 	readonly image: RGBAImage;
+	/**
+	 * The decode's scale in eighths of the stored size (8 = full size): stored
+	 * pixel x maps to x·scale/8 in `image` (see decodeJpeg).
+	 */
+	readonly scale: number;
 	/** Some pixel is not fully opaque (never true for JPEG). */
 	readonly transparent: boolean;
 	/** The original is stored losslessly (its same-format sizes stay lossless). */
 	readonly lossless: boolean;
 }
 
-/** Decode an original's bytes once, for every size made from it. */
-export async function decodeSource(format: ImageFormat, bytes: Uint8Array): Promise<DecodedSource> {
-	const image = await decodeImage(format, bytes);
+/** Decode an original's bytes once, for every size made from it, at `scale` eighths. */
+export async function decodeSource(
+	format: ImageFormat,
+	bytes: Uint8Array,
+	scale = FULL_SCALE,
+): Promise<DecodedSource> {
+	const image = await decodeImage(format, bytes, scale);
 	return {
 		image,
+		scale: format === "jpeg" ? scale : FULL_SCALE,
 		transparent: format !== "jpeg" && hasTransparency(image),
 		lossless: isLossless(format, bytes),
 	};
@@ -93,6 +109,8 @@ export interface Rendered {
 interface Context {
 	readonly job: RenderJob;
 	image?: RGBAImage;
+	/** The crop window in `image`'s pixels, once decoded. */
+	window?: Rect;
 	/** Some pixel is not fully opaque (never true for JPEG). */
 	transparent: boolean;
 	lossless: boolean;
@@ -113,18 +131,22 @@ const decode: Step = {
 		const { job } = ctx;
 		const source = await job.source();
 		const { image } = source;
-		const { crop } = job;
+		// The crop window in the decoded pixels (fractional after a scaled decode).
+		const s = source.scale / FULL_SCALE;
+		const crop = job.crop;
+		const window = { x: crop.x * s, y: crop.y * s, w: crop.w * s, h: crop.h * s };
 		if (
 			crop.x < 0 ||
 			crop.y < 0 ||
-			crop.x + crop.w > image.width ||
-			crop.y + crop.h > image.height
+			window.x + window.w > image.width ||
+			window.y + window.h > image.height
 		) {
 			throw new UnprocessableError("Original changed while it was read", {
-				detail: `crop ${JSON.stringify(crop)} outside ${image.width}x${image.height}`,
+				detail: `crop ${JSON.stringify(crop)} outside ${image.width}x${image.height} at ${source.scale}/8`,
 			});
 		}
 		ctx.image = image;
+		ctx.window = window;
 		ctx.transparent = source.transparent;
 		ctx.lossless = source.lossless;
 	},

@@ -24,27 +24,27 @@ describe("DecodedSources", () => {
 	it("a decode pending past maxPendingMs (its request was cancelled) is replaced", async () => {
 		const s = new DecodedSources(1000, 1000, 500);
 		const stuck = new Promise<{ image: RGBAImage }>(() => {});
-		expect(s.get("x", () => stuck, 0)).toBe(stuck);
+		expect(s.get("x", 8, () => stuck, 0)).toBe(stuck);
 		// Within the limit it is still shared; past it a new decode starts.
-		expect(s.get("x", () => Promise.reject(new Error("no")), 400)).toBe(stuck);
+		expect(s.get("x", 8, () => Promise.reject(new Error("no")), 400)).toBe(stuck);
 		const d = decoder(400);
-		await s.get("x", d.decode, 501);
+		await s.get("x", 8, d.decode, 501);
 		expect(d.calls.n).toBe(1);
 		// A waiter that gave up drops only the entry it waited on.
 		const again = new Promise<{ image: RGBAImage }>(() => {});
 		s.forget();
-		s.get("y", () => again, 0);
+		s.get("y", 8, () => again, 0);
 		s.drop("y", stuck);
-		expect(s.get("y", d.decode, 1)).toBe(again);
+		expect(s.get("y", 8, d.decode, 1)).toBe(again);
 		s.drop("y", again);
-		await s.get("y", d.decode, 2);
+		await s.get("y", 8, d.decode, 2);
 		expect(d.calls.n).toBe(2);
 	});
 
 	it("shares one pending decode between concurrent callers", async () => {
 		const s = new DecodedSources(1000, 1000);
 		const d = decoder(400);
-		const [a, b] = await Promise.all([s.get("x", d.decode, 0), s.get("x", d.decode, 0)]);
+		const [a, b] = await Promise.all([s.get("x", 8, d.decode, 0), s.get("x", 8, d.decode, 0)]);
 		expect(d.calls.n).toBe(1);
 		expect(a).toBe(b);
 	});
@@ -57,9 +57,9 @@ describe("DecodedSources", () => {
 	])("%s", async (_, budget, ttl, bytes, later, decodes) => {
 		const s = new DecodedSources(budget, ttl);
 		const d = decoder(bytes);
-		await s.get("x", d.decode, 0);
+		await s.get("x", 8, d.decode, 0);
 		await settle();
-		await s.get("x", d.decode, later);
+		await s.get("x", 8, d.decode, later);
 		expect(d.calls.n).toBe(decodes);
 	});
 
@@ -68,25 +68,25 @@ describe("DecodedSources", () => {
 		const a = decoder(400);
 		const b = decoder(400);
 		const c = decoder(400);
-		await s.get("a", a.decode, 0);
+		await s.get("a", 8, a.decode, 0);
 		await settle();
-		await s.get("b", b.decode, 1);
+		await s.get("b", 8, b.decode, 1);
 		await settle();
-		await s.get("a", a.decode, 2); // a is now the most recent
-		await s.get("c", c.decode, 3);
+		await s.get("a", 8, a.decode, 2); // a is now the most recent
+		await s.get("c", 8, c.decode, 3);
 		await settle();
 		expect(s.heldBytes).toBeLessThanOrEqual(1000);
-		await s.get("a", a.decode, 4);
-		await s.get("b", b.decode, 5);
+		await s.get("a", 8, a.decode, 4);
+		await s.get("b", 8, b.decode, 5);
 		expect([a.calls.n, b.calls.n, c.calls.n]).toEqual([1, 2, 1]);
 	});
 
 	it("forgets a failed decode, so the next caller retries", async () => {
 		const s = new DecodedSources();
-		await expect(s.get("x", () => Promise.reject(new Error("boom")), 0)).rejects.toThrow("boom");
+		await expect(s.get("x", 8, () => Promise.reject(new Error("boom")), 0)).rejects.toThrow("boom");
 		await settle();
 		const d = decoder(4);
-		await s.get("x", d.decode, 1);
+		await s.get("x", 8, d.decode, 1);
 		expect(d.calls.n).toBe(1);
 	});
 
@@ -94,12 +94,42 @@ describe("DecodedSources", () => {
 		const s = new DecodedSources();
 		const a = decoder(4);
 		const b = decoder(4);
-		await s.get("up/a|1", a.decode, 0);
-		await s.get("other|1", b.decode, 0);
+		await s.get("up/a|1", 8, a.decode, 0);
+		await s.get("other|1", 8, b.decode, 0);
 		await settle();
 		s.forget("up/");
-		await s.get("up/a|1", a.decode, 1);
-		await s.get("other|1", b.decode, 1);
+		await s.get("up/a|1", 8, a.decode, 1);
+		await s.get("other|1", 8, b.decode, 1);
 		expect([a.calls.n, b.calls.n]).toEqual([2, 1]);
+	});
+
+	it.each([
+		// held scale, asked scale, decodes: a decode at least as large serves a smaller size
+		[8, 2, 1],
+		[4, 4, 1],
+		[2, 4, 2],
+	])("a decode at %i/8 serves a request for %i/8: %i decode(s)", async (held, asked, decodes) => {
+		const s = new DecodedSources();
+		const scales: number[] = [];
+		const decode = async (scale: number) => {
+			scales.push(scale);
+			return { image: image(4 * scale) };
+		};
+		const first = await s.get("x", held, decode, 0);
+		const second = await s.get("x", asked, decode, 1);
+		expect(scales.length).toBe(decodes);
+		expect(scales.at(-1)).toBe(decodes === 1 ? held : asked);
+		if (decodes === 1) expect(second).toBe(first);
+	});
+
+	it("of several held decodes, the smallest that is large enough is used", async () => {
+		const s = new DecodedSources();
+		const decode = async (scale: number) => ({ image: image(4 * scale) });
+		await s.get("x", 1, decode, 0);
+		const four = await s.get("x", 4, decode, 0);
+		const full = await s.get("x", 8, decode, 0);
+		expect(full).not.toBe(four);
+		// A 2/8 request takes the 4/8 decode rather than the full one.
+		expect(await s.get("x", 2, decode, 1)).toBe(four);
 	});
 });

@@ -7,6 +7,9 @@
 import type { RGBAImage } from "../image/orientation";
 
 interface Entry<T> {
+	readonly id: string;
+	/** The decode's scale, in eighths of the stored size (see decodeJpeg). */
+	readonly scale: number;
 	readonly value: Promise<T>;
 	/** Bytes held once decoded; 0 while pending. */
 	bytes: number;
@@ -37,32 +40,54 @@ export class DecodedSources<T extends Decoded = Decoded> {
 
 	/**
 	 * The decoded pixels for `id` (which must change when the source's bytes
-	 * do, e.g. key + etag): shared with a decode already running or kept.
+	 * do, e.g. key + etag) at `scale` eighths of the stored size or more:
+	 * shared with a decode already running or kept at that scale or a larger
+	 * one (the smallest such), else made by `decode(scale)`.
 	 */
-	get(id: string, decode: () => Promise<T>, now = Date.now()): Promise<T> {
+	get(
+		id: string,
+		scale: number,
+		decode: (scale: number) => Promise<T>,
+		now = Date.now(),
+	): Promise<T> {
 		this.#evict(now);
-		const hit = this.#entries.get(id);
-		if (hit && hit.bytes === 0 && now - hit.started > this.maxPendingMs) {
-			this.#entries.delete(id);
-		} else if (hit) {
-			hit.expires = now + this.ttlMs;
-			this.#entries.delete(id);
-			this.#entries.set(id, hit);
-			return hit.value;
+		let hit: [string, Entry<T>] | undefined;
+		for (const [key, entry] of this.#entries) {
+			if (entry.id !== id || entry.scale < scale) continue;
+			if (entry.bytes === 0 && now - entry.started > this.maxPendingMs) {
+				this.#entries.delete(key);
+			} else if (!hit || entry.scale < hit[1].scale) {
+				hit = [key, entry];
+			}
 		}
-		const value = decode();
-		const entry: Entry<T> = { value, bytes: 0, expires: now + this.ttlMs, started: now };
-		this.#entries.set(id, entry);
+		if (hit) {
+			const [key, entry] = hit;
+			entry.expires = now + this.ttlMs;
+			this.#entries.delete(key);
+			this.#entries.set(key, entry);
+			return entry.value;
+		}
+		const key = `${id}@${scale}`;
+		const value = decode(scale);
+		const entry: Entry<T> = {
+			id,
+			scale,
+			value,
+			bytes: 0,
+			expires: now + this.ttlMs,
+			started: now,
+		};
+		this.#entries.set(key, entry);
 		value.then(
 			(decoded) => {
-				if (this.#entries.get(id) !== entry) return;
+				if (this.#entries.get(key) !== entry) return;
 				entry.bytes = decoded.image.data.byteLength;
 				// Waiters already hold the promise; keeping it is only for later requests.
-				if (entry.bytes > this.budgetBytes) this.#entries.delete(id);
+				if (entry.bytes > this.budgetBytes) this.#entries.delete(key);
 				else this.#evict(now);
 			},
 			() => {
-				if (this.#entries.get(id) === entry) this.#entries.delete(id);
+				if (this.#entries.get(key) === entry) this.#entries.delete(key);
 			},
 		);
 		return value;
@@ -75,14 +100,18 @@ export class DecodedSources<T extends Decoded = Decoded> {
 		return n;
 	}
 
-	/** Forget `id` if it still holds `value` (a waiter gave up on it). */
+	/** Forget `value`, a decode of `id`, if it is still held (a waiter gave up on it). */
 	drop(id: string, value: Promise<T>): void {
-		if (this.#entries.get(id)?.value === value) this.#entries.delete(id);
+		for (const [key, entry] of this.#entries) {
+			if (entry.id === id && entry.value === value) this.#entries.delete(key);
+		}
 	}
 
 	/** Forget every source whose id starts with prefix ("" = all). */
 	forget(prefix = ""): void {
-		for (const id of [...this.#entries.keys()]) if (id.startsWith(prefix)) this.#entries.delete(id);
+		for (const [key, entry] of [...this.#entries]) {
+			if (entry.id.startsWith(prefix)) this.#entries.delete(key);
+		}
 	}
 
 	#evict(now: number): void {

@@ -529,8 +529,9 @@ for (const m of uploads.memory) {
 		// so the heaps alive now can be smaller than what the render needed.
 		wasm: stats.wasmPeak,
 		wasmTotal: Object.values(stats.wasmPeak).reduce((a, b) => a + b, 0),
-		// Decoded RGBA of the source, held in JS (not WASM) while its sizes are made.
-		decodedBytes: m.width * m.height * 4,
+		// Decoded RGBA of the source (at the scale its sizes need), held in JS
+		// (not WASM) while its sizes are made.
+		decodedBytes: all.decodedBytes,
 	});
 }
 
@@ -711,12 +712,18 @@ if (jpegSections)
 		"",
 		`Peak memory per source (fresh isolate, all sizes from one decode; MAX_SOURCE_PIXELS=${maxPixels})`,
 		"",
-		"| source | MP | accepted | WASM MB (sum of peaks) | decode | resize | encode | decoded RGBA in JS MB | WASM + RGBA MB | all sizes ms |",
-		"|---|--:|---|--:|--:|--:|--:|--:|--:|--:|",
+		"| source | MP | accepted | WASM MB (sum of peaks) | per codec MB | decoded RGBA in JS MB | WASM + RGBA MB | all sizes ms |",
+		"|---|--:|---|--:|---|--:|--:|--:|",
 	);
 for (const m of results.memory) {
 	lines.push(
-		`| ${m.source} | ${(m.sourcePixels / 1e6).toFixed(2)} | ${m.accepted ? "yes" : "no"} | ${mb(m.wasmTotal)} | ${mb(m.wasm.decode)} | ${mb(m.wasm.resize)} | ${mb(m.wasm.encode)} | ${mb(m.decodedBytes)} | ${mb(m.wasmTotal + m.decodedBytes)} | ${f0(m.allSizesMs)} |`,
+		`| ${m.source} | ${(m.sourcePixels / 1e6).toFixed(2)} | ${m.accepted ? "yes" : "no"} | ${mb(m.wasmTotal)} | ${Object.entries(
+			m.wasm,
+		)
+			.map(([codec, bytes]) => `${codec} ${mb(bytes)}`)
+			.join(
+				", ",
+			)} | ${mb(m.decodedBytes)} | ${mb(m.wasmTotal + m.decodedBytes)} | ${f0(m.allSizesMs)} |`,
 	);
 }
 const cc = results.concurrency;

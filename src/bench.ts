@@ -60,6 +60,7 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		sources.forget();
 		const started = performance.now();
 		const sizes = [];
+		let decodedBytes = 0;
 		const planned = plannedSizes(meta, config);
 		const scale = scaleFor(
 			meta,
@@ -78,9 +79,10 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 				scale,
 			);
 			sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });
+			decodedBytes = Math.max(decodedBytes, sources.heldBytes);
 		}
 		const ms = performance.now() - started;
 		sources.forget();
-		return c.json({ ms, sizes });
+		return c.json({ ms, sizes, decodedBytes });
 	});
 }

@@ -45,9 +45,9 @@ export const RESIZE: ResizeSettings = {
 };
 
 /**
- * mozjpeg: baseline (sequential) with optimised Huffman tables and 4:2:0
- * chroma. Progressive cost ~2× the encode time for ~3% fewer bytes at the same
- * PSNR (BENCHMARKS.md).
+ * libjpeg-turbo (see encodeJpeg): baseline (sequential) with optimised
+ * Huffman tables and 4:2:0 chroma. Progressive cost ~3× the encode time for
+ * ~5% fewer bytes at the same pixels (BENCHMARKS.md).
  */
 export const JPEG_PROGRESSIVE = false;
 

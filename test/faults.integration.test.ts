@@ -11,11 +11,11 @@ import {
 	encodeJpeg,
 	KEEP_HEAP_BYTES,
 	resetCodecs,
-	resizeRGBA,
 	wasmMemory,
 	wasmPeakMemory,
 } from "../src/image/codecs";
 import { encodeImage } from "../src/image/formats";
+import { resizeRGBA } from "../src/image/resize";
 import { renderGate } from "../src/serve";
 import { fixtureBytes } from "./helpers";
 import { decode } from "./images";
@@ -85,7 +85,7 @@ describe("a codec that traps does not poison the isolate", () => {
 		const src = await decodeJpeg(await fixtureBytes("originals/2025/09/autumn-tiny.jpg"));
 		const before = { ...codecStats };
 		// 60000 x 60000 RGBA is 14.4 GB: the kernel's allocation fails inside WASM.
-		const options = { filter: "lanczos3", premultiply: false, linearRGB: false } as const;
+		const options = { filter: "lanczos3", premultiply: false } as const;
 		const crop = { x: 0, y: 0, w: src.width, h: src.height };
 		await expect(resizeRGBA(src, crop, 60000, 60000, options)).rejects.toSatisfy(
 			(err) => err instanceof WebAssembly.RuntimeError || err instanceof RangeError,

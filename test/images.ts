@@ -8,9 +8,10 @@ import mozjpegEncFactory from "@jsquash/jpeg/codec/enc/mozjpeg_enc.js";
 import mozjpegEncWasm from "@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm";
 import { defaultOptions } from "@jsquash/jpeg/meta.js";
 import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
-import { decodeJpeg, resizeRGBA } from "../src/image/codecs";
+import { decodeJpeg } from "../src/image/codecs";
 import type { Rect, RGBAImage } from "../src/image/orientation";
 import { fixtureBytes } from "./helpers";
+import { squooshResize } from "./squoosh-resize";
 
 /** The seed site's uploads (and their -scaled/-rotated copies) the golden tests use. */
 export const SEED_UPLOADS = [
@@ -40,13 +41,9 @@ export async function decode(bytes: ArrayBuffer | Uint8Array): Promise<RGBAImage
 	return decodeJpeg(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
 }
 
-/** Reference: lanczos3 in linear light, from the exact crop window. */
+/** Reference: lanczos3 in linear light, from the exact crop window (not our kernel). */
 export async function reference(src: RGBAImage, crop: Rect, width: number, height: number) {
-	return resizeRGBA(src, crop, width, height, {
-		filter: "lanczos3",
-		premultiply: false,
-		linearRGB: true,
-	});
+	return squooshResize(src, crop, width, height);
 }
 
 let mozjpeg: ReturnType<typeof initEmscriptenModule<typeof mozjpegEncFactory>> | undefined;

@@ -1,6 +1,7 @@
 /**
  * The WASM codecs: our libjpeg-turbo build (wasm/jpeg.c: JPEG decode at M/8
- * scale, and encode) and the squoosh resize kernel.
+ * scale, and encode), and the `Lazy` holder every WASM module (also the
+ * resize kernel, resize.ts) lives in.
  * Each module is instantiated once per isolate from a statically imported
  * `.wasm` module (workerd cannot compile WASM from bytes at run time), through
  * a promise that is cleared if it rejects. A call that traps (out of memory,
@@ -8,11 +9,10 @@
  * instead of a poisoned heap.
  */
 
-import resizeWasm from "@jsquash/resize/lib/resize/pkg/squoosh_resize_bg.wasm";
 import { ImageError, UnprocessableError, UnsupportedFormatError } from "../errors";
 import { Shared, SharedTimeoutError } from "../shared";
 import jpegWasm from "../wasm/jpeg.wasm";
-import type { Rect, RGBAImage } from "./orientation";
+import type { RGBAImage } from "./orientation";
 import { type ImageInfo, jpegHasEnd } from "./probe";
 
 /** Counters the tests and the bench read: how much real work was done. */
@@ -44,6 +44,9 @@ export const KEEP_HEAP_BYTES = 32 * 2 ** 20;
  */
 const CREATE_WAIT_MS = 10_000;
 
+/** The codecs wasmMemory() reports and resetCodecs() resets, by name. */
+const codecs = new Map<string, Lazy<unknown>>();
+
 export class Lazy<T> {
 	#instance: Shared<T> | undefined;
 	/** Largest heap any of this codec's instances reached (bytes). */
@@ -52,7 +55,11 @@ export class Lazy<T> {
 		readonly create: () => Promise<T>,
 		/** The instance's heap size; without one it is never shed. */
 		readonly heapBytes: (instance: T) => number = () => 0,
-	) {}
+		/** Its key in wasmMemory() / wasmPeakMemory(), if it is reported there. */
+		name?: string,
+	) {
+		if (name) codecs.set(name, this as Lazy<unknown>);
+	}
 
 	/** The current instance's handle, made on first use (cleared if creation fails). */
 	#current(): Shared<T> {
@@ -161,52 +168,13 @@ const jpegCodec = new Lazy<JpegExports>(
 		return exports;
 	},
 	(wasm) => wasm.memory.buffer.byteLength,
+	"jpeg",
 );
 
 /** The last call's [width, height, byte length, warnings]. */
 function lastResult(wasm: JpegExports): [number, number, number, number] {
 	const r = new Uint32Array(wasm.memory.buffer, wasm.result(), 4);
 	return [r[0] ?? 0, r[1] ?? 0, r[2] ?? 0, r[3] ?? 0];
-}
-
-interface ResizeExports {
-	readonly memory: WebAssembly.Memory;
-	resize(
-		retptr: number,
-		ptr: number,
-		len: number,
-		iw: number,
-		ih: number,
-		ow: number,
-		oh: number,
-		filter: number,
-		premultiply: number,
-		linearRGB: number,
-	): void;
-	__wbindgen_add_to_stack_pointer(delta: number): number;
-	__wbindgen_malloc(size: number, align: number): number;
-	__wbindgen_free(ptr: number, size: number, align: number): void;
-}
-
-// Our own glue for the squoosh resize kernel (it imports nothing). Unlike the
-// generated wasm-bindgen glue it can make a fresh instance after a trap, and
-// it copies the crop window straight into WASM memory instead of building a
-// cropped copy in JS first.
-const resizer = new Lazy<ResizeExports>(
-	async () => {
-		const instance = await WebAssembly.instantiate(resizeWasm, {});
-		return instance.exports as unknown as ResizeExports;
-	},
-	(wasm) => wasm.memory.buffer.byteLength,
-);
-
-export const FILTERS = { triangle: 0, catrom: 1, mitchell: 2, lanczos3: 3 } as const;
-export type Filter = keyof typeof FILTERS;
-
-export interface ResizeOptions {
-	readonly filter: Filter;
-	readonly premultiply: boolean;
-	readonly linearRGB: boolean;
 }
 
 /**
@@ -274,51 +242,6 @@ export function describe(step: string, err: unknown): string {
 	return `${step}: ${String(name ?? typeof err)}${status === undefined ? "" : ` status ${status}`}`;
 }
 
-/** Resize the `crop` window of `src` to width × height. */
-export async function resizeRGBA(
-	src: RGBAImage,
-	crop: Rect,
-	width: number,
-	height: number,
-	options: ResizeOptions,
-): Promise<RGBAImage> {
-	codecStats.resizes++;
-	return resizer.use((wasm) => {
-		const rowBytes = crop.w * 4;
-		const len = rowBytes * crop.h;
-		const ptr = wasm.__wbindgen_malloc(len, 1);
-		const heap = new Uint8Array(wasm.memory.buffer);
-		for (let y = 0; y < crop.h; y++) {
-			const from = ((crop.y + y) * src.width + crop.x) * 4;
-			heap.set(src.data.subarray(from, from + rowBytes), ptr + y * rowBytes);
-		}
-		const retptr = wasm.__wbindgen_add_to_stack_pointer(-16);
-		try {
-			// The kernel frees its input and returns a (ptr, len) pair at retptr.
-			wasm.resize(
-				retptr,
-				ptr,
-				len,
-				crop.w,
-				crop.h,
-				width,
-				height,
-				FILTERS[options.filter],
-				options.premultiply ? 1 : 0,
-				options.linearRGB ? 1 : 0,
-			);
-			const ret = new Int32Array(wasm.memory.buffer, retptr, 2);
-			const outPtr = ret[0] ?? 0;
-			const outLen = ret[1] ?? 0;
-			const data = new Uint8ClampedArray(wasm.memory.buffer.slice(outPtr, outPtr + outLen));
-			wasm.__wbindgen_free(outPtr, outLen, 1);
-			return { data, width, height };
-		} finally {
-			wasm.__wbindgen_add_to_stack_pointer(16);
-		}
-	});
-}
-
 export interface JpegEncodeOptions {
 	readonly quality: number;
 	readonly progressive: boolean;
@@ -362,21 +285,20 @@ export async function encodeJpeg(
 
 /** Current WASM heap sizes (bytes), for the bench and the memory tests. */
 export async function wasmMemory(): Promise<Record<string, number>> {
-	const [jpeg, res] = await Promise.all([jpegCodec.get(), resizer.get()]);
-	return {
-		jpeg: jpegCodec.heapBytes(jpeg),
-		resize: resizer.heapBytes(res),
-	};
+	const entries = await Promise.all(
+		[...codecs].map(async ([name, codec]) => [name, codec.heapBytes(await codec.get())] as const),
+	);
+	return Object.fromEntries(entries);
 }
 
 /** The largest heap each codec has reached in this isolate (bytes). */
 export function wasmPeakMemory(): Record<string, number> {
-	return { jpeg: jpegCodec.peakHeap, resize: resizer.peakHeap };
+	return Object.fromEntries([...codecs].map(([name, codec]) => [name, codec.peakHeap]));
 }
 
 /** Test hook: drop every instance, as after a trap, and forget the peaks. */
 export function resetCodecs(): void {
-	for (const codec of [jpegCodec, resizer] as Lazy<unknown>[]) {
+	for (const codec of codecs.values()) {
 		codec.reset();
 		codec.peakHeap = 0;
 	}

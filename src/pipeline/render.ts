@@ -7,7 +7,6 @@
  */
 import { LimitExceededError, UnprocessableError } from "../errors";
 import { smoothFaintColours } from "../image/alpha";
-import { type ResizeOptions, resizeRGBA } from "../image/codecs";
 import {
 	decodeImage,
 	type EncodeSettings,
@@ -19,19 +18,11 @@ import {
 import { applyOrientation, type Rect, type RGBAImage } from "../image/orientation";
 import { type ImageFormat, MIME, type Orientation } from "../image/probe";
 import { quantize } from "../image/quantize";
-import { areaShrink, shrinkFactor } from "../image/shrink";
+import { type ResizeOptions, resizeRGBA } from "../image/resize";
 import { FULL_SCALE } from "./scale";
 
-/** Resize settings: the windowed filter, and how an area pre-shrink may help it. */
+/** Resize settings: the kernel's options, and when a JPEG may be decoded smaller. */
 export interface ResizeSettings extends ResizeOptions {
-	/** The filter reduces by at least this factor after the area step (0 = no area step). */
-	readonly shrinkGap: number;
-	/**
-	 * Memory: the decoded source's pixels plus the filter's input pixels stay
-	 * within this (the decoder's and the filter's WASM heaps grow with them and
-	 * never shrink). Larger sources get a larger area pre-shrink.
-	 */
-	readonly pixelBudget: number;
 	/**
 	 * JPEG shrink-on-load: decode at the smallest M/8 scale that leaves the
 	 * filter at least this factor to reduce (0 = always decode at full size).
@@ -157,39 +148,14 @@ const resize: Step = {
 	async run(ctx) {
 		const { job } = ctx;
 		const image = need(ctx.image, "image");
-		const { crop } = job;
-		// A full-frame crop at the original size is a no-op; anything else goes
-		// through the kernel, which also crops.
-		if (crop.w === job.width && crop.h === job.height && crop.x === 0 && crop.y === 0) {
-			if (image.width === crop.w && image.height === crop.h) return;
+		const window = need(ctx.window, "window");
+		// The whole image at its own size is a no-op; anything else goes
+		// through the kernel, which also crops (fractional windows included).
+		if (window.w === job.width && window.h === job.height && window.x === 0 && window.y === 0) {
+			if (image.width === window.w && image.height === window.h) return;
 		}
 		const options = { ...job.resize, premultiply: job.resize.premultiply && ctx.transparent };
-		// Area pre-shrink, for opaque pixels only (averaging unpremultiplied
-		// colours would bleed transparent pixels' hidden colour into edges): by
-		// an integer-ish factor for speed (see shrinkFactor), and further if the
-		// filter's input would not fit the memory budget. Exact geometry: the
-		// window maps onto the smaller image edge to edge.
-		if (!ctx.transparent) {
-			const k = shrinkFactor(crop, job.width, job.height, job.resize.shrinkGap);
-			let w = Math.max(job.width, Math.round(crop.w / k));
-			let h = Math.max(job.height, Math.round(crop.h / k));
-			const budget = Math.max(
-				job.resize.pixelBudget - image.width * image.height,
-				job.width * job.height,
-			);
-			const over = Math.sqrt((w * h) / budget);
-			if (over > 1) {
-				w = Math.max(job.width, Math.floor(w / over));
-				h = Math.max(job.height, Math.floor(h / over));
-			}
-			if (w !== crop.w || h !== crop.h) {
-				const shrunk = areaShrink(image, crop, w, h);
-				const whole = { x: 0, y: 0, w, h };
-				ctx.image = await resizeRGBA(shrunk, whole, job.width, job.height, options);
-				return;
-			}
-		}
-		ctx.image = await resizeRGBA(image, crop, job.width, job.height, options);
+		ctx.image = await resizeRGBA(image, window, job.width, job.height, options);
 	},
 };
 

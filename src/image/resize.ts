@@ -1,0 +1,185 @@
+/**
+ * Our resize kernel (wasm/resize.c, built by wasm/build-resize.sh into
+ * src/wasm/resize.wasm): separable lanczos3 (or mitchell, catrom, triangle)
+ * with SIMD, from a fractional source window. The module imports nothing; one
+ * instance per isolate through `Lazy` (dropped after a trap, shed when its
+ * heap grows past KEEP_HEAP_BYTES).
+ */
+import resizeWasm from "../wasm/resize.wasm";
+import { codecStats, Lazy } from "./codecs";
+import type { RGBAImage } from "./orientation";
+
+interface ResizeExports {
+	readonly memory: WebAssembly.Memory;
+	/** Returns a pointer to int32 { inX, inY, inW, inH, inPtr, outPtr }. */
+	rs_prepare(
+		srcW: number,
+		srcH: number,
+		x: number,
+		y: number,
+		w: number,
+		h: number,
+		outW: number,
+		outH: number,
+		filter: number,
+		flags: number,
+	): number;
+	rs_run(): number;
+}
+
+const resizer = new Lazy<ResizeExports>(
+	async () => {
+		const instance = await WebAssembly.instantiate(resizeWasm, {});
+		return instance.exports as unknown as ResizeExports;
+	},
+	(wasm) => wasm.memory.buffer.byteLength,
+	"resize",
+);
+
+export const FILTERS = { triangle: 0, catrom: 1, mitchell: 2, lanczos3: 3 } as const;
+export type Filter = keyof typeof FILTERS;
+/** Area average; only as the pre-shrink (see ResizeOptions.shrinkGap). */
+const BOX = 4;
+
+export interface ResizeOptions {
+	readonly filter: Filter;
+	/** Filter colours weighted by alpha (for sources with transparent pixels). */
+	readonly premultiply: boolean;
+	/**
+	 * f32 arithmetic instead of 16-bit fixed point (premultiply always uses
+	 * it). Same maths; the tests check both paths.
+	 */
+	readonly float?: boolean;
+	/**
+	 * When the window is more than `shrinkGap` × the output in both
+	 * directions, first area-average it (cheap: about one tap per source
+	 * pixel) to about `shrinkGap` × the output, so the filter, whose taps
+	 * grow with the reduction, works on a smaller image. Geometry stays exact
+	 * (the window maps edge to edge onto the smaller image). Opaque pixels only
+	 * (ignored with premultiply). Absent or 0: never.
+	 */
+	readonly shrinkGap?: number;
+}
+
+/** A window in source pixels; fractional edges allowed (x = 12.375). */
+export interface SourceWindow {
+	readonly x: number;
+	readonly y: number;
+	readonly w: number;
+	readonly h: number;
+}
+
+const FLAG_PREMULTIPLY = 1;
+const FLAG_FLOAT = 2;
+
+/** Slack for windows computed in floating point (e.g. x + w = width + 1e-12). */
+const EDGE_SLACK = 1e-6;
+
+function checkArgs(src: RGBAImage, win: SourceWindow, width: number, height: number): void {
+	const ok =
+		Number.isInteger(width) &&
+		Number.isInteger(height) &&
+		width >= 1 &&
+		height >= 1 &&
+		win.w > 0 &&
+		win.h > 0 &&
+		win.x >= 0 &&
+		win.y >= 0 &&
+		win.x + win.w <= src.width + EDGE_SLACK &&
+		win.y + win.h <= src.height + EDGE_SLACK &&
+		src.data.length === src.width * src.height * 4;
+	if (!ok) {
+		throw new RangeError(
+			`resize: window ${JSON.stringify(win)} of ${src.width}x${src.height} to ${width}x${height}`,
+		);
+	}
+}
+
+/** The size to area-average `win` to before filtering to width × height, if worth it. */
+export function preShrinkSize(
+	win: SourceWindow,
+	width: number,
+	height: number,
+	gap: number,
+): { width: number; height: number } | undefined {
+	if (!(gap >= 1)) return undefined;
+	const k = Math.floor(Math.min(win.w / width, win.h / height) / gap);
+	if (k < 2) return undefined;
+	return {
+		width: Math.max(width, Math.round(win.w / k)),
+		height: Math.max(height, Math.round(win.h / k)),
+	};
+}
+
+/** One pass of the kernel over `win` of `src`. */
+function run(
+	wasm: ResizeExports,
+	src: RGBAImage,
+	win: SourceWindow,
+	width: number,
+	height: number,
+	filter: number,
+	flags: number,
+): RGBAImage {
+	const infoPtr = wasm.rs_prepare(
+		src.width,
+		src.height,
+		win.x,
+		win.y,
+		win.w,
+		win.h,
+		width,
+		height,
+		filter,
+		flags,
+	);
+	// Read after rs_prepare: growing the memory replaced its buffer.
+	const [inX = 0, inY = 0, inW = 0, inH = 0, inPtr = 0, outPtr = 0] = new Int32Array(
+		wasm.memory.buffer,
+		infoPtr,
+		6,
+	);
+	// Only the rows and columns the filter reads.
+	const heap = new Uint8Array(wasm.memory.buffer);
+	const rowBytes = inW * 4;
+	if (inW === src.width) {
+		const from = inY * rowBytes;
+		heap.set(src.data.subarray(from, from + inH * rowBytes), inPtr);
+	} else {
+		for (let y = 0; y < inH; y++) {
+			const from = ((inY + y) * src.width + inX) * 4;
+			heap.set(src.data.subarray(from, from + rowBytes), inPtr + y * rowBytes);
+		}
+	}
+	wasm.rs_run();
+	const data = new Uint8ClampedArray(width * height * 4);
+	data.set(new Uint8Array(wasm.memory.buffer, outPtr, data.length));
+	return { data, width, height };
+}
+
+/**
+ * Resize the `win` window of `src` to width × height: output pixel centres
+ * map edge to edge onto the window, the filter is widened by the reduction
+ * factor when reducing, taps beyond the image repeat its edge pixels.
+ */
+export async function resizeRGBA(
+	src: RGBAImage,
+	win: SourceWindow,
+	width: number,
+	height: number,
+	options: ResizeOptions,
+): Promise<RGBAImage> {
+	checkArgs(src, win, width, height);
+	codecStats.resizes++;
+	const flags = (options.premultiply ? FLAG_PREMULTIPLY : 0) | (options.float ? FLAG_FLOAT : 0);
+	const filter = FILTERS[options.filter];
+	const shrunk = options.premultiply
+		? undefined
+		: preShrinkSize(win, width, height, options.shrinkGap ?? 0);
+	return resizer.use((wasm) => {
+		if (!shrunk) return run(wasm, src, win, width, height, filter, flags);
+		const small = run(wasm, src, win, shrunk.width, shrunk.height, BOX, flags);
+		const all = { x: 0, y: 0, w: small.width, h: small.height };
+		return run(wasm, small, all, width, height, filter, flags);
+	});
+}

@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 # wasm-opt itself, without the SIMD feature flags.
 clang --target=wasm32 -O3 -msimd128 -ffreestanding -nostdlib -fno-builtin \
 	-Wall -Wextra -Werror -c -o "$tmp/resize.o" wasm/resize.c
-wasm-ld --no-entry --export=rs_prepare --export=rs_run --strip-all \
+wasm-ld --no-entry --export=rs_prepare --export=rs_feed --strip-all \
 	-z stack-size=65536 --initial-memory=1048576 -o "$tmp/resize.wasm" "$tmp/resize.o"
 wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
 	--enable-sign-ext --enable-mutable-globals "$tmp/resize.wasm" -o "$out"

@@ -20,6 +20,8 @@
  * horizontally once (into a ring buffer holding just the rows the current
  * output row's vertical taps need), then each output row is a weighted sum of
  * ring rows. Source rows are read once, sequentially; the ring stays in cache.
+ * They arrive in chunks of a few hundred KB (rs_feed), so the module never
+ * holds the source: its heap is the output plus a few rows.
  *
  * Arithmetic. Opaque sources use fixed point, like libvips/pillow-simd:
  * weights are int16 with 14 fractional bits (each output's weights sum to
@@ -32,11 +34,13 @@
  *
  * API (one resize at a time per instance):
  *   rs_prepare(...) computes the weights, reserves every buffer and returns a
- *     pointer to int32 info[6] = { in_x, in_y, in_w, in_h, in_ptr, out_ptr }:
- *     the caller copies source rows in_y .. in_y + in_h - 1, columns in_x ..
+ *     pointer to int32 info[7] = { in_x, in_y, in_w, in_h, in_ptr, out_ptr,
+ *     chunk }: the source rows in_y .. in_y + in_h - 1, columns in_x ..
  *     in_x + in_w - 1 (the window plus filter support, clamped to the image)
- *     to in_ptr, packed (in_w * 4 bytes per row);
- *   rs_run() resizes; the out_w x out_h RGBA8 result is at out_ptr.
+ *     are needed, in order;
+ *   rs_feed(rows) takes the next `rows` (<= chunk) of them, packed (in_w * 4
+ *     bytes per row) at in_ptr, and writes every output row they complete;
+ *     after the last one the out_w x out_h RGBA8 result is at out_ptr.
  * Memory only grows; the caller drops the instance when it gets too big.
  * Allocation failure traps (unreachable).
  */
@@ -214,11 +218,17 @@ static void axis_weights(Axis *a, int src_len, double origin, double span, int o
 	for (int i = 0; i < out_len; i++) a->start[i] -= a->lo;
 }
 
-/* ---- state between rs_prepare and rs_run ---------------------------------- */
+/* ---- state between rs_prepare and rs_feed --------------------------------- */
+
+/* Source rows per rs_feed call: about this many bytes. */
+#define CHUNK_BYTES (256 * 1024)
 
 static struct {
 	int out_w, out_h, flags;
 	int in_w, in_h;
+	int chunk;       /* rows the input buffer holds */
+	int filled;      /* source rows filtered into the ring so far */
+	int next_y;      /* next output row to write */
 	Axis h, v;
 	uint8_t *in, *out;
 	int ring_rows, ring_stride; /* elements per ring row (int16 or f32) */
@@ -226,7 +236,7 @@ static struct {
 	float *rowf; /* float path: one source row as premultiplied f32x4 */
 	void **rows; /* vertical taps' ring rows */
 } S;
-static int32_t info[6];
+static int32_t info[7];
 
 int32_t *rs_prepare(int src_w, int src_h, double x0, double y0, double ww, double wh, int out_w,
                     int out_h, int filter, int flags) {
@@ -243,7 +253,11 @@ int32_t *rs_prepare(int src_w, int src_h, double x0, double y0, double ww, doubl
 	S.in_w = S.h.hi - S.h.lo;
 	S.in_h = S.v.hi - S.v.lo;
 	/* Padded horizontal taps may read up to n pixels past a row's end. */
-	S.in = alloc((uint64_t)S.in_w * S.in_h * 4 + (uint64_t)S.h.n * 4);
+	S.chunk = CHUNK_BYTES / (S.in_w * 4);
+	if (S.chunk < 1) S.chunk = 1;
+	if (S.chunk > S.in_h) S.chunk = S.in_h;
+	S.filled = S.next_y = 0;
+	S.in = alloc((uint64_t)S.in_w * S.chunk * 4 + (uint64_t)S.h.n * 4);
 	S.out = alloc((uint64_t)out_w * out_h * 4 + 16);
 	/* Ring rows padded to 16 elements: the vertical pass works 8 or 4 at a time. */
 	S.ring_rows = S.v.n;
@@ -258,6 +272,7 @@ int32_t *rs_prepare(int src_w, int src_h, double x0, double y0, double ww, doubl
 	info[3] = S.in_h;
 	info[4] = (int32_t)(uintptr_t)S.in;
 	info[5] = (int32_t)(uintptr_t)S.out;
+	info[6] = S.chunk;
 	return info;
 }
 
@@ -370,29 +385,41 @@ static void v_row_float(const float *w, uint8_t *dst) {
 
 /* ---- driver -------------------------------------------------------------- */
 
-int rs_run(void) {
-	const int is_float = S.flags & FLAG_FLOAT;
-	const int esize = is_float ? 4 : 2;
+/* Output row y from the ring: every vertical tap row of y must be filtered. */
+static void emit_row(int y) {
+	const int esize = (S.flags & FLAG_FLOAT) ? 4 : 2;
 	const int nv = S.v.n;
-	int filled = 0; /* source rows [0, filled) have been filtered into the ring */
-	for (int y = 0; y < S.out_h; y++) {
-		int start = S.v.start[y];
-		int end = start + nv < S.in_h ? start + nv : S.in_h;
-		/* start is non-decreasing in y: the ring keeps the last nv rows. */
-		if (filled < start) filled = start;
-		for (; filled < end; filled++) {
-			char *slot = (char *)S.ring + (uint64_t)(filled % S.ring_rows) * S.ring_stride * esize;
-			const uint8_t *src = S.in + (uint64_t)filled * S.in_w * 4;
-			if (is_float) h_row_float(src, (float *)slot);
-			else h_row_int(src, (int16_t *)slot);
-		}
-		for (int t = 0; t < nv; t++) {
-			int r = start + t < S.in_h ? start + t : S.in_h - 1; /* padding taps: weight 0 */
-			S.rows[t] = (char *)S.ring + (uint64_t)(r % S.ring_rows) * S.ring_stride * esize;
-		}
-		uint8_t *dst = S.out + (uint64_t)y * S.out_w * 4;
-		if (is_float) v_row_float(S.v.wf + (uint64_t)y * nv, dst);
-		else v_row_int(S.v.wi + (uint64_t)y * nv, dst);
+	int start = S.v.start[y];
+	for (int t = 0; t < nv; t++) {
+		int r = start + t < S.in_h ? start + t : S.in_h - 1; /* padding taps: weight 0 */
+		S.rows[t] = (char *)S.ring + (uint64_t)(r % S.ring_rows) * S.ring_stride * esize;
 	}
-	return 0;
+	uint8_t *dst = S.out + (uint64_t)y * S.out_w * 4;
+	if (S.flags & FLAG_FLOAT) v_row_float(S.v.wf + (uint64_t)y * nv, dst);
+	else v_row_int(S.v.wi + (uint64_t)y * nv, dst);
+}
+
+/* Last source row output y needs. Non-decreasing in y, like its first. */
+static int last_row(int y) {
+	int end = S.v.start[y] + S.v.n;
+	return (end < S.in_h ? end : S.in_h) - 1;
+}
+
+/*
+ * Filter the next `rows` source rows (at S.in) into the ring, writing each
+ * output row as soon as its last tap row is in. Row r goes to slot r % nv,
+ * over row r - nv: every output needing that row needs rows up to at most
+ * r - 1 (its taps span nv rows), so it was written already.
+ */
+int rs_feed(int rows) {
+	const int esize = (S.flags & FLAG_FLOAT) ? 4 : 2;
+	if (rows < 1 || rows > S.chunk || S.filled + rows > S.in_h) __builtin_trap();
+	for (int i = 0; i < rows; i++, S.filled++) {
+		char *slot = (char *)S.ring + (uint64_t)(S.filled % S.ring_rows) * S.ring_stride * esize;
+		const uint8_t *src = S.in + (uint64_t)i * S.in_w * 4;
+		if (S.flags & FLAG_FLOAT) h_row_float(src, (float *)slot);
+		else h_row_int(src, (int16_t *)slot);
+		while (S.next_y < S.out_h && last_row(S.next_y) <= S.filled) emit_row(S.next_y++);
+	}
+	return S.next_y;
 }

@@ -11,7 +11,7 @@ import type { RGBAImage } from "./orientation";
 
 interface ResizeExports {
 	readonly memory: WebAssembly.Memory;
-	/** Returns a pointer to int32 { inX, inY, inW, inH, inPtr, outPtr }. */
+	/** Returns a pointer to int32 { inX, inY, inW, inH, inPtr, outPtr, chunk }. */
 	rs_prepare(
 		srcW: number,
 		srcH: number,
@@ -24,7 +24,8 @@ interface ResizeExports {
 		filter: number,
 		flags: number,
 	): number;
-	rs_run(): number;
+	/** Takes the next `rows` (≤ chunk) source rows at inPtr; returns output rows done. */
+	rs_feed(rows: number): number;
 }
 
 const resizer = new Lazy<ResizeExports>(
@@ -133,25 +134,29 @@ function run(
 		filter,
 		flags,
 	);
-	// Read after rs_prepare: growing the memory replaced its buffer.
-	const [inX = 0, inY = 0, inW = 0, inH = 0, inPtr = 0, outPtr = 0] = new Int32Array(
-		wasm.memory.buffer,
-		infoPtr,
-		6,
-	);
-	// Only the rows and columns the filter reads.
+	// Read after rs_prepare: growing the memory replaced its buffer (rs_feed
+	// allocates nothing).
 	const heap = new Uint8Array(wasm.memory.buffer);
+	const [inX = 0, inY = 0, inW = 0, inH = 0, inPtr = 0, outPtr = 0, chunk = 1] = new Int32Array(
+		heap.buffer,
+		infoPtr,
+		7,
+	);
+	// Only the rows and columns the filter reads, a chunk of rows at a time.
 	const rowBytes = inW * 4;
-	if (inW === src.width) {
-		const from = inY * rowBytes;
-		heap.set(src.data.subarray(from, from + inH * rowBytes), inPtr);
-	} else {
-		for (let y = 0; y < inH; y++) {
-			const from = ((inY + y) * src.width + inX) * 4;
-			heap.set(src.data.subarray(from, from + rowBytes), inPtr + y * rowBytes);
+	for (let y = 0; y < inH; y += chunk) {
+		const rows = Math.min(chunk, inH - y);
+		if (inW === src.width) {
+			const from = (inY + y) * rowBytes;
+			heap.set(src.data.subarray(from, from + rows * rowBytes), inPtr);
+		} else {
+			for (let r = 0; r < rows; r++) {
+				const from = ((inY + y + r) * src.width + inX) * 4;
+				heap.set(src.data.subarray(from, from + rowBytes), inPtr + r * rowBytes);
+			}
 		}
+		wasm.rs_feed(rows);
 	}
-	wasm.rs_run();
 	const data = new Uint8ClampedArray(width * height * 4);
 	data.set(new Uint8Array(wasm.memory.buffer, outPtr, data.length));
 	return { data, width, height };

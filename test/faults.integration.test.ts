@@ -203,8 +203,11 @@ describe("bursts", () => {
 		renderGate.peak = 0;
 		const responses = await Promise.all(sizes.map((s) => SELF.fetch(url(`wide-${s}.jpeg`))));
 		expect(responses.map((r) => r.status)).toEqual(sizes.map(() => 200));
-		// Different sizes of one upload share its decode (pipeline/sources.ts).
-		expect(codecStats.decodes - decodes).toBe(1);
+		// Different sizes of one upload share its decodes (pipeline/sources.ts):
+		// the first at its own (shrink-on-load) scale, then, as soon as a larger
+		// size finds it too small, one at the scale every size needs.
+		expect(codecStats.decodes - decodes).toBeGreaterThanOrEqual(1);
+		expect(codecStats.decodes - decodes).toBeLessThanOrEqual(2);
 		expect(renderGate.peak).toBe(2);
 		for (const [k, res] of responses.entries()) {
 			const img = await decode(await res.arrayBuffer());
@@ -247,8 +250,11 @@ describe("bursts", () => {
 		);
 		const elapsed = Date.now() - started;
 		expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
-		// Different sizes of one upload share its decode (pipeline/sources.ts).
-		expect(codecStats.decodes - decodes).toBe(1);
+		// Different sizes of one upload share its decodes (pipeline/sources.ts):
+		// the first at its own (shrink-on-load) scale, then, as soon as a larger
+		// size finds it too small, one at the scale every size needs.
+		expect(codecStats.decodes - decodes).toBeGreaterThanOrEqual(1);
+		expect(codecStats.decodes - decodes).toBeLessThanOrEqual(2);
 		for (const [k, res] of responses.entries()) {
 			const img = await decode(await res.arrayBuffer());
 			const size = sizes[`s${k}`];

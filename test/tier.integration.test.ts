@@ -92,13 +92,66 @@ describe("coalescing", () => {
 		const name = await freshUpload();
 		const before = codecStats.decodes;
 		const off = { DERIVATIVES: undefined };
-		expect((await fetchAndSettle(url(name, "150x150"), off)).response.status).toBe(200);
+		// The larger size's decode is large enough for the smaller one.
 		expect((await fetchAndSettle(url(name, "1200x628"), off)).response.status).toBe(200);
+		expect((await fetchAndSettle(url(name, "150x150"), off)).response.status).toBe(200);
 		expect(codecStats.decodes - before).toBe(1);
 		// Once forgotten (as after the keep-alive), the next size decodes again.
 		sources.forget();
 		expect((await fetchAndSettle(url(name, "800x340"), off)).response.status).toBe(200);
 		expect(codecStats.decodes - before).toBe(2);
+	});
+});
+
+describe("shrink-on-load (JPEG decoded at M/8 of its size)", () => {
+	/** The garden photo is 1200x750. */
+	const FULL = 1200 * 750;
+	/** Pixels of its decode at m/8 (libjpeg rounds each side up). */
+	const at = (m: number) => Math.ceil((1200 * m) / 8) * Math.ceil((750 * m) / 8);
+
+	it.each([
+		// size, most pixels its decode may have (RESIZE.decodeGap leaves the
+		// filter ≥1.5x to reduce): a thumbnail needs a quarter of the pixels at
+		// most, a size as wide as the photo all of them
+		["150x150", at(4)],
+		["510x320", at(6)],
+		["1200x628", at(8)],
+	])("without a tier, a %s miss decodes only what it needs", async (size, most) => {
+		const name = await freshUpload();
+		const before = { ...codecStats };
+		const miss = await fetchAndSettle(url(name, size), { DERIVATIVES: undefined });
+		expect(miss.response.status).toBe(200);
+		expect(codecStats.decodes - before.decodes).toBe(1);
+		const pixels = codecStats.decodedPixels - before.decodedPixels;
+		expect(pixels).toBeLessThanOrEqual(most);
+		expect(pixels).toBeGreaterThan(0);
+		const out = await decode(miss.bytes);
+		expect(`${out.width}x${out.height}`).toBe(size);
+	});
+
+	it("a smaller decode does not serve a larger size: that one decodes again, larger", async () => {
+		const name = await freshUpload();
+		const before = { ...codecStats };
+		const off = { DERIVATIVES: undefined };
+		expect((await fetchAndSettle(url(name, "150x150"), off)).response.status).toBe(200);
+		const small = codecStats.decodedPixels - before.decodedPixels;
+		const big = await fetchAndSettle(url(name, "1200x628"), off);
+		expect(big.response.status).toBe(200);
+		expect(codecStats.decodes - before.decodes).toBe(2);
+		expect(codecStats.decodedPixels - before.decodedPixels - small).toBe(FULL);
+		const out = await decode(big.bytes);
+		expect(`${out.width}x${out.height}`).toBe("1200x628");
+	});
+
+	it("with a tier, a thumbnail miss decodes once at the scale every size needs, for the fan-out", async () => {
+		const name = await freshUpload();
+		const before = { ...codecStats };
+		const miss = await fetchAndSettle(url(name, "150x150"));
+		expect(miss.response.status).toBe(200);
+		// One decode made all six sizes: the fan-out reused it.
+		expect(codecStats.decodes - before.decodes).toBe(1);
+		const listed = await env.DERIVATIVES.list({ prefix: `tier/${name}-` });
+		expect(listed.objects).toHaveLength(GARDEN_SIZES.length);
 	});
 });
 

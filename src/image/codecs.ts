@@ -18,6 +18,8 @@ import { type ImageInfo, jpegHasEnd } from "./probe";
 /** Counters the tests and the bench read: how much real work was done. */
 export const codecStats = {
 	decodes: 0,
+	/** Pixels JPEG decodes produced (a scaled decode makes fewer). */
+	decodedPixels: 0,
 	resizes: 0,
 	encodes: 0,
 	instantiations: 0,
@@ -221,6 +223,7 @@ export async function decodeJpeg(bytes: Uint8Array, scaleNum = 8): Promise<RGBAI
 			const [width, height, length] = lastResult(wasm);
 			const data = new Uint8ClampedArray(wasm.memory.buffer.slice(pixels, pixels + length));
 			wasm.release(pixels);
+			codecStats.decodedPixels += width * height;
 			return { data, width, height };
 		});
 	} catch (err) {

@@ -132,4 +132,21 @@ describe("DecodedSources", () => {
 		// A 2/8 request takes the 4/8 decode rather than the full one.
 		expect(await s.get("x", 2, decode, 1)).toBe(four);
 	});
+
+	it("a second, larger size while a smaller decode runs: decoded once at the upgrade scale for the rest", async () => {
+		const s = new DecodedSources();
+		const scales: number[] = [];
+		const decode = async (scale: number) => {
+			scales.push(scale);
+			return { image: image(4 * scale) };
+		};
+		// Alone, a size decodes at its own scale even when the upgrade would be larger.
+		const small = s.get("x", 1, decode, 0, 6);
+		// A larger size arrives: one decode at 6/8, which the next sizes share.
+		const big = s.get("x", 3, decode, 0, 6);
+		const next = s.get("x", 5, decode, 0, 6);
+		await Promise.all([small, big, next]);
+		expect(scales).toEqual([1, 6]);
+		expect(await next).toBe(await big);
+	});
 });

@@ -42,20 +42,27 @@ export class DecodedSources<T extends Decoded = Decoded> {
 	 * The decoded pixels for `id` (which must change when the source's bytes
 	 * do, e.g. key + etag) at `scale` eighths of the stored size or more:
 	 * shared with a decode already running or kept at that scale or a larger
-	 * one (the smallest such), else made by `decode(scale)`.
+	 * one (the smallest such), else made by `decode(scale)`; or by
+	 * `decode(upgrade)` when a smaller decode of `id` is already running or
+	 * kept (several sizes of one upload are wanted: one decode at `upgrade`,
+	 * enough for all of them, serves the rest).
 	 */
 	get(
 		id: string,
 		scale: number,
 		decode: (scale: number) => Promise<T>,
 		now = Date.now(),
+		upgrade = scale,
 	): Promise<T> {
 		this.#evict(now);
 		let hit: [string, Entry<T>] | undefined;
+		let smaller = false;
 		for (const [key, entry] of this.#entries) {
-			if (entry.id !== id || entry.scale < scale) continue;
+			if (entry.id !== id) continue;
 			if (entry.bytes === 0 && now - entry.started > this.maxPendingMs) {
 				this.#entries.delete(key);
+			} else if (entry.scale < scale) {
+				smaller = true;
 			} else if (!hit || entry.scale < hit[1].scale) {
 				hit = [key, entry];
 			}
@@ -67,11 +74,12 @@ export class DecodedSources<T extends Decoded = Decoded> {
 			this.#entries.set(key, entry);
 			return entry.value;
 		}
-		const key = `${id}@${scale}`;
-		const value = decode(scale);
+		const at = smaller ? Math.max(scale, upgrade) : scale;
+		const key = `${id}@${at}`;
+		const value = decode(at);
 		const entry: Entry<T> = {
 			id,
-			scale,
+			scale: at,
 			value,
 			bytes: 0,
 			expires: now + this.ttlMs,

@@ -192,7 +192,7 @@ function sharpFormat(source, plan, format, quality = WEBP_QUALITY) {
 		: resized.webp({ quality, alphaQuality: 100 }).toBuffer();
 }
 
-/** WordPress's GD editor's PNG for the same window (bench/gd-resize.php), or null without php-gd. */
+/** WordPress's GD editor's file (PNG or JPEG q82) for the same window (bench/gd-resize.php), or null without php-gd. */
 const GD = (() => {
 	try {
 		execFileSync("php", ["-r", "exit(function_exists('imagecreatefrompng') ? 0 : 3);"], {
@@ -205,7 +205,7 @@ const GD = (() => {
 		return null;
 	}
 })();
-function gdPng(file, plan) {
+function gdResize(file, plan) {
 	const { crop } = plan;
 	return execFileSync(
 		"php",
@@ -401,6 +401,9 @@ for (const fx of FIXTURES) {
 		const ref = await reference(upload, size);
 		const ours = await rgb(workerBytes);
 		const theirs = await rgb(sharpBytes);
+		// What WordPress's GD editor writes for the same window (quality 82).
+		const gd = GD ? gdResize(join(root, "fixtures/originals", meta.source.key), plan) : null;
+		const gdPixels = gd ? await rgb(gd) : null;
 		const row = {
 			fixture: fx.id,
 			size: `${plan.width}x${plan.height}`,
@@ -411,6 +414,9 @@ for (const fx of FIXTURES) {
 			sharpPsnr: psnr(theirs, ref),
 			workerSsim: ssim(ours, ref),
 			sharpSsim: ssim(theirs, ref),
+			gdBytes: gd?.byteLength ?? null,
+			gdPsnr: gdPixels ? psnr(gdPixels, ref) : null,
+			gdSsim: gdPixels ? ssim(gdPixels, ref) : null,
 		};
 		row.ratio = row.worker / row.sharp;
 		results.rows.push(row);
@@ -484,7 +490,7 @@ for (const fx of FORMAT_FIXTURES) {
 		row.ratio = row.worker / row.sharp;
 		if (format === "png") {
 			row.gdBytes = GD
-				? gdPng(join(root, "fixtures/originals", DIR, sourceFile), plan).byteLength
+				? gdResize(join(root, "fixtures/originals", DIR, sourceFile), plan).byteLength
 				: null;
 		}
 		if (fx.negotiated) {
@@ -692,12 +698,16 @@ if (jpegSections)
 		"",
 		"Cold miss (ms; worker = client-side round trip through workerd incl. R2 read; split from Server-Timing) · bytes · quality against lanczos3 from the full upload",
 		"",
-		"| image | size | worker | r2 | decode | resize | encode | sharp | ratio | KB worker | KB sharp | bytes ratio | PSNR worker | PSNR sharp | SSIM worker | SSIM sharp |",
-		"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+		`GD = WordPress's GD editor at quality 82 for the same window (${GD ? `bench/gd-resize.php, ${GD}` : "php-gd not installed: not measured"})`,
+		"",
+		"| image | size | worker | r2 | decode | resize | encode | sharp | ratio | KB worker | KB sharp | bytes ratio | PSNR worker | PSNR sharp | SSIM worker | SSIM sharp | KB GD | PSNR GD | SSIM GD |",
+		"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
 	);
 for (const r of results.rows) {
+	const gd =
+		r.gdBytes == null ? "– | – | –" : `${kb(r.gdBytes)} | ${f2(r.gdPsnr)} | ${f3(r.gdSsim)}`;
 	lines.push(
-		`| ${r.fixture} | ${r.size} | ${f0(r.worker)} | ${f0(r.r2)} | ${f0(r.decode)} | ${f0(r.resize)} | ${f0(r.encode)} | ${f0(r.sharp)} | ${f2(r.ratio)} | ${kb(r.workerBytes)} | ${kb(r.sharpBytes)} | ${f2(r.workerBytes / r.sharpBytes)} | ${f2(r.workerPsnr)} | ${f2(r.sharpPsnr)} | ${f3(r.workerSsim)} | ${f3(r.sharpSsim)} |`,
+		`| ${r.fixture} | ${r.size} | ${f0(r.worker)} | ${f0(r.r2)} | ${f0(r.decode)} | ${f0(r.resize)} | ${f0(r.encode)} | ${f0(r.sharp)} | ${f2(r.ratio)} | ${kb(r.workerBytes)} | ${kb(r.sharpBytes)} | ${f2(r.workerBytes / r.sharpBytes)} | ${f2(r.workerPsnr)} | ${f2(r.sharpPsnr)} | ${f3(r.workerSsim)} | ${f3(r.sharpSsim)} | ${gd} |`,
 	);
 }
 if (jpegSections) {

@@ -6,7 +6,7 @@
  * run is a cold miss in a warm isolate.
  */
 import type { Hono } from "hono";
-import { plannedSizes, renderPlan, scaleFor, sources } from "./derivatives";
+import { plannedSizes, renderPlan, sources, uploadScale } from "./derivatives";
 import { BadRequestError } from "./errors";
 import { codecStats, wasmMemory, wasmPeakMemory } from "./image/codecs";
 import { extensionFormat, lookupUpload } from "./originals";
@@ -61,23 +61,10 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		const started = performance.now();
 		const sizes = [];
 		let decodedBytes = 0;
-		const planned = plannedSizes(meta, config);
-		const scale = scaleFor(
-			meta,
-			planned.map((p) => p.plan),
-		);
-		for (const { key, plan } of planned) {
+		const scale = uploadScale(meta, config);
+		for (const { key, plan } of plannedSizes(meta, config)) {
 			const timing: Record<string, number> = {};
-			const rendered = await renderPlan(
-				storage,
-				meta,
-				plan,
-				output,
-				config,
-				timing,
-				() => {},
-				scale,
-			);
+			const rendered = await renderPlan(storage, meta, plan, output, config, { timing, scale });
 			sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });
 			decodedBytes = Math.max(decodedBytes, sources.heldBytes);
 		}

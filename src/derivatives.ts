@@ -160,10 +160,27 @@ export function scaleFor(meta: UploadMeta, plans: readonly RenderPlan[]): number
 	return decodeScale(meta.source.info.format, needs, RESIZE.decodeGap);
 }
 
+/** The scale one decode needs to make every size of the upload (the fan-out's). */
+export function uploadScale(meta: UploadMeta, config: Config): number {
+	return scaleFor(
+		meta,
+		plannedSizes(meta, config).map((p) => p.plan),
+	);
+}
+
+export interface RenderOptions {
+	/** Gets the source read's time as `r2` if this call made it. */
+	readonly timing?: Record<string, number>;
+	/** Called when the source is not the version the lookup saw (forget the lookup). */
+	readonly onStale?: () => void;
+	/** Decode at this scale or larger (default: what this plan needs). */
+	readonly scale?: number;
+}
+
 /**
  * Render one planned size. The source is read and decoded at most once per
  * isolate while its pixels are held (see DecodedSources), at `scale` eighths
- * of its size or more; `timing.r2` gets the read's time if this call made it.
+ * of its size or more.
  */
 export async function renderPlan(
 	storage: Storage,
@@ -171,10 +188,7 @@ export async function renderPlan(
 	plan: RenderPlan,
 	output: OutputFormat,
 	config: Config,
-	timing: Record<string, number>,
-	/** Called when the source is not the version the lookup saw (forget the lookup). */
-	onStale: () => void = () => {},
-	scale = scaleFor(meta, [plan]),
+	{ timing = {}, onStale = () => {}, scale = scaleFor(meta, [plan]) }: RenderOptions = {},
 ): Promise<Rendered> {
 	const { limits } = config;
 	assertWithinLimits(meta, plan, limits);
@@ -207,10 +221,7 @@ export async function renderPlan(
 			},
 			Date.now(),
 			// Several sizes of this upload at once: decode once for all of them.
-			scaleFor(
-				meta,
-				plannedSizes(meta, config).map((p) => p.plan),
-			),
+			uploadScale(meta, config),
 		);
 	// The decode may belong to another request: watched, never awaited (shared.ts).
 	// One that never settles (its request was cancelled) is dropped for the next.
@@ -318,13 +329,9 @@ export async function fanOut(
 	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
 	let made = 0;
 	try {
-		const planned = plannedSizes(meta, config);
 		// One decode for all of them (the miss that started this made it at this scale).
-		const scale = scaleFor(
-			meta,
-			planned.map((p) => p.plan),
-		);
-		for (const { key, plan } of planned) {
+		const scale = uploadScale(meta, config);
+		for (const { key, plan } of plannedSizes(meta, config)) {
 			if (key === path.key) continue;
 			const generation = await generationOf(key);
 			const record = {
@@ -332,7 +339,7 @@ export async function fanOut(
 				generation,
 			};
 			if (await tier.has(tierKey(key, output, own), record)) continue;
-			const rendered = await renderPlan(storage, meta, plan, output, config, {}, () => {}, scale);
+			const rendered = await renderPlan(storage, meta, plan, output, config, { scale });
 			await tier.put(tierKey(key, output, own), rendered.bytes, rendered.contentType, record);
 			made++;
 		}

@@ -10,10 +10,10 @@ import {
 	derivativeSettings,
 	derivativeTier,
 	fanOut,
-	plannedSizes,
 	renderPlan,
 	scaleFor,
 	tierKey,
+	uploadScale,
 } from "./derivatives";
 import { ForbiddenError } from "./errors";
 import { Generations } from "./generation";
@@ -210,19 +210,12 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 			// With a tier, the fan-out makes every size from this miss's decode:
 			// decode at the scale all of them need, not just this one.
 			const fanning = tier !== null && meta.exact;
-			const plans = fanning ? [plan, ...plannedSizes(meta, config).map((p) => p.plan)] : [plan];
-			const scale = scaleFor(meta, plans);
 			const rendered = await renderGate.run(() =>
-				renderPlan(
-					storage,
-					meta,
-					plan,
-					output,
-					config,
+				renderPlan(storage, meta, plan, output, config, {
 					timing,
-					() => directory.forget(meta.uploadKey),
-					scale,
-				),
+					onStale: () => directory.forget(meta.uploadKey),
+					scale: Math.max(scaleFor(meta, [plan]), fanning ? uploadScale(meta, config) : 0),
+				}),
 			);
 			return { ...rendered, timings: { ...rendered.timings }, rendered: true };
 		};

@@ -519,26 +519,31 @@ await autoWorker?.dispose();
 
 results.memory = [];
 for (const m of uploads.memory) {
-	// A fresh isolate per source: WASM memories only grow.
-	log(`peak memory for a ${m.width}x${m.height} source`);
-	// (the limit is lifted here so the sweep can measure sources above it too)
-	const fresh = await start(false, { MAX_SOURCE_PIXELS: "16000000" });
-	const all = await json(fresh, `/__bench/all/${DIR}${m.name}-150x150.jpg`);
-	const stats = await json(fresh, "/__bench/stats");
-	await fresh.dispose();
-	results.memory.push({
-		source: `${m.width}x${m.height}`,
-		sourcePixels: m.width * m.height,
-		accepted: m.width * m.height <= maxPixels,
-		allSizesMs: all.ms,
-		// Peaks: main sheds an instance whose heap passed 32 MiB after a call,
-		// so the heaps alive now can be smaller than what the render needed.
-		wasm: stats.wasmPeak,
-		wasmTotal: Object.values(stats.wasmPeak).reduce((a, b) => a + b, 0),
-		// Decoded RGBA of the source (at the scale its sizes need), held in JS
-		// (not WASM) while its sizes are made.
-		decodedBytes: all.decodedBytes,
-	});
+	for (const full of [false, true]) {
+		// A fresh isolate per source: WASM memories only grow.
+		log(`peak memory for a ${m.width}x${m.height} source${full ? ", full-size decode" : ""}`);
+		// (the limit is lifted here so the sweep can measure sources above it too)
+		const fresh = await start(false, { MAX_SOURCE_PIXELS: "16000000" });
+		const all = await json(
+			fresh,
+			`/__bench/all/${DIR}${m.name}-150x150.jpg${full ? "?full=1" : ""}`,
+		);
+		const stats = await json(fresh, "/__bench/stats");
+		await fresh.dispose();
+		results.memory.push({
+			source: `${m.width}x${m.height}`,
+			decode: full ? "full size (worst case)" : "shrink-on-load",
+			sourcePixels: m.width * m.height,
+			accepted: m.width * m.height <= maxPixels,
+			allSizesMs: all.ms,
+			// Peaks: an instance whose heap passed 32 MiB after a call is shed,
+			// so the heaps alive now can be smaller than what the render needed.
+			wasm: stats.wasmPeak,
+			wasmTotal: Object.values(stats.wasmPeak).reduce((a, b) => a + b, 0),
+			// Decoded RGBA of the source, held in JS (not WASM) while its sizes are made.
+			decodedBytes: all.decodedBytes,
+		});
+	}
 }
 
 if (jpegSections) {
@@ -722,12 +727,12 @@ if (jpegSections)
 		"",
 		`Peak memory per source (fresh isolate, all sizes from one decode; MAX_SOURCE_PIXELS=${maxPixels})`,
 		"",
-		"| source | MP | accepted | WASM MB (sum of peaks) | per codec MB | decoded RGBA in JS MB | WASM + RGBA MB | all sizes ms |",
-		"|---|--:|---|--:|---|--:|--:|--:|",
+		"| source | MP | accepted | decode | WASM MB (sum of peaks) | per codec MB | decoded RGBA in JS MB | WASM + RGBA MB | all sizes ms |",
+		"|---|--:|---|---|--:|---|--:|--:|--:|",
 	);
 for (const m of results.memory) {
 	lines.push(
-		`| ${m.source} | ${(m.sourcePixels / 1e6).toFixed(2)} | ${m.accepted ? "yes" : "no"} | ${mb(m.wasmTotal)} | ${Object.entries(
+		`| ${m.source} | ${(m.sourcePixels / 1e6).toFixed(2)} | ${m.accepted ? "yes" : "no"} | ${m.decode} | ${mb(m.wasmTotal)} | ${Object.entries(
 			m.wasm,
 		)
 			.map(([codec, bytes]) => `${codec} ${mb(bytes)}`)

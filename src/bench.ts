@@ -11,6 +11,7 @@ import { BadRequestError } from "./errors";
 import { codecStats, wasmMemory, wasmPeakMemory } from "./image/codecs";
 import { extensionFormat, lookupUpload } from "./originals";
 import { parseImagePath } from "./path";
+import { FULL_SCALE } from "./pipeline/scale";
 import { matchSize, planRender } from "./plan";
 import { type AppEnv, directory } from "./serve";
 import { Storage } from "./storage";
@@ -61,7 +62,9 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		const started = performance.now();
 		const sizes = [];
 		let decodedBytes = 0;
-		const scale = uploadScale(meta, config);
+		// ?full=1: decode at full size (the worst case for memory) instead of
+		// the scale the sizes need.
+		const scale = c.req.query("full") === "1" ? FULL_SCALE : uploadScale(meta, config);
 		for (const { key, plan } of plannedSizes(meta, config)) {
 			const timing: Record<string, number> = {};
 			const rendered = await renderPlan(storage, meta, plan, output, config, { timing, scale });

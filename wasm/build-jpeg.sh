@@ -12,9 +12,11 @@ SOURCES=(
   jcmaster jcomapi jcparam jcphuff jcprepct jcsample jdapimin jdapistd jdatadst jdatasrc
   jdcoefct jdcolor jddctmgr jdhuff jdicc jdinput jdmainct jdmarker jdmaster jdmerge
   jdphuff jdpostct jdsample jerror jfdctflt jfdctfst jfdctint jidctflt jidctfst jidctint
-  jidctred jquant1 jquant2 jutils jmemmgr jmemnobs jaricom jdarith jsimd_none
+  jidctred jquant1 jquant2 jutils jmemmgr jmemnobs jaricom jdarith
 )
-files=(wasm/jpeg.c)
+# wasm/jsimd_wasm.c replaces the library's jsimd_none.c: WASM SIMD colour
+# conversion and 8x8 inverse DCT, bit-exact with the C routines.
+files=(wasm/jpeg.c wasm/jsimd_wasm.c)
 for s in "${SOURCES[@]}"; do files+=("$LIB/$s.c"); done
 mkdir -p src/wasm
 clang --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi \

@@ -1,0 +1,694 @@
+/*
+ * jsimd_wasm.c: libjpeg-turbo's SIMD dispatch (jsimd.h) for our WASM build
+ * (wasm/build-jpeg.sh), in place of the library's jsimd_none.c, from which
+ * this file was copied (its copyright notice follows). Every routine still
+ * answers "no SIMD" except the two that dominate our decodes, which use WASM
+ * SIMD (wasm_simd128.h) and give exactly the C routines' output:
+ *  - jsimd_ycc_rgb_convert: jdcolext.c's ycc_rgb_convert (YCbCr -> RGB[A]),
+ *    the same fixed-point formulas as its tables, 16 pixels at a time;
+ *  - jsimd_idct_islow: jidctint.c's jpeg_idct_islow (the 8x8 inverse DCT),
+ *    the same 32-bit arithmetic 4 columns/rows at a time, and the same range
+ *    limiting (including its wrap-around of wild values from corrupt data).
+ * Neither changes a pixel; wasm/jpeg.c's tests check against the C output.
+ */
+/*
+ * jsimd_none.c
+ *
+ * Copyright 2009 Pierre Ossman <ossman@cendio.se> for Cendio AB
+ * Copyright (C) 2009-2011, 2014, 2022, D. R. Commander.
+ * Copyright (C) 2015-2016, 2018, 2022, Matthieu Darbois.
+ * Copyright (C) 2020, Arm Limited.
+ *
+ * Based on the x86 SIMD extension for IJG JPEG library,
+ * Copyright (C) 1999-2006, MIYASAKA Masaru.
+ * For conditions of distribution and use, see copyright notice in jsimdext.inc
+ *
+ * This file contains stubs for when there is no SIMD support available.
+ */
+
+#define JPEG_INTERNALS
+#include "jinclude.h"
+#include "jpeglib.h"
+#include "jsimd.h"
+#include "jdct.h"
+#include "jsimddct.h"
+
+GLOBAL(int)
+jsimd_can_rgb_ycc(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_rgb_gray(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_ycc_rgb565(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_c_can_null_convert(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_rgb_ycc_convert(j_compress_ptr cinfo, JSAMPARRAY input_buf,
+                      JSAMPIMAGE output_buf, JDIMENSION output_row,
+                      int num_rows)
+{
+}
+
+GLOBAL(void)
+jsimd_rgb_gray_convert(j_compress_ptr cinfo, JSAMPARRAY input_buf,
+                       JSAMPIMAGE output_buf, JDIMENSION output_row,
+                       int num_rows)
+{
+}
+
+GLOBAL(void)
+jsimd_ycc_rgb565_convert(j_decompress_ptr cinfo, JSAMPIMAGE input_buf,
+                         JDIMENSION input_row, JSAMPARRAY output_buf,
+                         int num_rows)
+{
+}
+
+GLOBAL(void)
+jsimd_c_null_convert(j_compress_ptr cinfo, JSAMPARRAY input_buf,
+                     JSAMPIMAGE output_buf, JDIMENSION output_row,
+                     int num_rows)
+{
+}
+
+GLOBAL(int)
+jsimd_can_h2v2_downsample(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_h2v1_downsample(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_h2v2_smooth_downsample(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_h2v2_downsample(j_compress_ptr cinfo, jpeg_component_info *compptr,
+                      JSAMPARRAY input_data, JSAMPARRAY output_data)
+{
+}
+
+GLOBAL(void)
+jsimd_h2v2_smooth_downsample(j_compress_ptr cinfo,
+                             jpeg_component_info *compptr,
+                             JSAMPARRAY input_data, JSAMPARRAY output_data)
+{
+}
+
+GLOBAL(void)
+jsimd_h2v1_downsample(j_compress_ptr cinfo, jpeg_component_info *compptr,
+                      JSAMPARRAY input_data, JSAMPARRAY output_data)
+{
+}
+
+GLOBAL(int)
+jsimd_can_h2v2_upsample(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_h2v1_upsample(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_int_upsample(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_int_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                   JSAMPARRAY input_data, JSAMPARRAY *output_data_ptr)
+{
+}
+
+GLOBAL(void)
+jsimd_h2v2_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                    JSAMPARRAY input_data, JSAMPARRAY *output_data_ptr)
+{
+}
+
+GLOBAL(void)
+jsimd_h2v1_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                    JSAMPARRAY input_data, JSAMPARRAY *output_data_ptr)
+{
+}
+
+GLOBAL(int)
+jsimd_can_h2v2_fancy_upsample(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_h2v1_fancy_upsample(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_h1v2_fancy_upsample(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_h2v2_fancy_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                          JSAMPARRAY input_data, JSAMPARRAY *output_data_ptr)
+{
+}
+
+GLOBAL(void)
+jsimd_h2v1_fancy_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                          JSAMPARRAY input_data, JSAMPARRAY *output_data_ptr)
+{
+}
+
+GLOBAL(void)
+jsimd_h1v2_fancy_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                          JSAMPARRAY input_data, JSAMPARRAY *output_data_ptr)
+{
+}
+
+GLOBAL(int)
+jsimd_can_h2v2_merged_upsample(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_h2v1_merged_upsample(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_h2v2_merged_upsample(j_decompress_ptr cinfo, JSAMPIMAGE input_buf,
+                           JDIMENSION in_row_group_ctr, JSAMPARRAY output_buf)
+{
+}
+
+GLOBAL(void)
+jsimd_h2v1_merged_upsample(j_decompress_ptr cinfo, JSAMPIMAGE input_buf,
+                           JDIMENSION in_row_group_ctr, JSAMPARRAY output_buf)
+{
+}
+
+GLOBAL(int)
+jsimd_can_convsamp(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_convsamp_float(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_convsamp(JSAMPARRAY sample_data, JDIMENSION start_col,
+               DCTELEM *workspace)
+{
+}
+
+GLOBAL(void)
+jsimd_convsamp_float(JSAMPARRAY sample_data, JDIMENSION start_col,
+                     FAST_FLOAT *workspace)
+{
+}
+
+GLOBAL(int)
+jsimd_can_fdct_islow(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_fdct_ifast(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_fdct_float(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_fdct_islow(DCTELEM *data)
+{
+}
+
+GLOBAL(void)
+jsimd_fdct_ifast(DCTELEM *data)
+{
+}
+
+GLOBAL(void)
+jsimd_fdct_float(FAST_FLOAT *data)
+{
+}
+
+GLOBAL(int)
+jsimd_can_quantize(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_quantize_float(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_quantize(JCOEFPTR coef_block, DCTELEM *divisors, DCTELEM *workspace)
+{
+}
+
+GLOBAL(void)
+jsimd_quantize_float(JCOEFPTR coef_block, FAST_FLOAT *divisors,
+                     FAST_FLOAT *workspace)
+{
+}
+
+GLOBAL(int)
+jsimd_can_idct_2x2(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_idct_4x4(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_idct_6x6(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_idct_12x12(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_idct_2x2(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+               JCOEFPTR coef_block, JSAMPARRAY output_buf,
+               JDIMENSION output_col)
+{
+}
+
+GLOBAL(void)
+jsimd_idct_4x4(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+               JCOEFPTR coef_block, JSAMPARRAY output_buf,
+               JDIMENSION output_col)
+{
+}
+
+GLOBAL(void)
+jsimd_idct_6x6(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+               JCOEFPTR coef_block, JSAMPARRAY output_buf,
+               JDIMENSION output_col)
+{
+}
+
+GLOBAL(void)
+jsimd_idct_12x12(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                 JCOEFPTR coef_block, JSAMPARRAY output_buf,
+                 JDIMENSION output_col)
+{
+}
+
+GLOBAL(int)
+jsimd_can_idct_ifast(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_can_idct_float(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_idct_ifast(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                 JCOEFPTR coef_block, JSAMPARRAY output_buf,
+                 JDIMENSION output_col)
+{
+}
+
+GLOBAL(void)
+jsimd_idct_float(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                 JCOEFPTR coef_block, JSAMPARRAY output_buf,
+                 JDIMENSION output_col)
+{
+}
+
+GLOBAL(int)
+jsimd_can_huff_encode_one_block(void)
+{
+  return 0;
+}
+
+GLOBAL(JOCTET *)
+jsimd_huff_encode_one_block(void *state, JOCTET *buffer, JCOEFPTR block,
+                            int last_dc_val, c_derived_tbl *dctbl,
+                            c_derived_tbl *actbl)
+{
+  return NULL;
+}
+
+GLOBAL(int)
+jsimd_can_encode_mcu_AC_first_prepare(void)
+{
+  return 0;
+}
+
+GLOBAL(void)
+jsimd_encode_mcu_AC_first_prepare(const JCOEF *block,
+                                  const int *jpeg_natural_order_start, int Sl,
+                                  int Al, UJCOEF *values, size_t *zerobits)
+{
+}
+
+GLOBAL(int)
+jsimd_can_encode_mcu_AC_refine_prepare(void)
+{
+  return 0;
+}
+
+GLOBAL(int)
+jsimd_encode_mcu_AC_refine_prepare(const JCOEF *block,
+                                   const int *jpeg_natural_order_start, int Sl,
+                                   int Al, UJCOEF *absvalues, size_t *bits)
+{
+  return 0;
+}
+
+
+/* ---- WASM SIMD routines (ours) ---- */
+
+#include <wasm_simd128.h>
+
+/* YCbCr -> RGB, as jdcolor.c's build_ycc_rgb_table and ycc_rgb_convert:
+ * R = Y + ((FIX(1.402) Cr' + ONE_HALF) >> 16), B = Y + ((FIX(1.772) Cb' +
+ * ONE_HALF) >> 16), G = Y + ((-FIX(0.34414) Cb' + ONE_HALF - FIX(0.71414)
+ * Cr') >> 16), with Cb' = Cb - 128, each clamped to 0..255. */
+#define YCC_R_CR  91881   /* FIX(1.40200) */
+#define YCC_B_CB  116130  /* FIX(1.77200) */
+#define YCC_G_CB  -22554  /* -FIX(0.34414) */
+#define YCC_G_CR  -46802  /* -FIX(0.71414) */
+#define YCC_HALF  32768   /* ONE_HALF */
+
+GLOBAL(int)
+jsimd_can_ycc_rgb(void)
+{
+  return 1;
+}
+
+/* Four lanes of one channel: y + (acc >> 16), as i32. */
+static inline v128_t ycc_channel(v128_t y, v128_t acc)
+{
+  return wasm_i32x4_add(y, wasm_i32x4_shr(acc, 16));
+}
+
+/* 16 i32 lanes (a..d) -> 16 bytes, clamped to 0..255. */
+static inline v128_t clamp_u8(v128_t a, v128_t b, v128_t c, v128_t d)
+{
+  return wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(a, b),
+                                 wasm_i16x8_narrow_i32x4(c, d));
+}
+
+static inline int clamp_int(int v)
+{
+  return v < 0 ? 0 : v > MAXJSAMPLE ? MAXJSAMPLE : v;
+}
+
+GLOBAL(void)
+jsimd_ycc_rgb_convert(j_decompress_ptr cinfo, JSAMPIMAGE input_buf,
+                      JDIMENSION input_row, JSAMPARRAY output_buf,
+                      int num_rows)
+{
+  const JDIMENSION num_cols = cinfo->output_width;
+  const int cs = cinfo->out_color_space;
+  const int r_off = rgb_red[cs], g_off = rgb_green[cs], b_off = rgb_blue[cs];
+  const int size = rgb_pixelsize[cs];
+  /* The vector path writes R, G, B, A=255 in that order (RGBA and RGBX). */
+  const int rgba = size == 4 && r_off == 0 && g_off == 1 && b_off == 2;
+  const v128_t k128 = wasm_i32x4_splat(CENTERJSAMPLE);
+  const v128_t kr = wasm_i32x4_splat(YCC_R_CR), kb = wasm_i32x4_splat(YCC_B_CB);
+  const v128_t kgb = wasm_i32x4_splat(YCC_G_CB), kgr = wasm_i32x4_splat(YCC_G_CR);
+  const v128_t half = wasm_i32x4_splat(YCC_HALF);
+  const v128_t alpha = wasm_i8x16_splat((char)0xFF);
+
+  while (--num_rows >= 0) {
+    const JSAMPLE *inptr0 = input_buf[0][input_row];
+    const JSAMPLE *inptr1 = input_buf[1][input_row];
+    const JSAMPLE *inptr2 = input_buf[2][input_row];
+    JSAMPLE *outptr = *output_buf++;
+    JDIMENSION col = 0;
+    input_row++;
+    if (rgba) {
+      for (; col + 16 <= num_cols; col += 16) {
+        const v128_t y8 = wasm_v128_load(inptr0 + col);
+        const v128_t cb8 = wasm_v128_load(inptr1 + col);
+        const v128_t cr8 = wasm_v128_load(inptr2 + col);
+        const v128_t y16[2] = { wasm_u16x8_extend_low_u8x16(y8), wasm_u16x8_extend_high_u8x16(y8) };
+        const v128_t cb16[2] = { wasm_u16x8_extend_low_u8x16(cb8), wasm_u16x8_extend_high_u8x16(cb8) };
+        const v128_t cr16[2] = { wasm_u16x8_extend_low_u8x16(cr8), wasm_u16x8_extend_high_u8x16(cr8) };
+        v128_t r[4], g[4], b[4];
+        for (int q = 0; q < 4; q++) {
+          const v128_t y = q & 1 ? wasm_u32x4_extend_high_u16x8(y16[q >> 1]) : wasm_u32x4_extend_low_u16x8(y16[q >> 1]);
+          const v128_t cb = wasm_i32x4_sub(q & 1 ? wasm_u32x4_extend_high_u16x8(cb16[q >> 1]) : wasm_u32x4_extend_low_u16x8(cb16[q >> 1]), k128);
+          const v128_t cr = wasm_i32x4_sub(q & 1 ? wasm_u32x4_extend_high_u16x8(cr16[q >> 1]) : wasm_u32x4_extend_low_u16x8(cr16[q >> 1]), k128);
+          r[q] = ycc_channel(y, wasm_i32x4_add(wasm_i32x4_mul(cr, kr), half));
+          b[q] = ycc_channel(y, wasm_i32x4_add(wasm_i32x4_mul(cb, kb), half));
+          g[q] = ycc_channel(y, wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_mul(cb, kgb), half),
+                                               wasm_i32x4_mul(cr, kgr)));
+        }
+        const v128_t R = clamp_u8(r[0], r[1], r[2], r[3]);
+        const v128_t G = clamp_u8(g[0], g[1], g[2], g[3]);
+        const v128_t B = clamp_u8(b[0], b[1], b[2], b[3]);
+        const v128_t rg_lo = wasm_i8x16_shuffle(R, G, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const v128_t rg_hi = wasm_i8x16_shuffle(R, G, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        const v128_t ba_lo = wasm_i8x16_shuffle(B, alpha, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const v128_t ba_hi = wasm_i8x16_shuffle(B, alpha, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        JSAMPLE *o = outptr + col * 4;
+        wasm_v128_store(o, wasm_i16x8_shuffle(rg_lo, ba_lo, 0, 8, 1, 9, 2, 10, 3, 11));
+        wasm_v128_store(o + 16, wasm_i16x8_shuffle(rg_lo, ba_lo, 4, 12, 5, 13, 6, 14, 7, 15));
+        wasm_v128_store(o + 32, wasm_i16x8_shuffle(rg_hi, ba_hi, 0, 8, 1, 9, 2, 10, 3, 11));
+        wasm_v128_store(o + 48, wasm_i16x8_shuffle(rg_hi, ba_hi, 4, 12, 5, 13, 6, 14, 7, 15));
+      }
+    }
+    for (; col < num_cols; col++) {
+      const int y = inptr0[col], cb = inptr1[col] - CENTERJSAMPLE, cr = inptr2[col] - CENTERJSAMPLE;
+      JSAMPLE *o = outptr + col * size;
+      o[r_off] = (JSAMPLE)clamp_int(y + ((YCC_R_CR * cr + YCC_HALF) >> 16));
+      o[g_off] = (JSAMPLE)clamp_int(y + ((YCC_G_CB * cb + YCC_HALF + YCC_G_CR * cr) >> 16));
+      o[b_off] = (JSAMPLE)clamp_int(y + ((YCC_B_CB * cb + YCC_HALF) >> 16));
+      /* The fourth byte of RGBX/XRGB/... is opaque alpha, as in jdcolext.c. */
+      if (size == 4) o[6 - r_off - g_off - b_off] = MAXJSAMPLE;
+    }
+  }
+}
+
+
+/* The 8x8 inverse DCT of jidctint.c (jpeg_idct_islow), 8-bit samples. */
+#define IS_CONST_BITS  13
+#define IS_PASS1_BITS  2
+#define FIX_0_298631336  2446
+#define FIX_0_390180644  3196
+#define FIX_0_541196100  4433
+#define FIX_0_765366865  6270
+#define FIX_0_899976223  7373
+#define FIX_1_175875602  9633
+#define FIX_1_501321110  12299
+#define FIX_1_847759065  15137
+#define FIX_1_961570560  16069
+#define FIX_2_053119869  16819
+#define FIX_2_562915447  20995
+#define FIX_3_072711026  25172
+
+GLOBAL(int)
+jsimd_can_idct_islow(void)
+{
+  /* The vector code reads the coefficients as 16-bit and the multipliers as
+   * int (jmorecfg.h's MULTIPLIER without WITH_SIMD). */
+  return sizeof(JCOEF) == 2 && sizeof(ISLOW_MULT_TYPE) == 4 && DCTSIZE == 8 &&
+         BITS_IN_JSAMPLE == 8;
+}
+
+#define MUL(v, k)  wasm_i32x4_mul(v, wasm_i32x4_splat(k))
+
+/* One 1-D pass of jpeg_idct_islow over four lanes: in[0..7] are the eight
+ * inputs (already dequantised), out[0..7] get tmp10 + tmp3 etc. before the
+ * final descale, in the C code's order (0, 7, 1, 6, 2, 5, 3, 4). */
+static inline void idct_1d(const v128_t in[8], v128_t out[8])
+{
+  v128_t z1 = MUL(wasm_i32x4_add(in[2], in[6]), FIX_0_541196100);
+  v128_t tmp2 = wasm_i32x4_add(z1, MUL(in[6], -FIX_1_847759065));
+  v128_t tmp3 = wasm_i32x4_add(z1, MUL(in[2], FIX_0_765366865));
+  v128_t tmp0 = wasm_i32x4_shl(wasm_i32x4_add(in[0], in[4]), IS_CONST_BITS);
+  v128_t tmp1 = wasm_i32x4_shl(wasm_i32x4_sub(in[0], in[4]), IS_CONST_BITS);
+  const v128_t tmp10 = wasm_i32x4_add(tmp0, tmp3);
+  const v128_t tmp13 = wasm_i32x4_sub(tmp0, tmp3);
+  const v128_t tmp11 = wasm_i32x4_add(tmp1, tmp2);
+  const v128_t tmp12 = wasm_i32x4_sub(tmp1, tmp2);
+
+  tmp0 = in[7];
+  tmp1 = in[5];
+  tmp2 = in[3];
+  tmp3 = in[1];
+  z1 = wasm_i32x4_add(tmp0, tmp3);
+  v128_t z2 = wasm_i32x4_add(tmp1, tmp2);
+  v128_t z3 = wasm_i32x4_add(tmp0, tmp2);
+  v128_t z4 = wasm_i32x4_add(tmp1, tmp3);
+  const v128_t z5 = MUL(wasm_i32x4_add(z3, z4), FIX_1_175875602);
+  tmp0 = MUL(tmp0, FIX_0_298631336);
+  tmp1 = MUL(tmp1, FIX_2_053119869);
+  tmp2 = MUL(tmp2, FIX_3_072711026);
+  tmp3 = MUL(tmp3, FIX_1_501321110);
+  z1 = MUL(z1, -FIX_0_899976223);
+  z2 = MUL(z2, -FIX_2_562915447);
+  z3 = wasm_i32x4_add(MUL(z3, -FIX_1_961570560), z5);
+  z4 = wasm_i32x4_add(MUL(z4, -FIX_0_390180644), z5);
+  tmp0 = wasm_i32x4_add(tmp0, wasm_i32x4_add(z1, z3));
+  tmp1 = wasm_i32x4_add(tmp1, wasm_i32x4_add(z2, z4));
+  tmp2 = wasm_i32x4_add(tmp2, wasm_i32x4_add(z2, z3));
+  tmp3 = wasm_i32x4_add(tmp3, wasm_i32x4_add(z1, z4));
+
+  out[0] = wasm_i32x4_add(tmp10, tmp3);
+  out[7] = wasm_i32x4_sub(tmp10, tmp3);
+  out[1] = wasm_i32x4_add(tmp11, tmp2);
+  out[6] = wasm_i32x4_sub(tmp11, tmp2);
+  out[2] = wasm_i32x4_add(tmp12, tmp1);
+  out[5] = wasm_i32x4_sub(tmp12, tmp1);
+  out[3] = wasm_i32x4_add(tmp13, tmp0);
+  out[4] = wasm_i32x4_sub(tmp13, tmp0);
+}
+
+/* DESCALE(x, n): x + 2^(n-1), arithmetic shift right by n. */
+static inline v128_t descale(v128_t x, int n)
+{
+  return wasm_i32x4_shr(wasm_i32x4_add(x, wasm_i32x4_splat(1 << (n - 1))), n);
+}
+
+/* Transpose the 4x4 i32 block a[0..3] in place. */
+static inline void transpose4(v128_t *a, v128_t *b, v128_t *c, v128_t *d)
+{
+  const v128_t t0 = wasm_i32x4_shuffle(*a, *b, 0, 4, 1, 5);
+  const v128_t t1 = wasm_i32x4_shuffle(*a, *b, 2, 6, 3, 7);
+  const v128_t t2 = wasm_i32x4_shuffle(*c, *d, 0, 4, 1, 5);
+  const v128_t t3 = wasm_i32x4_shuffle(*c, *d, 2, 6, 3, 7);
+  *a = wasm_i64x2_shuffle(t0, t2, 0, 2);
+  *b = wasm_i64x2_shuffle(t0, t2, 1, 3);
+  *c = wasm_i64x2_shuffle(t1, t3, 0, 2);
+  *d = wasm_i64x2_shuffle(t1, t3, 1, 3);
+}
+
+GLOBAL(void)
+jsimd_idct_islow(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                 JCOEFPTR coef_block, JSAMPARRAY output_buf,
+                 JDIMENSION output_col)
+{
+  const ISLOW_MULT_TYPE *quant = (const ISLOW_MULT_TYPE *)compptr->dct_table;
+  /* ws[h][k]: after pass 1, row k (0..7) of columns 4h..4h+3. */
+  v128_t ws[2][8];
+  (void)cinfo;
+
+  /* Pass 1: columns, four at a time (lane = column). The C code's shortcut
+   * for all-zero AC terms gives the same numbers as the full sum. */
+  for (int h = 0; h < 2; h++) {
+    v128_t in[8], out[8];
+    for (int k = 0; k < 8; k++)
+      in[k] = wasm_i32x4_mul(wasm_i32x4_load16x4(coef_block + k * 8 + h * 4),
+                             wasm_v128_load(quant + k * 8 + h * 4));
+    idct_1d(in, out);
+    for (int k = 0; k < 8; k++)
+      ws[h][k] = descale(out[k], IS_CONST_BITS - IS_PASS1_BITS);
+  }
+
+  /* Transpose: t[v][k] = element k of rows 4v..4v+3 (lane = row). */
+  v128_t t[2][8];
+  for (int v = 0; v < 2; v++)
+    for (int h = 0; h < 2; h++) {
+      v128_t a = ws[h][4 * v], b = ws[h][4 * v + 1], c = ws[h][4 * v + 2], d = ws[h][4 * v + 3];
+      transpose4(&a, &b, &c, &d);
+      t[v][4 * h] = a;
+      t[v][4 * h + 1] = b;
+      t[v][4 * h + 2] = c;
+      t[v][4 * h + 3] = d;
+    }
+
+  /* Pass 2: rows, four at a time; then range-limit as
+   * range_limit[x & RANGE_MASK]: wrap x into -512..511, add 128, clamp. */
+  const v128_t wrap_add = wasm_i32x4_splat(512), wrap_mask = wasm_i32x4_splat(RANGE_MASK);
+  const v128_t wrap_sub = wasm_i32x4_splat(512 - CENTERJSAMPLE);
+  v128_t cols[8]; /* cols[k]: output column k of rows 0..7, as i16 */
+  v128_t res[2][8];
+  for (int v = 0; v < 2; v++) {
+    v128_t out[8];
+    idct_1d(t[v], out);
+    for (int k = 0; k < 8; k++) {
+      v128_t x = descale(out[k], IS_CONST_BITS + IS_PASS1_BITS + 3);
+      x = wasm_i32x4_sub(wasm_v128_and(wasm_i32x4_add(x, wrap_add), wrap_mask), wrap_sub);
+      res[v][k] = x;
+    }
+  }
+  for (int k = 0; k < 8; k++)
+    cols[k] = wasm_i16x8_narrow_i32x4(res[0][k], res[1][k]);
+  /* 8x8 i16 transpose: cols[k] lane r -> rows[r] lane k. */
+  v128_t a[8], b[8];
+  for (int i = 0; i < 4; i++) {
+    a[2 * i] = wasm_i16x8_shuffle(cols[2 * i], cols[2 * i + 1], 0, 8, 1, 9, 2, 10, 3, 11);
+    a[2 * i + 1] = wasm_i16x8_shuffle(cols[2 * i], cols[2 * i + 1], 4, 12, 5, 13, 6, 14, 7, 15);
+  }
+  /* a[2i] holds (col 2i, col 2i+1) pairs for rows 0..3, a[2i+1] rows 4..7. */
+  for (int i = 0; i < 2; i++)
+    for (int hv = 0; hv < 2; hv++) {
+      b[4 * i + 2 * hv] = wasm_i32x4_shuffle(a[4 * i + hv], a[4 * i + 2 + hv], 0, 4, 1, 5);
+      b[4 * i + 2 * hv + 1] = wasm_i32x4_shuffle(a[4 * i + hv], a[4 * i + 2 + hv], 2, 6, 3, 7);
+    }
+  /* b[4i + 2hv + j] holds cols 4i..4i+3 for rows 4hv+2j, 4hv+2j+1. */
+  for (int r2 = 0; r2 < 4; r2++) {
+    const v128_t lo = b[r2], hi = b[4 + r2];
+    const v128_t row0 = wasm_i64x2_shuffle(lo, hi, 0, 2);
+    const v128_t row1 = wasm_i64x2_shuffle(lo, hi, 1, 3);
+    const v128_t bytes = wasm_u8x16_narrow_i16x8(row0, row1);
+    const int r = (r2 >> 1) * 4 + (r2 & 1) * 2;
+    wasm_v128_store64_lane(output_buf[r] + output_col, bytes, 0);
+    wasm_v128_store64_lane(output_buf[r + 1] + output_col, bytes, 1);
+  }
+}

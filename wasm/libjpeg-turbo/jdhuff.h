@@ -79,7 +79,11 @@ EXTERN(void) jpeg_make_d_derived_tbl(j_decompress_ptr cinfo, boolean isDC,
 typedef size_t bit_buf_type;            /* type of bit-extraction buffer */
 #define BIT_BUF_SIZE  64                /* size of buffer in bits */
 
-#elif defined(__x86_64__) && defined(__ILP32__)
+/* wp-edge-images: WASM (wasm32) has a 32-bit size_t but native 64-bit
+ * integers, like x32, so it takes the x32 case's 64-bit bit buffer (entropy
+ * decoding ~12% faster; same output). Edit marked "|| defined(__wasm__)",
+ * here and in jdhuff.c's FILL_BIT_BUFFER_FAST. */
+#elif (defined(__x86_64__) && defined(__ILP32__)) || defined(__wasm__)
 
 typedef unsigned long long bit_buf_type; /* type of bit-extraction buffer */
 #define BIT_BUF_SIZE  64                 /* size of buffer in bits */

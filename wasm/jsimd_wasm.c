@@ -8,7 +8,9 @@
  *    the same fixed-point formulas as its tables, 16 pixels at a time;
  *  - jsimd_idct_islow: jidctint.c's jpeg_idct_islow (the 8x8 inverse DCT),
  *    the same 32-bit arithmetic 4 columns/rows at a time, and the same range
- *    limiting (including its wrap-around of wild values from corrupt data).
+ *    limiting (including its wrap-around of wild values from corrupt data);
+ *  - jsimd_idct_6x6 / jsimd_idct_12x12: jidctint.c's scaled IDCTs for
+ *    6/8-scale decodes, likewise.
  * Neither changes a pixel; wasm/jpeg.c's tests check against the C output.
  */
 /*
@@ -310,18 +312,6 @@ jsimd_can_idct_4x4(void)
   return 0;
 }
 
-GLOBAL(int)
-jsimd_can_idct_6x6(void)
-{
-  return 0;
-}
-
-GLOBAL(int)
-jsimd_can_idct_12x12(void)
-{
-  return 0;
-}
-
 GLOBAL(void)
 jsimd_idct_2x2(j_decompress_ptr cinfo, jpeg_component_info *compptr,
                JCOEFPTR coef_block, JSAMPARRAY output_buf,
@@ -333,20 +323,6 @@ GLOBAL(void)
 jsimd_idct_4x4(j_decompress_ptr cinfo, jpeg_component_info *compptr,
                JCOEFPTR coef_block, JSAMPARRAY output_buf,
                JDIMENSION output_col)
-{
-}
-
-GLOBAL(void)
-jsimd_idct_6x6(j_decompress_ptr cinfo, jpeg_component_info *compptr,
-               JCOEFPTR coef_block, JSAMPARRAY output_buf,
-               JDIMENSION output_col)
-{
-}
-
-GLOBAL(void)
-jsimd_idct_12x12(j_decompress_ptr cinfo, jpeg_component_info *compptr,
-                 JCOEFPTR coef_block, JSAMPARRAY output_buf,
-                 JDIMENSION output_col)
 {
 }
 
@@ -691,4 +667,248 @@ jsimd_idct_islow(j_decompress_ptr cinfo, jpeg_component_info *compptr,
     wasm_v128_store64_lane(output_buf[r] + output_col, bytes, 0);
     wasm_v128_store64_lane(output_buf[r + 1] + output_col, bytes, 1);
   }
+}
+
+
+/* ---- Scaled inverse DCTs (jidctint.c's jpeg_idct_6x6 and _12x12), used by
+ * 6/8-scale decodes (luma 6x6; 4:2:0 chroma 12x12, which spares the
+ * upsampling). jddctmgr.c picks them through its MIPS hooks (edited to
+ * take them on WASM too). Written with
+ * clang's vector operators on v128_t (4 x int32): the C code's statements
+ * verbatim, each lane one column (pass 1) or one row (pass 2). */
+
+GLOBAL(int)
+jsimd_can_idct_6x6(void)
+{
+  return jsimd_can_idct_islow();
+}
+
+GLOBAL(int)
+jsimd_can_idct_12x12(void)
+{
+  return jsimd_can_idct_islow();
+}
+
+#define VFIX(x)  ((int)((x) * (1 << IS_CONST_BITS) + 0.5))
+
+/* Pass-1 inputs: dequantised coefficient row k of columns 4h..4h+3. */
+static inline v128_t dequant(JCOEFPTR coef, const ISLOW_MULT_TYPE *quant, int k, int h)
+{
+  return wasm_i32x4_load16x4(coef + k * 8 + h * 4) * wasm_v128_load(quant + k * 8 + h * 4);
+}
+
+/* Range limit as range_limit[x & RANGE_MASK] (see jsimd_idct_islow); the
+ * final clamp to 0..255 happens when narrowing to bytes. */
+static inline v128_t wrap_sample(v128_t x)
+{
+  return ((x + 512) & RANGE_MASK) - (512 - CENTERJSAMPLE);
+}
+
+/* ws[h][k] (lanes = columns 4h..4h+3, row k) -> t[v][c] (lanes = rows
+ * 4v..4v+3, column c); rows >= nrows are zero. */
+static inline void to_rows(v128_t ws[2][12], int nrows, v128_t t[3][8])
+{
+  for (int v = 0; v * 4 < nrows; v++)
+    for (int h = 0; h < 2; h++) {
+      v128_t a = ws[h][4 * v], b = ws[h][4 * v + 1], c = ws[h][4 * v + 2], d = ws[h][4 * v + 3];
+      if (4 * v + 2 >= nrows) c = d = wasm_i32x4_splat(0);
+      transpose4(&a, &b, &c, &d);
+      t[v][4 * h] = a;
+      t[v][4 * h + 1] = b;
+      t[v][4 * h + 2] = c;
+      t[v][4 * h + 3] = d;
+    }
+}
+
+/* res[v][k] (lanes = rows 4v..4v+3, output column k < n, n = 6 or 12, zero
+ * padded to a multiple of 4) -> n bytes in each of the n output rows. */
+static inline void store_rows(v128_t res[3][12], int n, JSAMPARRAY output_buf,
+                              JDIMENSION output_col)
+{
+  for (int v = 0; v * 4 < n; v++) {
+    v128_t rows[3][4];
+    for (int kb = 0; kb * 4 < n; kb++) {
+      v128_t a = res[v][4 * kb], b = res[v][4 * kb + 1], c = res[v][4 * kb + 2], d = res[v][4 * kb + 3];
+      transpose4(&a, &b, &c, &d);
+      rows[kb][0] = a;
+      rows[kb][1] = b;
+      rows[kb][2] = c;
+      rows[kb][3] = d;
+    }
+    for (int j = 0; j < 4 && 4 * v + j < n; j++) {
+      JSAMPLE *out = output_buf[4 * v + j] + output_col;
+      const v128_t lo = wasm_i16x8_narrow_i32x4(rows[0][j], rows[1][j]);
+      if (n == 6) {
+        const v128_t bytes = wasm_u8x16_narrow_i16x8(lo, lo);
+        wasm_v128_store32_lane(out, bytes, 0);
+        wasm_v128_store16_lane(out + 4, bytes, 2);
+      } else {
+        const v128_t bytes = wasm_u8x16_narrow_i16x8(lo, wasm_i16x8_narrow_i32x4(rows[2][j], rows[2][j]));
+        wasm_v128_store64_lane(out, bytes, 0);
+        wasm_v128_store32_lane(out + 8, bytes, 2);
+      }
+    }
+  }
+}
+
+GLOBAL(void)
+jsimd_idct_6x6(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                    JCOEFPTR coef_block, JSAMPARRAY output_buf,
+                    JDIMENSION output_col)
+{
+  const ISLOW_MULT_TYPE *quant = (const ISLOW_MULT_TYPE *)compptr->dct_table;
+  v128_t ws[2][12], t[3][8], res[3][12];
+  v128_t tmp0, tmp1, tmp2, tmp10, tmp11, tmp12, z1, z2, z3;
+  (void)cinfo;
+
+  for (int h = 0; h < 2; h++) {
+    tmp0 = dequant(coef_block, quant, 0, h);
+    tmp0 = tmp0 << IS_CONST_BITS;
+    tmp0 += 1 << (IS_CONST_BITS - IS_PASS1_BITS - 1);
+    tmp2 = dequant(coef_block, quant, 4, h);
+    tmp10 = tmp2 * VFIX(0.707106781);
+    tmp1 = tmp0 + tmp10;
+    tmp11 = (tmp0 - tmp10 - tmp10) >> (IS_CONST_BITS - IS_PASS1_BITS);
+    tmp10 = dequant(coef_block, quant, 2, h);
+    tmp0 = tmp10 * VFIX(1.224744871);
+    tmp10 = tmp1 + tmp0;
+    tmp12 = tmp1 - tmp0;
+    z1 = dequant(coef_block, quant, 1, h);
+    z2 = dequant(coef_block, quant, 3, h);
+    z3 = dequant(coef_block, quant, 5, h);
+    tmp1 = (z1 + z3) * VFIX(0.366025404);
+    tmp0 = tmp1 + ((z1 + z2) << IS_CONST_BITS);
+    tmp2 = tmp1 + ((z3 - z2) << IS_CONST_BITS);
+    tmp1 = (z1 - z2 - z3) << IS_PASS1_BITS;
+    ws[h][0] = (tmp10 + tmp0) >> (IS_CONST_BITS - IS_PASS1_BITS);
+    ws[h][5] = (tmp10 - tmp0) >> (IS_CONST_BITS - IS_PASS1_BITS);
+    ws[h][1] = tmp11 + tmp1;
+    ws[h][4] = tmp11 - tmp1;
+    ws[h][2] = (tmp12 + tmp2) >> (IS_CONST_BITS - IS_PASS1_BITS);
+    ws[h][3] = (tmp12 - tmp2) >> (IS_CONST_BITS - IS_PASS1_BITS);
+  }
+  to_rows(ws, 6, t);
+
+  for (int v = 0; v < 2; v++) {
+    const v128_t *w = t[v];
+    tmp0 = w[0] + (1 << (IS_PASS1_BITS + 2));
+    tmp0 = tmp0 << IS_CONST_BITS;
+    tmp2 = w[4];
+    tmp10 = tmp2 * VFIX(0.707106781);
+    tmp1 = tmp0 + tmp10;
+    tmp11 = tmp0 - tmp10 - tmp10;
+    tmp10 = w[2];
+    tmp0 = tmp10 * VFIX(1.224744871);
+    tmp10 = tmp1 + tmp0;
+    tmp12 = tmp1 - tmp0;
+    z1 = w[1];
+    z2 = w[3];
+    z3 = w[5];
+    tmp1 = (z1 + z3) * VFIX(0.366025404);
+    tmp0 = tmp1 + ((z1 + z2) << IS_CONST_BITS);
+    tmp2 = tmp1 + ((z3 - z2) << IS_CONST_BITS);
+    tmp1 = (z1 - z2 - z3) << IS_CONST_BITS;
+#define OUT(x)  wrap_sample((x) >> (IS_CONST_BITS + IS_PASS1_BITS + 3))
+    res[v][0] = OUT(tmp10 + tmp0);
+    res[v][5] = OUT(tmp10 - tmp0);
+    res[v][1] = OUT(tmp11 + tmp1);
+    res[v][4] = OUT(tmp11 - tmp1);
+    res[v][2] = OUT(tmp12 + tmp2);
+    res[v][3] = OUT(tmp12 - tmp2);
+    res[v][6] = res[v][7] = wasm_i32x4_splat(0);
+  }
+  store_rows(res, 6, output_buf, output_col);
+}
+
+GLOBAL(void)
+jsimd_idct_12x12(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                      JCOEFPTR coef_block, JSAMPARRAY output_buf,
+                      JDIMENSION output_col)
+{
+  const ISLOW_MULT_TYPE *quant = (const ISLOW_MULT_TYPE *)compptr->dct_table;
+  v128_t ws[2][12], t[3][8], res[3][12];
+  v128_t tmp10, tmp11, tmp12, tmp13, tmp14, tmp15;
+  v128_t tmp20, tmp21, tmp22, tmp23, tmp24, tmp25, z1, z2, z3, z4;
+  (void)cinfo;
+
+  /* Both passes are the same 8-in, 12-out transform but for the inputs'
+   * source, the pass-1 rounding term and the final shift/limit. */
+#define IDCT12(IN, ROUND)                                                  \
+    z3 = IN(0);                                                            \
+    z3 = z3 << IS_CONST_BITS;                                              \
+    z3 += ROUND;                                                           \
+    z4 = IN(4);                                                            \
+    z4 = z4 * VFIX(1.224744871);                                           \
+    tmp10 = z3 + z4;                                                       \
+    tmp11 = z3 - z4;                                                       \
+    z1 = IN(2);                                                            \
+    z4 = z1 * VFIX(1.366025404);                                           \
+    z1 = z1 << IS_CONST_BITS;                                              \
+    z2 = IN(6);                                                            \
+    z2 = z2 << IS_CONST_BITS;                                              \
+    tmp12 = z1 - z2;                                                       \
+    tmp21 = z3 + tmp12;                                                    \
+    tmp24 = z3 - tmp12;                                                    \
+    tmp12 = z4 + z2;                                                       \
+    tmp20 = tmp10 + tmp12;                                                 \
+    tmp25 = tmp10 - tmp12;                                                 \
+    tmp12 = z4 - z1 - z2;                                                  \
+    tmp22 = tmp11 + tmp12;                                                 \
+    tmp23 = tmp11 - tmp12;                                                 \
+    z1 = IN(1);                                                            \
+    z2 = IN(3);                                                            \
+    z3 = IN(5);                                                            \
+    z4 = IN(7);                                                            \
+    tmp11 = z2 * VFIX(1.306562965);                                        \
+    tmp14 = z2 * -FIX_0_541196100;                                         \
+    tmp10 = z1 + z3;                                                       \
+    tmp15 = (tmp10 + z4) * VFIX(0.860918669);                              \
+    tmp12 = tmp15 + tmp10 * VFIX(0.261052384);                             \
+    tmp10 = tmp12 + tmp11 + z1 * VFIX(0.280143716);                        \
+    tmp13 = (z3 + z4) * -VFIX(1.045510580);                                \
+    tmp12 += tmp13 + tmp14 - z3 * VFIX(1.478575242);                       \
+    tmp13 += tmp15 - tmp11 + z4 * VFIX(1.586706681);                       \
+    tmp15 += tmp14 - z1 * VFIX(0.676326758) - z4 * VFIX(1.982889723);      \
+    z1 -= z4;                                                              \
+    z2 -= z3;                                                              \
+    z3 = (z1 + z2) * FIX_0_541196100;                                      \
+    tmp11 = z3 + z1 * FIX_0_765366865;                                     \
+    tmp14 = z3 - z2 * FIX_1_847759065;
+
+  for (int h = 0; h < 2; h++) {
+#define IN1(k)  dequant(coef_block, quant, k, h)
+    IDCT12(IN1, 1 << (IS_CONST_BITS - IS_PASS1_BITS - 1))
+#define WS(x)  ((x) >> (IS_CONST_BITS - IS_PASS1_BITS))
+    ws[h][0] = WS(tmp20 + tmp10);
+    ws[h][11] = WS(tmp20 - tmp10);
+    ws[h][1] = WS(tmp21 + tmp11);
+    ws[h][10] = WS(tmp21 - tmp11);
+    ws[h][2] = WS(tmp22 + tmp12);
+    ws[h][9] = WS(tmp22 - tmp12);
+    ws[h][3] = WS(tmp23 + tmp13);
+    ws[h][8] = WS(tmp23 - tmp13);
+    ws[h][4] = WS(tmp24 + tmp14);
+    ws[h][7] = WS(tmp24 - tmp14);
+    ws[h][5] = WS(tmp25 + tmp15);
+    ws[h][6] = WS(tmp25 - tmp15);
+  }
+  to_rows(ws, 12, t);
+
+  for (int v = 0; v < 3; v++) {
+#define IN2(k)  (k == 0 ? t[v][0] + (1 << (IS_PASS1_BITS + 2)) : t[v][k])
+    IDCT12(IN2, 0)
+    res[v][0] = OUT(tmp20 + tmp10);
+    res[v][11] = OUT(tmp20 - tmp10);
+    res[v][1] = OUT(tmp21 + tmp11);
+    res[v][10] = OUT(tmp21 - tmp11);
+    res[v][2] = OUT(tmp22 + tmp12);
+    res[v][9] = OUT(tmp22 - tmp12);
+    res[v][3] = OUT(tmp23 + tmp13);
+    res[v][8] = OUT(tmp23 - tmp13);
+    res[v][4] = OUT(tmp24 + tmp14);
+    res[v][7] = OUT(tmp24 - tmp14);
+    res[v][5] = OUT(tmp25 + tmp15);
+    res[v][6] = OUT(tmp25 - tmp15);
+  }
+  store_rows(res, 12, output_buf, output_col);
 }

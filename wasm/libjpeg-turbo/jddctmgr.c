@@ -135,7 +135,8 @@ start_pass(j_decompress_ptr cinfo)
       method = JDCT_ISLOW;      /* jidctint uses islow-style table */
       break;
     case 6:
-#if defined(__mips__)
+/* wp-edge-images: || __wasm__ added (wasm/jsimd_wasm.c) */
+#if defined(__mips__) || defined(__wasm__)
       if (jsimd_can_idct_6x6())
         method_ptr = jsimd_idct_6x6;
       else
@@ -196,7 +197,8 @@ start_pass(j_decompress_ptr cinfo)
       method = JDCT_ISLOW;      /* jidctint uses islow-style table */
       break;
     case 12:
-#if defined(__mips__)
+/* wp-edge-images: || __wasm__ added (wasm/jsimd_wasm.c) */
+#if defined(__mips__) || defined(__wasm__)
       if (jsimd_can_idct_12x12())
         method_ptr = jsimd_idct_12x12;
       else

@@ -9,6 +9,8 @@
  *  - jsimd_idct_islow: jidctint.c's jpeg_idct_islow (the 8x8 inverse DCT),
  *    the same 32-bit arithmetic 4 columns/rows at a time, and the same range
  *    limiting (including its wrap-around of wild values from corrupt data);
+ *  - jsimd_rgb_ycc_convert: jccolext.c's rgb_ycc_convert (RGB[A] -> YCbCr
+ *    for the encoder), the same fixed-point formulas as its table;
  *  - jsimd_idct_6x6 / jsimd_idct_12x12: jidctint.c's scaled IDCTs for
  *    6/8-scale decodes, likewise.
  * Neither changes a pixel; wasm/jpeg.c's tests check against the C output.
@@ -36,12 +38,6 @@
 #include "jsimddct.h"
 
 GLOBAL(int)
-jsimd_can_rgb_ycc(void)
-{
-  return 0;
-}
-
-GLOBAL(int)
 jsimd_can_rgb_gray(void)
 {
   return 0;
@@ -57,13 +53,6 @@ GLOBAL(int)
 jsimd_c_can_null_convert(void)
 {
   return 0;
-}
-
-GLOBAL(void)
-jsimd_rgb_ycc_convert(j_compress_ptr cinfo, JSAMPARRAY input_buf,
-                      JSAMPIMAGE output_buf, JDIMENSION output_row,
-                      int num_rows)
-{
 }
 
 GLOBAL(void)
@@ -911,4 +900,83 @@ jsimd_idct_12x12(j_decompress_ptr cinfo, jpeg_component_info *compptr,
     res[v][6] = OUT(tmp25 - tmp15);
   }
   store_rows(res, 12, output_buf, output_col);
+}
+
+
+/* RGB -> YCbCr, as jccolor.c's rgb_ycc_start table and rgb_ycc_convert:
+ * Y = (FIX(0.299) R + FIX(0.587) G + FIX(0.114) B + ONE_HALF) >> 16,
+ * Cb = (-FIX(0.16874) R - FIX(0.33126) G + FIX(0.5) B + CBCR_OFFSET +
+ * ONE_HALF - 1) >> 16, Cr likewise with (0.5, -0.41869, -0.08131). */
+#define CFIX(x)  ((int)((x) * 65536 + 0.5))
+#define CC_HALF  (1 << 15)
+#define CC_OFF   ((CENTERJSAMPLE << 16) + CC_HALF - 1)
+
+GLOBAL(int)
+jsimd_can_rgb_ycc(void)
+{
+  return 1;
+}
+
+static inline void rgb_ycc_lanes(v128_t r, v128_t g, v128_t b, v128_t *y, v128_t *cb, v128_t *cr)
+{
+  *y = (r * CFIX(0.29900) + g * CFIX(0.58700) + b * CFIX(0.11400) + CC_HALF) >> 16;
+  *cb = (r * -CFIX(0.16874) + g * -CFIX(0.33126) + b * CFIX(0.50000) + CC_OFF) >> 16;
+  *cr = (r * CFIX(0.50000) + g * -CFIX(0.41869) + b * -CFIX(0.08131) + CC_OFF) >> 16;
+}
+
+GLOBAL(void)
+jsimd_rgb_ycc_convert(j_compress_ptr cinfo, JSAMPARRAY input_buf,
+                      JSAMPIMAGE output_buf, JDIMENSION output_row,
+                      int num_rows)
+{
+  const JDIMENSION num_cols = cinfo->image_width;
+  const int cs = cinfo->in_color_space;
+  const int r_off = rgb_red[cs], g_off = rgb_green[cs], b_off = rgb_blue[cs];
+  const int size = rgb_pixelsize[cs];
+  /* The vector path reads R, G, B, X (RGBA and RGBX). */
+  const int rgba = size == 4 && r_off == 0 && g_off == 1 && b_off == 2;
+
+  while (--num_rows >= 0) {
+    const JSAMPLE *inptr = *input_buf++;
+    JSAMPLE *out0 = output_buf[0][output_row];
+    JSAMPLE *out1 = output_buf[1][output_row];
+    JSAMPLE *out2 = output_buf[2][output_row];
+    JDIMENSION col = 0;
+    output_row++;
+    if (rgba) {
+      for (; col + 16 <= num_cols; col += 16) {
+        const JSAMPLE *p = inptr + col * 4;
+        const v128_t v0 = wasm_v128_load(p), v1 = wasm_v128_load(p + 16);
+        const v128_t v2 = wasm_v128_load(p + 32), v3 = wasm_v128_load(p + 48);
+        /* Low 8 bytes: channel c of pixels 0..7; high 8: channel c+1. */
+        const v128_t rg01 = wasm_i8x16_shuffle(v0, v1, 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+        const v128_t rg23 = wasm_i8x16_shuffle(v2, v3, 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+        const v128_t bx01 = wasm_i8x16_shuffle(v0, v1, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+        const v128_t bx23 = wasm_i8x16_shuffle(v2, v3, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+        const v128_t R = wasm_i64x2_shuffle(rg01, rg23, 0, 2);
+        const v128_t G = wasm_i64x2_shuffle(rg01, rg23, 1, 3);
+        const v128_t B = wasm_i64x2_shuffle(bx01, bx23, 0, 2);
+        const v128_t R16[2] = { wasm_u16x8_extend_low_u8x16(R), wasm_u16x8_extend_high_u8x16(R) };
+        const v128_t G16[2] = { wasm_u16x8_extend_low_u8x16(G), wasm_u16x8_extend_high_u8x16(G) };
+        const v128_t B16[2] = { wasm_u16x8_extend_low_u8x16(B), wasm_u16x8_extend_high_u8x16(B) };
+        v128_t y[4], cb[4], cr[4];
+        for (int q = 0; q < 4; q++) {
+          const v128_t r = q & 1 ? wasm_u32x4_extend_high_u16x8(R16[q >> 1]) : wasm_u32x4_extend_low_u16x8(R16[q >> 1]);
+          const v128_t g = q & 1 ? wasm_u32x4_extend_high_u16x8(G16[q >> 1]) : wasm_u32x4_extend_low_u16x8(G16[q >> 1]);
+          const v128_t b = q & 1 ? wasm_u32x4_extend_high_u16x8(B16[q >> 1]) : wasm_u32x4_extend_low_u16x8(B16[q >> 1]);
+          rgb_ycc_lanes(r, g, b, &y[q], &cb[q], &cr[q]);
+        }
+        wasm_v128_store(out0 + col, clamp_u8(y[0], y[1], y[2], y[3]));
+        wasm_v128_store(out1 + col, clamp_u8(cb[0], cb[1], cb[2], cb[3]));
+        wasm_v128_store(out2 + col, clamp_u8(cr[0], cr[1], cr[2], cr[3]));
+      }
+    }
+    for (; col < num_cols; col++) {
+      const JSAMPLE *px = inptr + col * size;
+      const int r = px[r_off], g = px[g_off], b = px[b_off];
+      out0[col] = (JSAMPLE)((CFIX(0.29900) * r + CFIX(0.58700) * g + CFIX(0.11400) * b + CC_HALF) >> 16);
+      out1[col] = (JSAMPLE)((-CFIX(0.16874) * r - CFIX(0.33126) * g + CFIX(0.50000) * b + CC_OFF) >> 16);
+      out2[col] = (JSAMPLE)((CFIX(0.50000) * r - CFIX(0.41869) * g - CFIX(0.08131) * b + CC_OFF) >> 16);
+    }
+  }
 }

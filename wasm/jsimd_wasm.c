@@ -9,6 +9,8 @@
  *  - jsimd_idct_islow: jidctint.c's jpeg_idct_islow (the 8x8 inverse DCT),
  *    the same 32-bit arithmetic 4 columns/rows at a time, and the same range
  *    limiting (including its wrap-around of wild values from corrupt data);
+ *  - jsimd_h2v2_fancy_upsample: jdsample.c's h2v2_fancy_upsample (4:2:0
+ *    chroma at full-scale decodes), the same sums, 8 columns at a time;
  *  - jsimd_rgb_ycc_convert: jccolext.c's rgb_ycc_convert (RGB[A] -> YCbCr
  *    for the encoder), the same fixed-point formulas as its table;
  *  - jsimd_idct_6x6 / jsimd_idct_12x12: jidctint.c's scaled IDCTs for
@@ -150,12 +152,6 @@ jsimd_h2v1_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr,
 }
 
 GLOBAL(int)
-jsimd_can_h2v2_fancy_upsample(void)
-{
-  return 0;
-}
-
-GLOBAL(int)
 jsimd_can_h2v1_fancy_upsample(void)
 {
   return 0;
@@ -165,12 +161,6 @@ GLOBAL(int)
 jsimd_can_h1v2_fancy_upsample(void)
 {
   return 0;
-}
-
-GLOBAL(void)
-jsimd_h2v2_fancy_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr,
-                          JSAMPARRAY input_data, JSAMPARRAY *output_data_ptr)
-{
 }
 
 GLOBAL(void)
@@ -978,5 +968,65 @@ jsimd_rgb_ycc_convert(j_compress_ptr cinfo, JSAMPARRAY input_buf,
       out1[col] = (JSAMPLE)((-CFIX(0.16874) * r - CFIX(0.33126) * g + CFIX(0.50000) * b + CC_OFF) >> 16);
       out2[col] = (JSAMPLE)((CFIX(0.50000) * r - CFIX(0.41869) * g - CFIX(0.08131) * b + CC_OFF) >> 16);
     }
+  }
+}
+
+
+/* jdsample.c's h2v2_fancy_upsample: with colsum[i] = 3 in0[i] + in1[i]
+ * (in1 the row above or below), output pixel 2i is (3 colsum[i] +
+ * colsum[i-1] + 8) >> 4 and 2i+1 is (3 colsum[i] + colsum[i+1] + 7) >> 4;
+ * at the row's ends the missing neighbour is colsum[i] itself. */
+GLOBAL(int)
+jsimd_can_h2v2_fancy_upsample(void)
+{
+  return 1;
+}
+
+static inline int colsum(const JSAMPLE *in0, const JSAMPLE *in1, JDIMENSION i)
+{
+  return in0[i] * 3 + in1[i];
+}
+
+static inline v128_t colsum8(const JSAMPLE *in0, const JSAMPLE *in1, JDIMENSION i)
+{
+  return wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_load8x8(in0 + i), wasm_i16x8_splat(3)),
+                        wasm_u16x8_load8x8(in1 + i));
+}
+
+GLOBAL(void)
+jsimd_h2v2_fancy_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr,
+                          JSAMPARRAY input_data, JSAMPARRAY *output_data_ptr)
+{
+  JSAMPARRAY output_data = *output_data_ptr;
+  const JDIMENSION w = compptr->downsampled_width; /* > 2 (jdsample.c) */
+  int inrow = 0, outrow = 0;
+
+  while (outrow < cinfo->max_v_samp_factor) {
+    for (int v = 0; v < 2; v++) {
+      const JSAMPLE *in0 = input_data[inrow];
+      const JSAMPLE *in1 = input_data[v == 0 ? inrow - 1 : inrow + 1];
+      JSAMPLE *out = output_data[outrow++];
+      JDIMENSION i = 1;
+      int c = colsum(in0, in1, 0);
+      out[0] = (JSAMPLE)((c * 4 + 8) >> 4);
+      out[1] = (JSAMPLE)((c * 3 + colsum(in0, in1, 1) + 7) >> 4);
+      for (; i + 8 < w; i += 8) {
+        const v128_t prev = colsum8(in0, in1, i - 1);
+        const v128_t cur3 = wasm_i16x8_mul(colsum8(in0, in1, i), wasm_i16x8_splat(3));
+        const v128_t next = colsum8(in0, in1, i + 1);
+        /* (16-bit lanes: v128_t's operators would be 32-bit) */
+        const v128_t even = wasm_u16x8_shr(wasm_i16x8_add(wasm_i16x8_add(cur3, prev), wasm_i16x8_splat(8)), 4);
+        const v128_t odd = wasm_u16x8_shr(wasm_i16x8_add(wasm_i16x8_add(cur3, next), wasm_i16x8_splat(7)), 4);
+        const v128_t lo = wasm_i16x8_shuffle(even, odd, 0, 8, 1, 9, 2, 10, 3, 11);
+        const v128_t hi = wasm_i16x8_shuffle(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
+        wasm_v128_store(out + 2 * i, wasm_u8x16_narrow_i16x8(lo, hi));
+      }
+      for (; i < w; i++) {
+        c = colsum(in0, in1, i);
+        out[2 * i] = (JSAMPLE)((c * 3 + colsum(in0, in1, i - 1) + 8) >> 4);
+        out[2 * i + 1] = (JSAMPLE)((c * 3 + (i + 1 < w ? colsum(in0, in1, i + 1) : c) + 7) >> 4);
+      }
+    }
+    inrow++;
   }
 }

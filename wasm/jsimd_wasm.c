@@ -13,6 +13,8 @@
  *    chroma at full-scale decodes), the same sums, 8 columns at a time;
  *  - jsimd_rgb_ycc_convert: jccolext.c's rgb_ycc_convert (RGB[A] -> YCbCr
  *    for the encoder), the same fixed-point formulas as its table;
+ *  - jsimd_h2v2_downsample: jcsample.c's h2v2_downsample (4:2:0 chroma for
+ *    the encoder), the same 2x2 sums and alternating bias;
  *  - jsimd_idct_6x6 / jsimd_idct_12x12: jidctint.c's scaled IDCTs for
  *    6/8-scale decodes, likewise.
  * Neither changes a pixel; wasm/jpeg.c's tests check against the C output.
@@ -79,12 +81,6 @@ jsimd_c_null_convert(j_compress_ptr cinfo, JSAMPARRAY input_buf,
 }
 
 GLOBAL(int)
-jsimd_can_h2v2_downsample(void)
-{
-  return 0;
-}
-
-GLOBAL(int)
 jsimd_can_h2v1_downsample(void)
 {
   return 0;
@@ -94,12 +90,6 @@ GLOBAL(int)
 jsimd_can_h2v2_smooth_downsample(void)
 {
   return 0;
-}
-
-GLOBAL(void)
-jsimd_h2v2_downsample(j_compress_ptr cinfo, jpeg_component_info *compptr,
-                      JSAMPARRAY input_data, JSAMPARRAY output_data)
-{
 }
 
 GLOBAL(void)
@@ -1028,5 +1018,45 @@ jsimd_h2v2_fancy_upsample(j_decompress_ptr cinfo, jpeg_component_info *compptr,
       }
     }
     inrow++;
+  }
+}
+
+
+/* jcsample.c's h2v2_downsample: pad each row to 2 * output_cols by
+ * repeating its last pixel (expand_right_edge), then each output sample is
+ * the sum of a 2x2 block plus a bias of 1, 2, 1, 2, ... shifted right by 2. */
+GLOBAL(int)
+jsimd_can_h2v2_downsample(void)
+{
+  return 1;
+}
+
+GLOBAL(void)
+jsimd_h2v2_downsample(j_compress_ptr cinfo, jpeg_component_info *compptr,
+                      JSAMPARRAY input_data, JSAMPARRAY output_data)
+{
+  const JDIMENSION output_cols = compptr->width_in_blocks * DCTSIZE;
+  const JDIMENSION input_cols = cinfo->image_width;
+  const v128_t bias = wasm_i16x8_make(1, 2, 1, 2, 1, 2, 1, 2);
+
+  if (output_cols * 2 > input_cols)
+    for (int row = 0; row < cinfo->max_v_samp_factor; row++) {
+      JSAMPLE *ptr = input_data[row] + input_cols;
+      memset(ptr, ptr[-1], output_cols * 2 - input_cols);
+    }
+
+  for (int outrow = 0; outrow < compptr->v_samp_factor; outrow++) {
+    const JSAMPLE *in0 = input_data[2 * outrow];
+    const JSAMPLE *in1 = input_data[2 * outrow + 1];
+    JSAMPLE *out = output_data[outrow];
+    /* output_cols is a multiple of 8 (whole blocks). */
+    for (JDIMENSION col = 0; col < output_cols; col += 8) {
+      const v128_t sum = wasm_i16x8_add(
+          wasm_i16x8_add(wasm_u16x8_extadd_pairwise_u8x16(wasm_v128_load(in0 + 2 * col)),
+                         wasm_u16x8_extadd_pairwise_u8x16(wasm_v128_load(in1 + 2 * col))),
+          bias);
+      const v128_t q = wasm_u16x8_shr(sum, 2);
+      wasm_v128_store64_lane(out + col, wasm_u8x16_narrow_i16x8(q, q), 0);
+    }
   }
 }

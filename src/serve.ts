@@ -126,6 +126,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const signed = await signedRequest(c, path);
 	const origin = keyOrigin(config.publicOrigin, c.req.url);
 	const uploadKey = uploadKeys(path.dir, path.name, path.ext).upload;
+	const started = performance.now();
 	const generation = await generationFor(
 		c.env,
 		config,
@@ -146,14 +147,19 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		output === own ? { generation, settings } : { generation, format: output, settings },
 	);
 	const cache = caches.default;
+	const generated = performance.now();
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
 	// A remembered 404 was for unsigned requests: a signed one may make the size.
 	if (cached && (cached.status === 200 || !signed)) return finish(c, cached, "HIT");
 
 	c.set("negativeCacheKey", keyUrl);
 	const storage = storageFor(c);
-	const timing: Record<string, number> = {};
 	const lookupStart = performance.now();
+	// Before the lookup: the purge generation (KV, memoised) and the cache lookup.
+	const timing: Record<string, number> = {
+		kv: generated - started,
+		cache: lookupStart - generated,
+	};
 	// A purge changes the generation, so the next request looks the upload up again.
 	const keep = keepAlive(c.executionCtx);
 	const meta = await directory.get(

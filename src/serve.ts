@@ -17,6 +17,7 @@ import {
 } from "./derivatives";
 import { ForbiddenError } from "./errors";
 import { Generations } from "./generation";
+import { HotCache, hotResponse } from "./hot";
 import { MIME } from "./image/probe";
 import { assertWithinLimits } from "./limits";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
@@ -72,6 +73,9 @@ interface Made {
 	readonly timings: Record<string, number>;
 	readonly rendered: boolean;
 }
+
+/** The isolate's hottest derivatives, in front of the Cache API (see hot.ts). */
+export const hot = new HotCache();
 
 /** Concurrent misses for one derivative share one render (or one tier read). */
 const inflight = new Map<string, Shared<Made>>();
@@ -146,11 +150,23 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		path.key,
 		output === own ? { generation, settings } : { generation, format: output, settings },
 	);
+	const kept = hot.get(keyUrl);
+	if (kept) return finish(c, hotResponse(kept), "HIT");
 	const cache = caches.default;
 	const generated = performance.now();
 	const cached = await cache.match(cacheKeyRequest(keyUrl));
+	if (cached?.status === 200) {
+		// Small enough to keep in the isolate: the next HIT skips the lookup.
+		const length = Number(cached.headers.get("Content-Length"));
+		if (length > 0 && length <= hot.maxEntryBytes) {
+			const bytes = new Uint8Array(await cached.arrayBuffer());
+			hot.put(keyUrl, bytes, cached.headers);
+			return finish(c, new Response(bytes, { headers: cached.headers }), "HIT");
+		}
+		return finish(c, cached, "HIT");
+	}
 	// A remembered 404 was for unsigned requests: a signed one may make the size.
-	if (cached && (cached.status === 200 || !signed)) return finish(c, cached, "HIT");
+	if (cached && !signed) return finish(c, cached, "HIT");
 
 	c.set("negativeCacheKey", keyUrl);
 	const storage = storageFor(c);
@@ -275,6 +291,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		throw err;
 	}
 	const stored = storedResponse(rendered, headers);
+	hot.put(keyUrl, rendered.bytes, stored.headers);
 	const response = finish(c, stored, "MISS");
 	response.headers.set("Server-Timing", serverTiming({ ...timing, ...rendered.timings }));
 	return response;

@@ -14,6 +14,7 @@ import worker from "../src/index";
 import { variesByAccept } from "../src/negotiate";
 import { lookupUpload } from "../src/originals";
 import { parseImagePath } from "../src/path";
+import { hot } from "../src/serve";
 import { Storage } from "../src/storage";
 import { fixtureBytes } from "./helpers";
 import { decode, psnr } from "./images";
@@ -39,6 +40,7 @@ async function evict(name: string, size: string): Promise<void> {
 	const settings = derivativeSettings(config, variesByAccept("jpeg", config.autoFormat));
 	const key = cacheKeyUrl(HOST, config.mountPath, `tier/${name}-${size}.jpg`, { settings });
 	expect(await caches.default.delete(cacheKeyRequest(key))).toBe(true);
+	hot.delete(key); // and from the isolate's memory in front of it
 }
 
 /** One request through the worker, waiting for its waitUntil work (the fan-out). */

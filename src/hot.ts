@@ -1,0 +1,77 @@
+/**
+ * The hottest derivatives, kept in the isolate's memory in front of the Cache
+ * API: a HIT for one of them needs no cache lookup at all. Keys are the edge
+ * cache's own key URLs, which carry the purge generation and the settings
+ * hash, so a purge or a settings change makes old entries unreachable exactly
+ * as it does in the edge cache. Bounded by bytes (least recently used go
+ * first) and by age.
+ */
+
+export interface HotEntry {
+	readonly bytes: Uint8Array;
+	readonly headers: readonly (readonly [string, string])[];
+}
+
+interface Slot extends HotEntry {
+	readonly expires: number;
+}
+
+export class HotCache {
+	readonly #slots = new Map<string, Slot>();
+	#held = 0;
+
+	constructor(
+		/** Most bytes held. */
+		readonly budgetBytes = 8 * 2 ** 20,
+		/** Larger responses are not kept (they would push out many small ones). */
+		readonly maxEntryBytes = 2 ** 20,
+		/** How long an entry is served after it was stored (ms). */
+		readonly ttlMs = 60_000,
+	) {}
+
+	get(key: string, now = Date.now()): HotEntry | undefined {
+		const slot = this.#slots.get(key);
+		if (!slot) return undefined;
+		this.#slots.delete(key);
+		if (slot.expires <= now) {
+			this.#held -= slot.bytes.byteLength;
+			return undefined;
+		}
+		this.#slots.set(key, slot); // most recently used last
+		return slot;
+	}
+
+	/** Keep `bytes` (a 200 response's body) and its headers under `key`. */
+	put(key: string, bytes: Uint8Array, headers: Headers, now = Date.now()): void {
+		if (bytes.byteLength > this.maxEntryBytes || this.budgetBytes <= 0) return;
+		this.delete(key);
+		this.#slots.set(key, { bytes, headers: [...headers], expires: now + this.ttlMs });
+		this.#held += bytes.byteLength;
+		for (const [k, slot] of this.#slots) {
+			if (this.#held <= this.budgetBytes) break;
+			this.#slots.delete(k);
+			this.#held -= slot.bytes.byteLength;
+		}
+	}
+
+	delete(key: string): void {
+		const slot = this.#slots.get(key);
+		if (!slot) return;
+		this.#slots.delete(key);
+		this.#held -= slot.bytes.byteLength;
+	}
+
+	clear(): void {
+		this.#slots.clear();
+		this.#held = 0;
+	}
+
+	get heldBytes(): number {
+		return this.#held;
+	}
+}
+
+/** A response for a kept entry. */
+export function hotResponse(entry: HotEntry): Response {
+	return new Response(entry.bytes, { status: 200, headers: new Headers([...entry.headers]) });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HotCache, hotResponse } from "./hot";
+import { HotCache, hotResponse, sharedMaxAgeMs } from "./hot";
 
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 const headers = new Headers({ "Content-Type": "image/jpeg", ETag: '"e"' });
@@ -53,5 +53,29 @@ describe("HotCache", () => {
 		hot.put("b", bytes(10), headers, 0);
 		hot.clear();
 		expect([hot.heldBytes, hot.get("b", 0)]).toEqual([0, undefined]);
+	});
+});
+
+describe("sharedMaxAgeMs", () => {
+	it.each([
+		["public, max-age=31536000, immutable", 31536000_000],
+		["public, max-age=60, s-maxage=5", 5000],
+		["max-age=30", 30_000],
+		["no-store", 0],
+		["private, max-age=600", 0],
+		["public, no-cache", 0],
+		["public", 0],
+		[null, 0],
+	])("%s → %i ms", (cc, ms) => {
+		expect(sharedMaxAgeMs(cc)).toBe(ms);
+	});
+
+	it("an entry is kept no longer than the age it is given", () => {
+		const hot = new HotCache(100, 60, 60_000);
+		hot.put("a", bytes(10), headers, 0, 5000);
+		hot.put("b", bytes(10), headers, 0, 0);
+		expect(hot.get("a", 4999)).toBeDefined();
+		expect(hot.get("a", 5000)).toBeUndefined();
+		expect(hot.get("b", 0)).toBeUndefined();
 	});
 });

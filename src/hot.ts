@@ -2,9 +2,11 @@
  * The hottest derivatives, kept in the isolate's memory in front of the Cache
  * API: a HIT for one of them needs no cache lookup at all. Keys are the edge
  * cache's own key URLs, which carry the purge generation and the settings
- * hash, so a purge or a settings change makes old entries unreachable exactly
- * as it does in the edge cache. Bounded by bytes (least recently used go
- * first) and by age.
+ * hash, so a purge or a settings change makes old entries unreachable as it
+ * does in the edge cache; a purge also clears the purging isolate's entries,
+ * and an entry lives no longer than the generation memo (other isolates see
+ * a purge within that time) nor than Cache-Control lets a shared cache keep
+ * it. Bounded by bytes (least recently used go first) and by age.
  */
 
 export interface HotEntry {
@@ -41,11 +43,21 @@ export class HotCache {
 		return slot;
 	}
 
-	/** Keep `bytes` (a 200 response's body) and its headers under `key`. */
-	put(key: string, bytes: Uint8Array, headers: Headers, now = Date.now()): void {
-		if (bytes.byteLength > this.maxEntryBytes || this.budgetBytes <= 0) return;
+	/**
+	 * Keep `bytes` (a 200 response's body) and its headers under `key`, for
+	 * at most `maxAgeMs` (and never beyond ttlMs).
+	 */
+	put(
+		key: string,
+		bytes: Uint8Array,
+		headers: Headers,
+		now = Date.now(),
+		maxAgeMs = this.ttlMs,
+	): void {
+		const age = Math.min(this.ttlMs, maxAgeMs);
+		if (bytes.byteLength > this.maxEntryBytes || this.budgetBytes <= 0 || !(age > 0)) return;
 		this.delete(key);
-		this.#slots.set(key, { bytes, headers: [...headers], expires: now + this.ttlMs });
+		this.#slots.set(key, { bytes, headers: [...headers], expires: now + age });
 		this.#held += bytes.byteLength;
 		for (const [k, slot] of this.#slots) {
 			if (this.#held <= this.budgetBytes) break;
@@ -69,6 +81,17 @@ export class HotCache {
 	get heldBytes(): number {
 		return this.#held;
 	}
+}
+
+/**
+ * How long a response may be kept here: not at all when a shared cache may
+ * not keep it (no-store, private, no-cache), else its s-maxage or max-age.
+ */
+export function sharedMaxAgeMs(cacheControl: string | null): number {
+	const cc = (cacheControl ?? "").toLowerCase();
+	if (/(^|[\s,])(no-store|private|no-cache)\b/.test(cc)) return 0;
+	const m = /(?:^|[\s,])s-maxage=(\d+)/.exec(cc) ?? /(?:^|[\s,])max-age=(\d+)/.exec(cc);
+	return m ? Number(m[1]) * 1000 : 0;
 }
 
 /** A response for a kept entry. */

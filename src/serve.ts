@@ -17,7 +17,7 @@ import {
 } from "./derivatives";
 import { ForbiddenError } from "./errors";
 import { Generations } from "./generation";
-import { HotCache, hotResponse } from "./hot";
+import { HotCache, hotResponse, sharedMaxAgeMs } from "./hot";
 import { MIME } from "./image/probe";
 import { assertWithinLimits } from "./limits";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
@@ -76,6 +76,11 @@ interface Made {
 
 /** The isolate's hottest derivatives, in front of the Cache API (see hot.ts). */
 export const hot = new HotCache();
+
+/** How long a response may stay hot: within its Cache-Control and the generation memo. */
+function hotMaxAgeMs(config: Config, headers: Headers): number {
+	return Math.min(sharedMaxAgeMs(headers.get("Cache-Control")), config.generationMemoMs);
+}
 
 /** Concurrent misses for one derivative share one render (or one tier read). */
 const inflight = new Map<string, Shared<Made>>();
@@ -160,7 +165,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		const length = Number(cached.headers.get("Content-Length"));
 		if (length > 0 && length <= hot.maxEntryBytes) {
 			const bytes = new Uint8Array(await cached.arrayBuffer());
-			hot.put(keyUrl, bytes, cached.headers);
+			hot.put(keyUrl, bytes, cached.headers, Date.now(), hotMaxAgeMs(config, cached.headers));
 			return finish(c, new Response(bytes, { headers: cached.headers }), "HIT");
 		}
 		return finish(c, cached, "HIT");
@@ -291,7 +296,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		throw err;
 	}
 	const stored = storedResponse(rendered, headers);
-	hot.put(keyUrl, rendered.bytes, stored.headers);
+	hot.put(keyUrl, rendered.bytes, stored.headers, Date.now(), hotMaxAgeMs(config, stored.headers));
 	const response = finish(c, stored, "MISS");
 	response.headers.set("Server-Timing", serverTiming({ ...timing, ...rendered.timings }));
 	return response;

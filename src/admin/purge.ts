@@ -39,7 +39,7 @@ import { type AcceptClass, negotiateFormat } from "../negotiate";
 import { extensionFormat, lookupUpload } from "../originals";
 import { fileOf, publicPath, splitUploadKey, uploadKeyOf, uploadKeys } from "../path";
 import { uploadSizes } from "../plan";
-import { directory, generations } from "../serve";
+import { directory, generations, hot } from "../serve";
 import { tableKey, tableSettings } from "../size-table";
 import type { Storage } from "../storage";
 import type { PurgeRequest } from "./request";
@@ -329,8 +329,10 @@ async function oldCacheKeys(p: Plan, ctx: PurgeContext) {
 	return { cacheKeys: [...cacheKeys], derivativeKeys: [...derivativeKeys], unknownSizes };
 }
 
-/** Step 2: this data centre's entries, gone now. */
+/** Step 2: this data centre's entries, gone now (and this isolate's hot copies). */
 async function deleteLocal(cacheKeys: readonly string[]): Promise<number> {
+	// Purges are rare: forgetting every hot derivative is simpler than matching keys.
+	hot.clear();
 	const deletions = await mapLimited(cacheKeys, DELETE_CONCURRENCY, (url) =>
 		caches.default.delete(cacheKeyRequest(url)),
 	);

@@ -23,6 +23,9 @@
 
 #define EXPORT(name) __attribute__((export_name(name)))
 
+/* Largest pixel buffer made or read (bytes): well inside a 4 GB wasm32 heap. */
+#define MAX_BUFFER ((uint64_t)1 << 31)
+
 __attribute__((import_module("env"), import_name("fail"))) void js_fail(const char *message);
 
 static char message[JMSG_LENGTH_MAX];
@@ -72,22 +75,33 @@ EXPORT("decode") uint8_t *decode(const uint8_t *data, uint32_t len, int scale_nu
   cinfo.scale_denom = 8;
   cinfo.dct_method = JDCT_ISLOW;
   jpeg_start_decompress(&cinfo);
-  const size_t stride = (size_t)cinfo.output_width * 4;
-  uint8_t *pixels = malloc(stride * cinfo.output_height);
+  /* size_t is 32 bits here: size the buffer in 64 bits, and refuse what
+   * does not fit (the worker's limits refuse such files long before). */
+  const uint64_t stride = (uint64_t)cinfo.output_width * 4;
+  const uint64_t total = stride * cinfo.output_height;
+  if (total > MAX_BUFFER) {
+    jpeg_destroy_decompress(&cinfo);
+    js_fail("image too large");
+  }
+  uint8_t *pixels = malloc((size_t)total);
   if (!pixels) {
     jpeg_destroy_decompress(&cinfo);
     js_fail("out of memory");
   }
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW rows[4];
-    for (int i = 0; i < 4; i++) rows[i] = pixels + (cinfo.output_scanline + i) * stride;
+    for (int i = 0; i < 4; i++) {
+      /* rows past the last are never written (read_scanlines stops there) */
+      const uint64_t y = (uint64_t)cinfo.output_scanline + i;
+      rows[i] = pixels + (size_t)((y < cinfo.output_height ? y : 0) * stride);
+    }
     jpeg_read_scanlines(&cinfo, rows, cinfo.output_height - cinfo.output_scanline < 4
                                           ? cinfo.output_height - cinfo.output_scanline
                                           : 4);
   }
   result[0] = cinfo.output_width;
   result[1] = cinfo.output_height;
-  result[2] = (uint32_t)(stride * cinfo.output_height);
+  result[2] = (uint32_t)total;
   result[3] = (uint32_t)err.num_warnings;
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
@@ -145,10 +159,14 @@ uint8_t *encode(const uint8_t *rgba, uint32_t width, uint32_t height, int qualit
   cinfo.comp_info[0].h_samp_factor = subsample;
   cinfo.comp_info[0].v_samp_factor = subsample;
   if (progressive) jpeg_simple_progression(&cinfo);
+  if ((uint64_t)width * 4 * height > MAX_BUFFER) {
+    jpeg_destroy_compress(&cinfo);
+    js_fail("image too large");
+  }
   jpeg_start_compress(&cinfo, TRUE);
   const size_t stride = (size_t)width * 4;
   while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = (JSAMPROW)(rgba + cinfo.next_scanline * stride);
+    JSAMPROW row = (JSAMPROW)(rgba + (size_t)cinfo.next_scanline * stride);
     jpeg_write_scanlines(&cinfo, &row, 1);
   }
   jpeg_finish_compress(&cinfo);

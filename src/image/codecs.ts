@@ -9,7 +9,7 @@
  * instead of a poisoned heap.
  */
 
-import { ImageError, UnprocessableError, UnsupportedFormatError } from "../errors";
+import { ImageError, OverloadedError, UnprocessableError, UnsupportedFormatError } from "../errors";
 import { Shared, SharedTimeoutError } from "../shared";
 import jpegWasm from "../wasm/jpeg.wasm";
 import type { RGBAImage } from "./orientation";
@@ -228,6 +228,16 @@ export async function decodeJpeg(bytes: Uint8Array, scaleNum = 8): Promise<RGBAI
 		});
 	} catch (err) {
 		if (err instanceof ImageError) throw err;
+		// Out of memory is this isolate's state, not the file's fault: retry later.
+		if (
+			err instanceof RangeError ||
+			(err instanceof LibjpegError && err.message === "out of memory")
+		) {
+			throw new OverloadedError("Busy, try again shortly", {
+				cause: err,
+				detail: describe("decode", err),
+			});
+		}
 		// A libjpeg error (bad Huffman table, unsupported variant) or a trap on
 		// this file's data: the file is at fault, and the instance is gone.
 		throw new UnprocessableError("Could not decode JPEG", {

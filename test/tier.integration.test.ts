@@ -115,7 +115,7 @@ describe("shrink-on-load (JPEG decoded at M/8 of its size)", () => {
 		// size, most pixels its decode may have (RESIZE.decodeGap leaves the
 		// filter ≥1.5x to reduce): a thumbnail needs a quarter of the pixels at
 		// most, a size as wide as the photo all of them
-		["150x150", at(4)],
+		["150x150", at(3)],
 		["510x320", at(6)],
 		["1200x628", at(8)],
 	])("without a tier, a %s miss decodes only what it needs", async (size, most) => {

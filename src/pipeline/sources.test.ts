@@ -122,15 +122,17 @@ describe("DecodedSources", () => {
 		if (decodes === 1) expect(second).toBe(first);
 	});
 
-	it("of several held decodes, the smallest that is large enough is used", async () => {
+	it("of several running decodes, the smallest that is large enough is used", async () => {
 		const s = new DecodedSources();
 		const decode = async (scale: number) => ({ image: image(4 * scale) });
-		await s.get("x", 1, decode, 0);
-		const four = await s.get("x", 4, decode, 0);
-		const full = await s.get("x", 8, decode, 0);
+		// Three decodes running at once (requests for three sizes)…
+		s.get("x", 1, decode, 0);
+		const four = s.get("x", 4, decode, 0);
+		const full = s.get("x", 8, decode, 0);
 		expect(full).not.toBe(four);
-		// A 2/8 request takes the 4/8 decode rather than the full one.
-		expect(await s.get("x", 2, decode, 1)).toBe(four);
+		// …a 2/8 request takes the 4/8 decode rather than the full one.
+		expect(s.get("x", 2, decode, 1)).toBe(four);
+		await full;
 	});
 
 	it("a second, larger size while a smaller decode runs: decoded once at the upgrade scale for the rest", async () => {
@@ -148,5 +150,8 @@ describe("DecodedSources", () => {
 		await Promise.all([small, big, next]);
 		expect(scales).toEqual([1, 6]);
 		expect(await next).toBe(await big);
+		// Once the upgrade is done, the smaller decode is no longer held.
+		await settle();
+		expect(s.heldBytes).toBe(4 * 6);
 	});
 });

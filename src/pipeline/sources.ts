@@ -90,6 +90,10 @@ export class DecodedSources<T extends Decoded = Decoded> {
 			(decoded) => {
 				if (this.#entries.get(key) !== entry) return;
 				entry.bytes = decoded.image.data.byteLength;
+				// An upgrade serves every size the smaller decodes did: let them go.
+				for (const [k, other] of this.#entries) {
+					if (other.id === id && other.scale < at && other.bytes > 0) this.#entries.delete(k);
+				}
 				// Waiters already hold the promise; keeping it is only for later requests.
 				if (entry.bytes > this.budgetBytes) this.#entries.delete(key);
 				else this.#evict(now);

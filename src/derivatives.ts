@@ -160,12 +160,28 @@ export function scaleFor(meta: UploadMeta, plans: readonly RenderPlan[]): number
 	return decodeScale(meta.source.info.format, needs, RESIZE.decodeGap);
 }
 
-/** The scale one decode needs to make every size of the upload (the fan-out's). */
+const uploadScales = new WeakMap<UploadMeta, WeakMap<Config, number>>();
+
+/**
+ * The scale one decode needs to make every size of the upload (the
+ * fan-out's). Worked out once per looked-up upload and config: the serving
+ * path, the shared decode and the fan-out all ask for it.
+ */
 export function uploadScale(meta: UploadMeta, config: Config): number {
-	return scaleFor(
-		meta,
-		plannedSizes(meta, config).map((p) => p.plan),
-	);
+	let byConfig = uploadScales.get(meta);
+	if (byConfig === undefined) {
+		byConfig = new WeakMap();
+		uploadScales.set(meta, byConfig);
+	}
+	let scale = byConfig.get(config);
+	if (scale === undefined) {
+		scale = scaleFor(
+			meta,
+			plannedSizes(meta, config).map((p) => p.plan),
+		);
+		byConfig.set(config, scale);
+	}
+	return scale;
 }
 
 export interface RenderOptions {
@@ -221,7 +237,7 @@ export async function renderPlan(
 			},
 			Date.now(),
 			// Several sizes of this upload at once: decode once for all of them.
-			uploadScale(meta, config),
+			() => uploadScale(meta, config),
 		);
 	// The decode may belong to another request: watched, never awaited (shared.ts).
 	// One that never settles (its request was cancelled) is dropped for the next.

@@ -143,10 +143,10 @@ describe("DecodedSources", () => {
 			return { image: image(4 * scale) };
 		};
 		// Alone, a size decodes at its own scale even when the upgrade would be larger.
-		const small = s.get("x", 1, decode, 0, 6);
+		const small = s.get("x", 1, decode, 0, () => 6);
 		// A larger size arrives: one decode at 6/8, which the next sizes share.
-		const big = s.get("x", 3, decode, 0, 6);
-		const next = s.get("x", 5, decode, 0, 6);
+		const big = s.get("x", 3, decode, 0, () => 6);
+		const next = s.get("x", 5, decode, 0, () => 6);
 		await Promise.all([small, big, next]);
 		expect(scales).toEqual([1, 6]);
 		expect(await next).toBe(await big);

@@ -43,16 +43,16 @@ export class DecodedSources<T extends Decoded = Decoded> {
 	 * do, e.g. key + etag) at `scale` eighths of the stored size or more:
 	 * shared with a decode already running or kept at that scale or a larger
 	 * one (the smallest such), else made by `decode(scale)`; or by
-	 * `decode(upgrade)` when a smaller decode of `id` is already running or
-	 * kept (several sizes of one upload are wanted: one decode at `upgrade`,
-	 * enough for all of them, serves the rest).
+	 * `decode(upgrade())` when a smaller decode of `id` is already running or
+	 * kept (several sizes of one upload are wanted: one decode at that scale,
+	 * enough for all of them, serves the rest). `upgrade` is asked only then.
 	 */
 	get(
 		id: string,
 		scale: number,
 		decode: (scale: number) => Promise<T>,
 		now = Date.now(),
-		upgrade = scale,
+		upgrade: () => number = () => scale,
 	): Promise<T> {
 		this.#evict(now);
 		let hit: [string, Entry<T>] | undefined;
@@ -74,7 +74,7 @@ export class DecodedSources<T extends Decoded = Decoded> {
 			this.#entries.set(key, entry);
 			return entry.value;
 		}
-		const at = smaller ? Math.max(scale, upgrade) : scale;
+		const at = smaller ? Math.max(scale, upgrade()) : scale;
 		const key = `${id}@${at}`;
 		const value = decode(at);
 		const entry: Entry<T> = {

@@ -173,10 +173,27 @@ const jpegCodec = new Lazy<JpegExports>(
 	"jpeg",
 );
 
-/** The last call's [width, height, byte length, warnings]. */
-function lastResult(wasm: JpegExports): [number, number, number, number] {
+/**
+ * Copy `input` into the codec's heap, run `call` on it, and copy out the
+ * buffer it returns (its length is the call's result[2]); both are freed.
+ * Returns that copy and the call's [width, height, byte length, warnings].
+ */
+function throughHeap(
+	wasm: JpegExports,
+	input: Uint8Array | Uint8ClampedArray,
+	call: (ptr: number) => number,
+): { out: ArrayBuffer; result: [number, number, number, number] } {
+	const ptr = wasm.alloc(input.byteLength);
+	if (!ptr) throw new RangeError("JPEG codec: out of memory");
+	new Uint8Array(wasm.memory.buffer, ptr, input.byteLength).set(input);
+	const made = call(ptr);
+	wasm.release(ptr);
+	// (read after the call: it may have grown memory)
 	const r = new Uint32Array(wasm.memory.buffer, wasm.result(), 4);
-	return [r[0] ?? 0, r[1] ?? 0, r[2] ?? 0, r[3] ?? 0];
+	const result: [number, number, number, number] = [r[0] ?? 0, r[1] ?? 0, r[2] ?? 0, r[3] ?? 0];
+	const out = wasm.memory.buffer.slice(made, made + result[2]);
+	wasm.release(made);
+	return { out, result };
 }
 
 /**
@@ -215,16 +232,12 @@ export async function decodeJpeg(bytes: Uint8Array, scaleNum = 8): Promise<RGBAI
 	codecStats.decodes++;
 	try {
 		return await jpegCodec.use((wasm) => {
-			const input = wasm.alloc(bytes.byteLength);
-			if (!input) throw new RangeError("JPEG decoder: out of memory");
-			new Uint8Array(wasm.memory.buffer, input, bytes.byteLength).set(bytes);
-			const pixels = wasm.decode(input, bytes.byteLength, scaleNum);
-			wasm.release(input);
-			const [width, height, length] = lastResult(wasm);
-			const data = new Uint8ClampedArray(wasm.memory.buffer.slice(pixels, pixels + length));
-			wasm.release(pixels);
+			const { out, result } = throughHeap(wasm, bytes, (ptr) =>
+				wasm.decode(ptr, bytes.byteLength, scaleNum),
+			);
+			const [width, height] = result;
 			codecStats.decodedPixels += width * height;
-			return { data, width, height };
+			return { data: new Uint8ClampedArray(out), width, height };
 		});
 	} catch (err) {
 		if (err instanceof ImageError) throw err;
@@ -265,10 +278,11 @@ export interface JpegEncodeOptions {
 }
 
 /**
- * libjpeg-turbo's encoder: the standard (Annex K) tables scaled by `quality`
- * exactly as WordPress's GD and Imagick editors and sharp use them, optimised
- * Huffman coding, no trellis quantisation (BENCHMARKS.md: mozjpeg's trellis
- * cost 5x the encode time for ~5-10% fewer bytes at the same PSNR/SSIM).
+ * libjpeg-turbo's encoder: baseline or progressive, optimised Huffman coding,
+ * no trellis quantisation (BENCHMARKS.md: mozjpeg's trellis cost 5-7x the
+ * encode time for 0-4% fewer bytes). Tables scaled by `quality` with
+ * libjpeg's curve: Robidoux's by default, or Annex K (as WordPress's GD and
+ * Imagick editors and sharp use them).
  */
 export async function encodeJpeg(
 	image: RGBAImage,
@@ -276,23 +290,18 @@ export async function encodeJpeg(
 ): Promise<Uint8Array> {
 	codecStats.encodes++;
 	return jpegCodec.use((wasm) => {
-		const input = wasm.alloc(image.data.byteLength);
-		if (!input) throw new RangeError("JPEG encoder: out of memory");
-		new Uint8Array(wasm.memory.buffer, input, image.data.byteLength).set(image.data);
-		const out = wasm.encode(
-			input,
-			image.width,
-			image.height,
-			options.quality,
-			options.progressive ? 1 : 0,
-			options.chromaSubsample ?? 2,
-			options.tables ?? 3,
+		const { out } = throughHeap(wasm, image.data, (ptr) =>
+			wasm.encode(
+				ptr,
+				image.width,
+				image.height,
+				options.quality,
+				options.progressive ? 1 : 0,
+				options.chromaSubsample ?? 2,
+				options.tables ?? 3,
+			),
 		);
-		wasm.release(input);
-		const [, , length] = lastResult(wasm);
-		const bytes = new Uint8Array(wasm.memory.buffer.slice(out, out + length));
-		wasm.release(out);
-		return bytes;
+		return new Uint8Array(out);
 	});
 }
 

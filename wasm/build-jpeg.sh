@@ -14,8 +14,9 @@ SOURCES=(
   jdphuff jdpostct jdsample jerror jfdctflt jfdctfst jfdctint jidctflt jidctfst jidctint
   jidctred jquant1 jquant2 jutils jmemmgr jmemnobs jaricom jdarith
 )
-# wasm/jsimd_wasm.c replaces the library's jsimd_none.c: WASM SIMD colour
-# conversion and 8x8 inverse DCT, bit-exact with the C routines.
+# wasm/jsimd_wasm.c takes the place of the library's jsimd_none.c (not
+# vendored): WASM SIMD colour conversion, IDCTs and chroma resampling,
+# bit-exact with the C routines.
 files=(wasm/jpeg.c wasm/jsimd_wasm.c)
 for s in "${SOURCES[@]}"; do files+=("$LIB/$s.c"); done
 mkdir -p src/wasm

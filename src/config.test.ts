@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULTS, loadConfig, parseConfig } from "./config";
-import { ConfigError } from "./errors";
+import { ConfigError } from "./http/errors";
 import { DEFAULT_SIZES } from "./wp/sizes";
 
 describe("parseConfig", () => {

@@ -3,8 +3,8 @@
  * once per isolate. A bad value never falls back to a default silently: every
  * request then fails with a ConfigError whose log line names the variable.
  */
-import { ConfigError } from "./errors";
-import { MIN_KEY_BYTES } from "./signing";
+import { ConfigError } from "./http/errors";
+import { MIN_KEY_BYTES } from "./http/signing";
 import { DEFAULT_SIZES, parseSizeRegistry, type SizeRegistry } from "./wp/sizes";
 
 export interface Limits {

@@ -5,14 +5,14 @@
  */
 import { Hono } from "hono";
 import { adminRoutes } from "./admin/routes";
-import { mountBenchRoutes } from "./bench";
 import { type Config, loadConfig } from "./config";
-import { serveDemo } from "./demo";
-import { ImageError, InternalError, MethodNotAllowedError, NotFoundError } from "./errors";
-import { serveOriginal } from "./originals-http";
-import { parseImagePath } from "./path";
-import { type AppEnv, serveDerivative } from "./serve";
-import { serveSizeTable } from "./size-table";
+import { mountBenchRoutes } from "./http/bench";
+import { serveDemo } from "./http/demo";
+import { type AppEnv, serveDerivative } from "./http/derivative";
+import { ImageError, InternalError, MethodNotAllowedError, NotFoundError } from "./http/errors";
+import { serveOriginal } from "./http/original";
+import { parseImagePath } from "./url/path";
+import { serveSizeTable } from "./wp/size-table";
 
 const IMAGE_METHODS = ["GET", "HEAD"] as const;
 

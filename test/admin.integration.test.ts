@@ -9,12 +9,12 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { version } from "../package.json";
-import { cacheKeyUrl } from "../src/cache";
+import { cacheKeyUrl } from "../src/cache/keys";
 import { type Config, loadConfig } from "../src/config";
-import { derivativeSettings } from "../src/derivatives";
+import { variesByAccept } from "../src/http/negotiate";
 import worker from "../src/index";
-import { variesByAccept } from "../src/negotiate";
-import { tableSettings } from "../src/size-table";
+import { derivativeSettings } from "../src/render/derivatives";
+import { tableSettings } from "../src/wp/size-table";
 import { fixtureBytes } from "./helpers";
 import { DIR, decode, psnr, seed } from "./images";
 

@@ -6,12 +6,12 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cacheKeyRequest, cacheKeyUrl } from "../src/cache";
+import { cacheKeyRequest, cacheKeyUrl } from "../src/cache/keys";
 import { type Config, loadConfig } from "../src/config";
-import { derivativeSettings } from "../src/derivatives";
+import { variesByAccept } from "../src/http/negotiate";
 import { codecStats, encodeJpeg } from "../src/image/codecs";
 import { applyOrientation, type RGBAImage } from "../src/image/orientation";
-import { variesByAccept } from "../src/negotiate";
+import { derivativeSettings } from "../src/render/derivatives";
 import { fixtureBytes } from "./helpers";
 import { decode, psnr, reference } from "./images";
 import { call, publicText, recordingBucket, workerEnv } from "./worker";

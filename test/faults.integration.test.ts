@@ -4,7 +4,8 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { InternalError } from "../src/errors";
+import { renderGate } from "../src/http/derivative";
+import { InternalError } from "../src/http/errors";
 import {
 	codecStats,
 	decodeJpeg,
@@ -16,7 +17,6 @@ import {
 } from "../src/image/codecs";
 import { encodeImage } from "../src/image/formats";
 import { resizeRGBA } from "../src/image/resize";
-import { renderGate } from "../src/serve";
 import { fixtureBytes } from "./helpers";
 import { decode } from "./images";
 import { call, type Fault, publicText, recordingBucket, workerEnv } from "./worker";
@@ -178,7 +178,7 @@ describe("an encoder error mid-call", () => {
 describe("bursts", () => {
 	// Through SELF: each request has its own request context, as in production.
 	// workerd cancels a request that awaits another request's pending promise
-	// as "hung" (see src/shared.ts); calling the handler directly would hide that.
+	// as "hung" (see src/util/shared.ts); calling the handler directly would hide that.
 	it("50 concurrent requests for one cold derivative: identical bytes, one decode", async () => {
 		const decodes = codecStats.decodes;
 		const responses = await Promise.all(
@@ -203,7 +203,7 @@ describe("bursts", () => {
 		renderGate.peak = 0;
 		const responses = await Promise.all(sizes.map((s) => SELF.fetch(url(`wide-${s}.jpeg`))));
 		expect(responses.map((r) => r.status)).toEqual(sizes.map(() => 200));
-		// Different sizes of one upload share its decodes (pipeline/sources.ts):
+		// Different sizes of one upload share its decodes (render/sources.ts):
 		// the first at its own (shrink-on-load) scale, then, as soon as a larger
 		// size finds it too small, one at the scale every size needs.
 		expect(codecStats.decodes - decodes).toBeGreaterThanOrEqual(1);
@@ -250,7 +250,7 @@ describe("bursts", () => {
 		);
 		const elapsed = Date.now() - started;
 		expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
-		// Different sizes of one upload share its decodes (pipeline/sources.ts):
+		// Different sizes of one upload share its decodes (render/sources.ts):
 		// the first at its own (shrink-on-load) scale, then, as soon as a larger
 		// size finds it too small, one at the scale every size needs.
 		expect(codecStats.decodes - decodes).toBeGreaterThanOrEqual(1);

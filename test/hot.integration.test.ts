@@ -1,15 +1,15 @@
 /**
- * The isolate's memory in front of the Cache API (src/hot.ts): a HIT for a
+ * The isolate's memory in front of the Cache API (src/cache/hot.ts): a HIT for a
  * hot derivative needs no cache lookup, answers conditional and HEAD requests
  * like any HIT, and a purge still makes the next request a MISS.
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cacheKeyRequest, cacheKeyUrl } from "../src/cache";
+import { cacheKeyRequest, cacheKeyUrl } from "../src/cache/keys";
 import { loadConfig } from "../src/config";
-import { derivativeSettings } from "../src/derivatives";
-import { variesByAccept } from "../src/negotiate";
-import { hot } from "../src/serve";
+import { hot } from "../src/http/derivative";
+import { variesByAccept } from "../src/http/negotiate";
+import { derivativeSettings } from "../src/render/derivatives";
 import { DIR, decode, seed } from "./images";
 
 const HOST = "http://hot.test";

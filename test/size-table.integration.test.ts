@@ -6,7 +6,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { SizeTable } from "../src/size-table";
+import type { SizeTable } from "../src/wp/size-table";
 import { fixtureBytes } from "./helpers";
 import { DIR, decode, SEED_UPLOADS, seed } from "./images";
 

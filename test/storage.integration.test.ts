@@ -4,8 +4,8 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, expect, it } from "vitest";
-import { sleep } from "../src/shared";
-import { Storage } from "../src/storage";
+import { Storage } from "../src/origin/storage";
+import { sleep } from "../src/util/shared";
 import { recordingBucket } from "./worker";
 
 const DIR = "storage/";

@@ -6,16 +6,16 @@
  */
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { cacheKeyRequest, cacheKeyUrl } from "../src/cache";
+import { cacheKeyRequest, cacheKeyUrl } from "../src/cache/keys";
 import { loadConfig } from "../src/config";
-import { derivativeSettings, derivativeTier, fanOut, sources } from "../src/derivatives";
+import { hot } from "../src/http/derivative";
+import { variesByAccept } from "../src/http/negotiate";
 import { codecStats } from "../src/image/codecs";
 import worker from "../src/index";
-import { variesByAccept } from "../src/negotiate";
-import { lookupUpload } from "../src/originals";
-import { parseImagePath } from "../src/path";
-import { hot } from "../src/serve";
-import { Storage } from "../src/storage";
+import { lookupUpload } from "../src/origin/lookup";
+import { Storage } from "../src/origin/storage";
+import { derivativeSettings, derivativeTier, fanOut, sources } from "../src/render/derivatives";
+import { parseImagePath } from "../src/url/path";
 import { fixtureBytes } from "./helpers";
 import { decode, psnr } from "./images";
 
@@ -173,7 +173,7 @@ describe("derivative tier", () => {
 			GARDEN_SIZES.map((s) => `tier/${name}-${s}.jpg`).sort(),
 		);
 		for (const object of listed.objects) {
-			// A never-purged image is at generation 0 (src/generation.ts).
+			// A never-purged image is at generation 0 (src/cache/generation.ts).
 			expect(object.customMetadata?.generation).toBe("0");
 			expect(object.customMetadata?.etag).toMatch(/^"[0-9a-f]{32}"$/);
 		}

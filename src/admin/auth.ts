@@ -1,5 +1,5 @@
-import { hex } from "../hex";
-import { hmacKey } from "../hmac";
+import { hmacKey } from "../http/hmac";
+import { hex } from "../util/hex";
 
 /**
  * Bearer-token check for the admin routes. The presented token and the

@@ -14,11 +14,6 @@
  * generation was stored and the global purge (if configured) was accepted.
  */
 
-import { cacheKeyRequest, cacheKeyUrl } from "../cache";
-import { mapLimited } from "../concurrency";
-import type { Config } from "../config";
-import { derivativeSettings } from "../derivatives";
-import { PayloadTooLargeError } from "../errors";
 import {
 	bumpEpochs,
 	bumpUpload,
@@ -33,15 +28,20 @@ import {
 	type UploadDoc,
 	writeEpochs,
 	writeUploadDoc,
-} from "../generation";
+} from "../cache/generation";
+import { cacheKeyRequest, cacheKeyUrl } from "../cache/keys";
+import type { Config } from "../config";
+import { directory, generations, hot } from "../http/derivative";
+import { PayloadTooLargeError } from "../http/errors";
+import { type AcceptClass, negotiateFormat } from "../http/negotiate";
 import type { OutputFormat } from "../image/formats";
-import { type AcceptClass, negotiateFormat } from "../negotiate";
-import { extensionFormat, lookupUpload } from "../originals";
-import { fileOf, publicPath, splitUploadKey, uploadKeyOf, uploadKeys } from "../path";
-import { uploadSizes } from "../plan";
-import { directory, generations, hot } from "../serve";
-import { tableKey, tableSettings } from "../size-table";
-import type { Storage } from "../storage";
+import { extensionFormat, lookupUpload } from "../origin/lookup";
+import type { Storage } from "../origin/storage";
+import { derivativeSettings } from "../render/derivatives";
+import { uploadSizes } from "../render/plan";
+import { fileOf, publicPath, splitUploadKey, uploadKeyOf, uploadKeys } from "../url/path";
+import { mapLimited } from "../util/concurrency";
+import { tableKey, tableSettings } from "../wp/size-table";
 import type { PurgeRequest } from "./request";
 import { purgeZone, type ZoneResult, zonePrefix } from "./zone";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors";
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../http/errors";
 import { MAX_BODY_BYTES, parsePrefix, parsePurgeRequest, parseTarget, readBody } from "./request";
 
 const MOUNT = "/files";

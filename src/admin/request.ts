@@ -8,8 +8,8 @@ import {
 	ImageError,
 	PayloadTooLargeError,
 	UnsupportedMediaTypeError,
-} from "../errors";
-import { type ImagePath, MAX_KEY_BYTES, parseImagePath } from "../path";
+} from "../http/errors";
+import { type ImagePath, MAX_KEY_BYTES, parseImagePath } from "../url/path";
 
 /** Largest request body read. */
 export const MAX_BODY_BYTES = 64 * 1024;

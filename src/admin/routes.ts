@@ -9,11 +9,11 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { version } from "../../package.json";
-import { keyOrigin } from "../cache";
+import { keyOrigin } from "../cache/keys";
 import type { AdminConfig, Config } from "../config";
-import { MethodNotAllowedError, PurgeIncompleteError, UnauthorizedError } from "../errors";
-import type { AppEnv } from "../serve";
-import { Storage } from "../storage";
+import type { AppEnv } from "../http/derivative";
+import { MethodNotAllowedError, PurgeIncompleteError, UnauthorizedError } from "../http/errors";
+import { Storage } from "../origin/storage";
 import { bearerToken, tokenFingerprint, tokenMatches } from "./auth";
 import { runPurge } from "./purge";
 import { parsePurgeRequest, readBody } from "./request";

@@ -5,8 +5,9 @@
  * correct even when this call is not configured or fails. Every failure is
  * reported to the caller, never swallowed.
  */
-import { mapLimited } from "../concurrency";
+
 import type { ZonePurgeConfig } from "../config";
+import { mapLimited } from "../util/concurrency";
 
 export const CLOUDFLARE_API = "https://api.cloudflare.com/client/v4";
 /** The API takes at most 30 URLs or 30 prefixes per call. */

@@ -9,8 +9,13 @@
  * instead of a poisoned heap.
  */
 
-import { ImageError, OverloadedError, UnprocessableError, UnsupportedFormatError } from "../errors";
-import { Shared, SharedTimeoutError } from "../shared";
+import {
+	ImageError,
+	OverloadedError,
+	UnprocessableError,
+	UnsupportedFormatError,
+} from "../http/errors";
+import { Shared, SharedTimeoutError } from "../util/shared";
 import jpegWasm from "../wasm/jpeg.wasm";
 import type { RGBAImage } from "./orientation";
 import { type ImageInfo, jpegHasEnd } from "./probe";

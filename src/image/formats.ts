@@ -7,7 +7,7 @@
  * silently turn an animation into a still under the same name); AVIF
  * originals are refused by the probe.
  */
-import { ImageError, InternalError, UnsupportedFormatError } from "../errors";
+import { ImageError, InternalError, UnsupportedFormatError } from "../http/errors";
 import { assertJpegDecodable, decodeJpeg, describe, encodeJpeg } from "./codecs";
 import type { RGBAImage } from "./orientation";
 import { decodePng, encodePng } from "./png";

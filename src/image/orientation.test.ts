@@ -4,7 +4,7 @@ import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fixtureBytes } from "../../test/helpers";
-import { InternalError } from "../errors";
+import { InternalError } from "../http/errors";
 import {
 	applyOrientation,
 	type Rect,

@@ -4,7 +4,7 @@
  * the small result, so all three functions derive from one coordinate table and
  * cannot disagree.
  */
-import { InternalError } from "../errors";
+import { InternalError } from "../http/errors";
 import type { Orientation } from "./probe";
 
 export interface Rect {

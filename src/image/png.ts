@@ -9,7 +9,7 @@
 
 import oxipngWasm from "@jsquash/oxipng/codec/pkg/squoosh_oxipng_bg.wasm";
 import pngWasm from "@jsquash/png/codec/pkg/squoosh_png_bg.wasm";
-import { UnprocessableError } from "../errors";
+import { UnprocessableError } from "../http/errors";
 import {
 	type BindgenExports,
 	instantiateBindgen,

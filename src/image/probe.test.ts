@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fixtureBytes } from "../../test/helpers";
-import { UnprocessableError, UnsupportedFormatError } from "../errors";
+import { UnprocessableError, UnsupportedFormatError } from "../http/errors";
 import {
 	detectFormat,
 	type ImageInfo,

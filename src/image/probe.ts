@@ -3,7 +3,7 @@
  * worker can plan sizes and enforce pixel limits from a small ranged R2 read before
  * anything is decoded. Pure: no I/O, never throws anything but the two typed errors.
  */
-import { UnprocessableError, UnsupportedFormatError } from "../errors";
+import { UnprocessableError, UnsupportedFormatError } from "../http/errors";
 
 export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "avif";
 

@@ -11,7 +11,7 @@ import webpEncFactory from "@jsquash/webp/codec/enc/webp_enc_simd.js";
 import webpEncWasm from "@jsquash/webp/codec/enc/webp_enc_simd.wasm";
 import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
 import { initEmscriptenModule } from "@jsquash/webp/utils.js";
-import { UnprocessableError } from "../errors";
+import { UnprocessableError } from "../http/errors";
 import { codecStats, describe, emscriptenHeap, Lazy } from "./codecs";
 import type { RGBAImage } from "./orientation";
 

@@ -4,10 +4,10 @@
  * call `assertWithinLimits`, so the table never names a file the server
  * then refuses.
  */
-import type { Limits } from "./config";
-import { LimitExceededError } from "./errors";
-import { assertDecodable } from "./image/formats";
-import type { UploadMeta } from "./originals";
+import type { Limits } from "../config";
+import { LimitExceededError } from "../http/errors";
+import { assertDecodable } from "../image/formats";
+import type { UploadMeta } from "../origin/lookup";
 
 /** The output dimensions of one derivative. */
 export interface OutputSize {

@@ -6,8 +6,8 @@
  * pipeline settings) and the purge generation it was made for; an object
  * whose record differs from the current one is ignored, never served.
  */
-import { UpstreamError } from "./errors";
-import type { WritableStorage } from "./storage";
+import { UpstreamError } from "../http/errors";
+import type { WritableStorage } from "../origin/storage";
 
 export interface TierRecord {
 	readonly etag: string;

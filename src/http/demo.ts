@@ -6,12 +6,12 @@
  * script from X-Cache). No framework: one server-rendered page.
  */
 import type { Context } from "hono";
+import { Storage } from "../origin/storage";
+import { parseUploadPath, type UploadName, uploadKeys } from "../url/path";
+import { keepAlive } from "../util/shared";
+import { type SizeTable, sizeTableFor } from "../wp/size-table";
+import type { AppEnv } from "./derivative";
 import { ImageError } from "./errors";
-import { parseUploadPath, type UploadName, uploadKeys } from "./path";
-import type { AppEnv } from "./serve";
-import { keepAlive } from "./shared";
-import { type SizeTable, sizeTableFor } from "./size-table";
-import { Storage } from "./storage";
 
 /** Bounds on the listing: one page of keys, at most this many uploads shown. */
 export const DEMO_MAX_KEYS = 1000;

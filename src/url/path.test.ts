@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BadRequestError, NotFoundError } from "./errors";
+import { BadRequestError, NotFoundError } from "../http/errors";
 import { parseImagePath, publicPath, uploadKeyOf } from "./path";
 
 describe("parseImagePath", () => {

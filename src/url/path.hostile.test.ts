@@ -6,8 +6,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { hostilePath as rawPath } from "../test/hostile-paths";
-import { BadRequestError, ImageError, NotFoundError } from "./errors";
+import { hostilePath as rawPath } from "../../test/hostile-paths";
+import { BadRequestError, ImageError, NotFoundError } from "../http/errors";
 import {
 	type DerivativePath,
 	formatImagePath,

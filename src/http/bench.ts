@@ -6,15 +6,15 @@
  * run is a cold miss in a warm isolate.
  */
 import type { Hono } from "hono";
-import { plannedSizes, renderPlan, sources, uploadScale } from "./derivatives";
+import { codecStats, wasmMemory, wasmPeakMemory } from "../image/codecs";
+import { extensionFormat, lookupUpload } from "../origin/lookup";
+import { Storage } from "../origin/storage";
+import { plannedSizes, renderPlan, sources, uploadScale } from "../render/derivatives";
+import { matchSize, planRender } from "../render/plan";
+import { FULL_SCALE } from "../render/scale";
+import { parseImagePath } from "../url/path";
+import { type AppEnv, directory } from "./derivative";
 import { BadRequestError } from "./errors";
-import { codecStats, wasmMemory, wasmPeakMemory } from "./image/codecs";
-import { extensionFormat, lookupUpload } from "./originals";
-import { parseImagePath } from "./path";
-import { FULL_SCALE } from "./pipeline/scale";
-import { matchSize, planRender } from "./plan";
-import { type AppEnv, directory } from "./serve";
-import { Storage } from "./storage";
 
 function derivativeOf(rest: string) {
 	const path = parseImagePath(rest);

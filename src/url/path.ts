@@ -3,7 +3,7 @@
  * R2 key and, when the file name ends in a size suffix, the size asked for.
  * Pure: no I/O. Every rejection is a typed error, never a thrown TypeError.
  */
-import { BadRequestError, NotFoundError } from "./errors";
+import { BadRequestError, NotFoundError } from "../http/errors";
 
 /** Longest key (bytes after decoding) we accept; R2 allows 1024. */
 export const MAX_KEY_BYTES = 1024;

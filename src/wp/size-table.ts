@@ -7,17 +7,17 @@
  * file it names is served, with exactly the dimensions it states.
  */
 import type { Context } from "hono";
-import { cacheKeyRequest, cacheKeyUrl, keyOrigin, settingsHash, strongEtag } from "./cache";
-import type { Config } from "./config";
-import { MIME } from "./image/probe";
-import { assertWithinLimits, isOutputLimit } from "./limits";
-import { lookupUpload, type UploadMeta } from "./originals";
-import { fileOf, parseUploadPath, publicPath, type UploadName, uploadKeys } from "./path";
-import { uploadSizes } from "./plan";
-import { type AppEnv, directory, finish, generationFor } from "./serve";
-import { type KeepAlive, keepAlive } from "./shared";
-import { Storage } from "./storage";
-import { type Candidate, calculateSizes, calculateSrcset } from "./wp/srcset";
+import { cacheKeyRequest, cacheKeyUrl, keyOrigin, settingsHash, strongEtag } from "../cache/keys";
+import type { Config } from "../config";
+import { type AppEnv, directory, finish, generationFor } from "../http/derivative";
+import { MIME } from "../image/probe";
+import { lookupUpload, type UploadMeta } from "../origin/lookup";
+import { Storage } from "../origin/storage";
+import { assertWithinLimits, isOutputLimit } from "../render/limits";
+import { uploadSizes } from "../render/plan";
+import { fileOf, parseUploadPath, publicPath, type UploadName, uploadKeys } from "../url/path";
+import { type KeepAlive, keepAlive } from "../util/shared";
+import { type Candidate, calculateSizes, calculateSrcset } from "./srcset";
 
 /** One entry of `sizes`, as in WordPress's metadata plus the img attributes. */
 export interface SizeTableEntry {
@@ -131,7 +131,7 @@ export async function sizeTableFor(
 	config: Config,
 	origin: string,
 	upload: UploadName,
-	/** Keeps a lookup this call starts alive if the request is cancelled (see shared.ts). */
+	/** Keeps a lookup this call starts alive if the request is cancelled (see util/shared.ts). */
 	keep?: KeepAlive,
 ): Promise<SizeTable> {
 	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);

@@ -2,7 +2,7 @@
  * R2 access with a time budget. R2 failures become UpstreamError (502, or 503
  * on a time-out) so they reach the client as retryable and are never cached.
  */
-import { UpstreamError } from "./errors";
+import { UpstreamError } from "../http/errors";
 
 /** Set once a call's time budget ran out: whatever arrives later is unwanted. */
 export interface Late {

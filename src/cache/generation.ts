@@ -19,11 +19,11 @@
  * KV has no compare-and-swap: two purges that rewrite the same record within
  * KV's propagation window (~60 s) from different places can lose one bump.
  */
-import { UpstreamError } from "./errors";
-import { hex } from "./hex";
-import { fileOf } from "./path";
-import { type KeepAlive, SharedTimeoutError, watch } from "./shared";
-import { guarded } from "./storage";
+import { UpstreamError } from "../http/errors";
+import { guarded } from "../origin/storage";
+import { fileOf } from "../url/path";
+import { hex } from "../util/hex";
+import { type KeepAlive, SharedTimeoutError, watch } from "../util/shared";
 
 export interface UploadDoc {
 	/** Bumped by image purges: every derivative of the upload. */
@@ -250,7 +250,7 @@ export class Generations {
 		key: string,
 		ttlMs: number,
 		now = Date.now(),
-		/** Keeps a KV read this call starts alive if the request is cancelled (see shared.ts). */
+		/** Keeps a KV read this call starts alive if the request is cancelled (see util/shared.ts). */
 		keep?: KeepAlive,
 	): number | Promise<number> {
 		if (!kv) return 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluatePreconditions, ifMatchHolds, parseRange } from "./originals-http";
+import { evaluatePreconditions, ifMatchHolds, parseRange } from "./original";
 
 describe("parseRange (one object of 1000 bytes unless said)", () => {
 	it.each([

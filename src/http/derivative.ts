@@ -1,10 +1,15 @@
 /**
  * The derivative route: a size made on demand and kept in the edge cache.
- * (Originals are streamed by originals-http.ts.)
+ * (Originals are streamed by http/original.ts.)
  */
 import type { Context } from "hono";
-import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, keyOrigin } from "./cache";
-import type { Config } from "./config";
+import { Generations } from "../cache/generation";
+import { HotCache, hotResponse, sharedMaxAgeMs } from "../cache/hot";
+import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, keyOrigin } from "../cache/keys";
+import type { Config } from "../config";
+import { MIME } from "../image/probe";
+import { extensionFormat, lookupUpload, UploadDirectory } from "../origin/lookup";
+import { Storage } from "../origin/storage";
 import {
 	derivativeEtag,
 	derivativeSettings,
@@ -14,21 +19,16 @@ import {
 	scaleFor,
 	tierKey,
 	uploadScale,
-} from "./derivatives";
+} from "../render/derivatives";
+import { Gate } from "../render/gate";
+import { assertWithinLimits } from "../render/limits";
+import { matchSize, planRender } from "../render/plan";
+import { type DerivativePath, publicPath, uploadKeys } from "../url/path";
+import { type KeepAlive, keepAlive, Shared, SharedTimeoutError, sleep } from "../util/shared";
 import { ForbiddenError } from "./errors";
-import { Generations } from "./generation";
-import { HotCache, hotResponse, sharedMaxAgeMs } from "./hot";
-import { MIME } from "./image/probe";
-import { assertWithinLimits } from "./limits";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
-import { extensionFormat, lookupUpload, UploadDirectory } from "./originals";
-import { SECURITY_HEADERS } from "./originals-http";
-import { type DerivativePath, publicPath, uploadKeys } from "./path";
-import { Gate } from "./pipeline/gate";
-import { matchSize, planRender } from "./plan";
-import { type KeepAlive, keepAlive, Shared, SharedTimeoutError, sleep } from "./shared";
+import { SECURITY_HEADERS } from "./original";
 import { verifyPath } from "./signing";
-import { Storage } from "./storage";
 
 export interface AppVariables {
 	config: Config;

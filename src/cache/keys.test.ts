@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cacheKeyUrl, ifNoneMatchHits, settingsHash, strongEtag } from "./cache";
+import { cacheKeyUrl, ifNoneMatchHits, settingsHash, strongEtag } from "./keys";
 
 describe("cacheKeyUrl", () => {
 	it.each([

@@ -3,8 +3,9 @@
  * normalized request, so every place that reads, writes or purges an entry
  * agrees on it.
  */
-import { hex } from "./hex";
-import { publicPath } from "./path";
+
+import { publicPath } from "../url/path";
+import { hex } from "../util/hex";
 
 /** Parts of a cache entry's identity besides the object key. */
 export interface Variant {

@@ -7,12 +7,12 @@
  * The answer comes from small ranged reads of the three candidates' headers
  * and is kept in memory, so a later request for the same upload needs none.
  */
-import type { Limits } from "./config";
-import { LimitExceededError, NotFoundError, UnprocessableError } from "./errors";
-import { uprightSize } from "./image/orientation";
-import { type ImageFormat, type ImageInfo, probeImage } from "./image/probe";
-import { fileOf, uploadKeys } from "./path";
-import { type KeepAlive, Shared, SharedTimeoutError } from "./shared";
+import type { Limits } from "../config";
+import { LimitExceededError, NotFoundError, UnprocessableError } from "../http/errors";
+import { uprightSize } from "../image/orientation";
+import { type ImageFormat, type ImageInfo, probeImage } from "../image/probe";
+import { fileOf, uploadKeys } from "../url/path";
+import { type KeepAlive, Shared, SharedTimeoutError } from "../util/shared";
 import type { Storage } from "./storage";
 
 export type SourceKind = "scaled" | "rotated" | "upload";

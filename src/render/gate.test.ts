@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { OverloadedError } from "../errors";
+import { OverloadedError } from "../http/errors";
 import { errorResponse } from "../index";
-import { sleep } from "../shared";
+import { sleep } from "../util/shared";
 import { Gate } from "./gate";
 
 /** Work that never settles, as when its request was cancelled mid-render. */

@@ -11,8 +11,8 @@
  * `finally`, so an expired lease is taken back by the next caller instead of
  * jamming the isolate. The queue is bounded, and so is the wait in it.
  */
-import { OverloadedError } from "../errors";
-import { MAX_POLL_MS, POLL_MS, sleep } from "../shared";
+import { OverloadedError } from "../http/errors";
+import { MAX_POLL_MS, POLL_MS, sleep } from "../util/shared";
 
 export interface GateLimits {
 	/** Most requests waiting for a slot; past it, an immediate 503. */
@@ -68,7 +68,7 @@ export class Gate {
 	 * Wait for a free slot. A waiter looks on its own timer (backing off)
 	 * instead of being woken by the holder: a promise resolved from another
 	 * request's context would leave this request looking hung to workerd
-	 * (see src/shared.ts).
+	 * (see src/util/shared.ts).
 	 */
 	async #acquire(): Promise<void> {
 		const now = Date.now();

@@ -9,8 +9,8 @@
  * format. AVIF is recognised but not produced (see README: the WASM AVIF
  * encoder is too slow for a request path).
  */
-import type { OutputFormat } from "./image/formats";
-import type { ImageFormat } from "./image/probe";
+import type { OutputFormat } from "../image/formats";
+import type { ImageFormat } from "../image/probe";
 
 export type AcceptClass = "avif" | "webp" | "neither";
 

@@ -2,12 +2,12 @@
  * From a requested size to a render plan: is this a file WordPress would have
  * made for the upload, and which pixels of the source does it come from?
  */
-import { NotFoundError } from "./errors";
-import { type Rect, rectToStored } from "./image/orientation";
-import type { Orientation } from "./image/probe";
-import type { UploadMeta } from "./originals";
-import { derivativeKey, splitUploadKey } from "./path";
-import { type NamedPlan, pickSubsize, type SizeRegistry, subsizes } from "./wp/sizes";
+import { NotFoundError } from "../http/errors";
+import { type Rect, rectToStored } from "../image/orientation";
+import type { Orientation } from "../image/probe";
+import type { UploadMeta } from "../origin/lookup";
+import { derivativeKey, splitUploadKey } from "../url/path";
+import { type NamedPlan, pickSubsize, type SizeRegistry, subsizes } from "../wp/sizes";
 
 export interface RenderPlan {
 	readonly sizeName: string;

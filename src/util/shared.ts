@@ -17,7 +17,7 @@
  * `keepAlive`), cleans up in its own settlement rather than in its starter's
  * code, and a waiter that times out treats the entry as stale and evicts it.
  */
-import { UpstreamError } from "./errors";
+import { UpstreamError } from "../http/errors";
 
 /** How often a waiter first looks (ms): well under a render, above timer noise. */
 export const POLL_MS = 4;

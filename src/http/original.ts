@@ -8,12 +8,12 @@
  * the byte range we worked out against the object's size.
  */
 import type { Context } from "hono";
-import { ifNoneMatchHits } from "./cache";
+import { ifNoneMatchHits } from "../cache/keys";
+import { contentTypeFor } from "../origin/lookup";
+import { Storage } from "../origin/storage";
+import type { OriginalPath } from "../url/path";
+import type { AppEnv } from "./derivative";
 import { NotFoundError, UpstreamError } from "./errors";
-import { contentTypeFor } from "./originals";
-import type { OriginalPath } from "./path";
-import type { AppEnv } from "./serve";
-import { Storage } from "./storage";
 
 export const SECURITY_HEADERS = {
 	"X-Content-Type-Options": "nosniff",

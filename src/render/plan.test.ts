@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { ImageInfo } from "./image/probe";
-import type { UploadMeta } from "./originals";
+import type { ImageInfo } from "../image/probe";
+import type { UploadMeta } from "../origin/lookup";
+import { DEFAULT_SIZES } from "../wp/sizes";
 import { matchSize, uploadSizes } from "./plan";
-import { DEFAULT_SIZES } from "./wp/sizes";
 
 function meta(
 	uploadKey: string,

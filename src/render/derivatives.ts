@@ -3,27 +3,27 @@
  * that needs it (concurrent misses, the fan-out), the render settings every
  * ETag covers, and the fan-out that fills the persistent derivative tier.
  */
-import { settingsHash, strongEtag } from "./cache";
-import type { Config, Limits } from "./config";
-import { ImageError, UpstreamError } from "./errors";
-import type { EncodeSettings, OutputFormat } from "./image/formats";
+import { settingsHash, strongEtag } from "../cache/keys";
+import { DerivativeTier } from "../cache/tier";
+import type { Config, Limits } from "../config";
+import { ImageError, UpstreamError } from "../http/errors";
+import { variesByAccept } from "../http/negotiate";
+import type { EncodeSettings, OutputFormat } from "../image/formats";
+import { extensionFormat, type UploadMeta } from "../origin/lookup";
+import { type Storage, WritableStorage } from "../origin/storage";
+import type { DerivativePath } from "../url/path";
+import { SharedTimeoutError, watch } from "../util/shared";
 import { assertWithinLimits, isOutputLimit } from "./limits";
-import { variesByAccept } from "./negotiate";
-import { extensionFormat, type UploadMeta } from "./originals";
-import type { DerivativePath } from "./path";
 import {
 	type DecodedSource,
 	decodeSource,
 	type Rendered,
 	type ResizeSettings,
 	render,
-} from "./pipeline/render";
-import { decodeScale } from "./pipeline/scale";
-import { DecodedSources } from "./pipeline/sources";
+} from "./pipeline";
 import { planRender, type RenderPlan, uploadSizes } from "./plan";
-import { SharedTimeoutError, watch } from "./shared";
-import { type Storage, WritableStorage } from "./storage";
-import { DerivativeTier } from "./tier";
+import { decodeScale } from "./scale";
+import { DecodedSources } from "./sources";
 
 /**
  * Resize settings; part of every derivative's ETag (through PIPELINE_VERSION).
@@ -239,7 +239,7 @@ export async function renderPlan(
 			// Several sizes of this upload at once: decode once for all of them.
 			() => uploadScale(meta, config),
 		);
-	// The decode may belong to another request: watched, never awaited (shared.ts).
+	// The decode may belong to another request: watched, never awaited (util/shared.ts).
 	// One that never settles (its request was cancelled) is dropped for the next.
 	const pixels = async (): Promise<DecodedSource> => {
 		const pending = decoding();

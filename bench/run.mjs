@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import sharp from "sharp";
 import { getPlatformProxy, unstable_startWorker } from "wrangler";
+import { importTs } from "../scripts/import-ts.mjs";
 
 const { values: opts } = parseArgs({
 	options: {
@@ -234,9 +235,12 @@ async function reference(upload, size) {
 // ---- setup ---------------------------------------------------------------
 
 const wrangler = await readJsonc(join(root, "wrangler.jsonc"));
-const maxPixels = Number(wrangler.vars?.MAX_SOURCE_PIXELS ?? 8_000_000);
-const WEBP_QUALITY = Number(wrangler.vars?.WEBP_QUALITY ?? 86);
-const NEGOTIATED_WEBP_QUALITY = Number(wrangler.vars?.NEGOTIATED_WEBP_QUALITY ?? 80);
+// The deployed value, else the config spec's default (one source of defaults).
+const { VARS } = await importTs(new URL("../src/config/spec.ts", import.meta.url));
+const setting = (name) => Number(wrangler.vars?.[name] ?? VARS[name].default);
+const maxPixels = setting("MAX_SOURCE_PIXELS");
+const WEBP_QUALITY = setting("WEBP_QUALITY");
+const NEGOTIATED_WEBP_QUALITY = setting("NEGOTIATED_WEBP_QUALITY");
 await mkdir(resultsDir, { recursive: true });
 const persist = await mkdtemp(join(tmpdir(), "wp-edge-bench-"));
 

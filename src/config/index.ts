@@ -3,9 +3,10 @@
  * once per isolate. A bad value never falls back to a default silently: every
  * request then fails with a ConfigError whose log line names the variable.
  */
-import { ConfigError } from "./http/errors";
-import { MIN_KEY_BYTES } from "./http/signing";
-import { DEFAULT_SIZES, parseSizeRegistry, type SizeRegistry } from "./wp/sizes";
+import { ConfigError } from "../http/errors";
+import { MIN_KEY_BYTES } from "../http/signing";
+import { DEFAULT_SIZES, parseSizeRegistry, type SizeRegistry } from "../wp/sizes";
+import { VARS, type VarName, type VarSpec } from "./spec";
 
 export interface Limits {
 	/** Largest original (bytes) the worker will download to decode. */
@@ -74,125 +75,117 @@ export interface Config {
 	readonly zonePurge?: ZonePurgeConfig;
 }
 
-export const DEFAULTS = {
-	MOUNT_PATH: "/files",
-	SIZES_PATH: "/_sizes",
-	DEMO_PAGE: false,
-	DEMO_PREFIX: "",
-	JPEG_QUALITY: 82,
-	WEBP_QUALITY: 86,
-	NEGOTIATED_WEBP_QUALITY: 80,
-	PNG_LEVEL: 1,
-	AUTO_FORMAT: false,
-	CACHE_CONTROL: "public, max-age=31536000, immutable",
-	NOT_FOUND_MAX_AGE: 60,
-	MAX_SOURCE_BYTES: 25 * 1024 * 1024,
-	MAX_SOURCE_PIXELS: 8_000_000,
-	MAX_OUTPUT_SIDE: 2560,
-	MAX_HEADER_BYTES: 1024 * 1024,
-	R2_TIMEOUT_MS: 10_000,
-	RENDER_BUDGET_MS: 20_000,
-	ADMIN_PATH: "/_admin",
-	GENERATION_MEMO_SECONDS: 5,
-	PURGE_MAX_CACHE_KEYS: 2000,
-} as const;
+/** Every default, from the spec (tests and the bench compare against these). */
+export const DEFAULTS = Object.fromEntries(
+	Object.entries(VARS).flatMap(([name, spec]) => ("default" in spec ? [[name, spec.default]] : [])),
+) as {
+	readonly [N in VarName as (typeof VARS)[N] extends { default: unknown }
+		? N
+		: never]: (typeof VARS)[N] extends { default: infer D } ? D : never;
+};
 
 /** Shortest ADMIN_TOKEN accepted: a guessable token must not turn admin on. */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 type Vars = Readonly<Record<string, unknown>>;
 
-function str(vars: Vars, name: string): string | undefined {
+/** A variable's raw text; unset (or empty) is undefined. */
+function raw(vars: Vars, name: VarName): string | undefined {
 	const value = vars[name];
 	if (value === undefined || value === null || value === "") return undefined;
 	if (typeof value !== "string") throw new ConfigError(name, "must be a string");
 	return value;
 }
 
-function int(vars: Vars, name: string, fallback: number, min: number, max: number): number {
-	const raw = str(vars, name);
-	if (raw === undefined) return fallback;
-	if (!/^\d+$/.test(raw.replaceAll("_", ""))) throw new ConfigError(name, `not an integer: ${raw}`);
-	const value = Number(raw.replaceAll("_", ""));
-	if (value < min || value > max) {
-		throw new ConfigError(name, `${value} is outside ${min}..${max}`);
-	}
+type IntName = { [N in VarName]: (typeof VARS)[N]["kind"] extends "int" ? N : never }[VarName];
+type BoolName = { [N in VarName]: (typeof VARS)[N]["kind"] extends "bool" ? N : never }[VarName];
+
+/** An integer within the spec's range; `_` separators allowed. */
+function int(vars: Vars, name: IntName): number {
+	const spec: VarSpec = VARS[name];
+	const text = raw(vars, name);
+	if (text === undefined) return spec.default as number;
+	if (!/^\d+$/.test(text.replaceAll("_", "")))
+		throw new ConfigError(name, `not an integer: ${text}`);
+	const value = Number(text.replaceAll("_", ""));
+	const [min, max] = [spec.min ?? 0, spec.max ?? Number.MAX_SAFE_INTEGER];
+	if (value < min || value > max) throw new ConfigError(name, `${value} is outside ${min}..${max}`);
 	return value;
 }
 
+function bool(vars: Vars, name: BoolName): boolean {
+	const text = raw(vars, name);
+	if (text === undefined) return VARS[name].default;
+	if (text === "true" || text === "1") return true;
+	if (text === "false" || text === "0") return false;
+	throw new ConfigError(name, `must be true or false, got ${JSON.stringify(text)}`);
+}
+
 /** A URL path made of one or more plain segments, no trailing slash. */
-function urlPath(vars: Vars, name: string, fallback: string): string {
-	const raw = str(vars, name) ?? fallback;
+function urlPath(vars: Vars, name: "MOUNT_PATH" | "SIZES_PATH" | "ADMIN_PATH"): string {
+	const fallback = VARS[name].default;
+	const text = raw(vars, name) ?? fallback;
 	// So `${path}/${key}` is the only shape a request under it can take.
-	if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(raw) || /\/\.\.?(\/|$)/.test(raw)) {
-		throw new ConfigError(name, `must look like ${fallback}, got ${JSON.stringify(raw)}`);
+	if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(text) || /\/\.\.?(\/|$)/.test(text)) {
+		throw new ConfigError(name, `must look like ${fallback}, got ${JSON.stringify(text)}`);
 	}
-	return raw;
+	return text;
 }
 
 /** An absolute http(s) origin with no path, query, fragment or credentials. */
 function publicOrigin(vars: Vars): string | undefined {
-	const raw = str(vars, "PUBLIC_ORIGIN");
-	if (raw === undefined) return undefined;
-	const bad = () =>
-		new ConfigError(
+	const text = raw(vars, "PUBLIC_ORIGIN");
+	if (text === undefined) return undefined;
+	const url = URL.canParse(text) ? new URL(text) : undefined;
+	const plain =
+		url !== undefined &&
+		(url.protocol === "https:" || url.protocol === "http:") &&
+		url.username === "" &&
+		url.password === "" &&
+		url.pathname === "/" &&
+		url.search === "" &&
+		url.hash === "";
+	if (!plain) {
+		throw new ConfigError(
 			"PUBLIC_ORIGIN",
-			`must be an origin like https://img.example.com, got ${JSON.stringify(raw)}`,
+			`must be an origin like https://img.example.com, got ${JSON.stringify(text)}`,
 		);
-	let url: URL;
-	try {
-		url = new URL(raw);
-	} catch {
-		throw bad();
-	}
-	if (
-		(url.protocol !== "https:" && url.protocol !== "http:") ||
-		url.username !== "" ||
-		url.password !== "" ||
-		url.pathname !== "/" ||
-		url.search !== "" ||
-		url.hash !== ""
-	) {
-		throw bad();
 	}
 	return url.origin;
 }
 
-function mountPath(vars: Vars): string {
-	return urlPath(vars, "MOUNT_PATH", DEFAULTS.MOUNT_PATH);
-}
-
 /** The size-table path; it must not lie inside the uploads mount or contain it. */
 function sizesPath(vars: Vars, mount: string): string {
-	const path = urlPath(vars, "SIZES_PATH", DEFAULTS.SIZES_PATH);
-	if (path === mount || path.startsWith(`${mount}/`) || mount.startsWith(`${path}/`)) {
+	const path = urlPath(vars, "SIZES_PATH");
+	if (within(path, mount) || within(mount, path)) {
 		throw new ConfigError("SIZES_PATH", `${path} overlaps MOUNT_PATH ${mount}`);
 	}
 	return path;
 }
 
-function bool(vars: Vars, name: string, fallback: boolean): boolean {
-	const raw = str(vars, name);
-	if (raw === undefined) return fallback;
-	if (raw === "true" || raw === "1") return true;
-	if (raw === "false" || raw === "0") return false;
-	throw new ConfigError(name, `must be true or false, got ${JSON.stringify(raw)}`);
+function demoPrefix(vars: Vars): string {
+	const text = raw(vars, "DEMO_PREFIX") ?? VARS.DEMO_PREFIX.default;
+	// A key prefix: folders of the uploads bucket, e.g. `2025/09/`.
+	if (text.length > 256 || !/^([A-Za-z0-9._~-]+\/)*$/.test(text) || /(^|\/)\.\.?\//.test(text)) {
+		throw new ConfigError(
+			"DEMO_PREFIX",
+			`must be empty or like 2025/09/, got ${JSON.stringify(text)}`,
+		);
+	}
+	return text;
 }
 
-function prefix(vars: Vars, name: string, fallback: string): string {
-	const raw = str(vars, name) ?? fallback;
-	// A key prefix: folders of the uploads bucket, e.g. `2025/09/`.
-	if (raw.length > 256 || !/^([A-Za-z0-9._~-]+\/)*$/.test(raw) || /(^|\/)\.\.?\//.test(raw)) {
-		throw new ConfigError(name, `must be empty or like 2025/09/, got ${JSON.stringify(raw)}`);
-	}
-	return raw;
+function cacheControl(vars: Vars): string {
+	const text = raw(vars, "CACHE_CONTROL") ?? VARS.CACHE_CONTROL.default;
+	if (/[\r\n]/.test(text)) throw new ConfigError("CACHE_CONTROL", "must be one line");
+	return text;
 }
 
 const within = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
 
 /** Admin is on only with a long enough ADMIN_TOKEN and somewhere to keep generations. */
 function admin(vars: Vars, taken: Readonly<Record<string, string>>): AdminConfig | undefined {
-	const token = str(vars, "ADMIN_TOKEN");
+	const token = raw(vars, "ADMIN_TOKEN");
 	if (token === undefined) return undefined;
 	// RFC 6750 b64token characters only: any other token could never be sent
 	// in an Authorization header. The message never includes the token.
@@ -202,7 +195,7 @@ function admin(vars: Vars, taken: Readonly<Record<string, string>>): AdminConfig
 			`must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + / (e.g. openssl rand -hex 32)`,
 		);
 	}
-	const path = urlPath(vars, "ADMIN_PATH", DEFAULTS.ADMIN_PATH);
+	const path = urlPath(vars, "ADMIN_PATH");
 	for (const [name, other] of Object.entries(taken)) {
 		if (within(path, other) || within(other, path)) {
 			throw new ConfigError("ADMIN_PATH", `${path} overlaps ${name} ${other}`);
@@ -218,8 +211,8 @@ function admin(vars: Vars, taken: Readonly<Record<string, string>>): AdminConfig
 }
 
 function zonePurge(vars: Vars): ZonePurgeConfig | undefined {
-	const zoneId = str(vars, "CF_ZONE_ID");
-	const apiToken = str(vars, "CF_API_TOKEN");
+	const zoneId = raw(vars, "CF_ZONE_ID");
+	const apiToken = raw(vars, "CF_API_TOKEN");
 	if (zoneId === undefined && apiToken === undefined) return undefined;
 	if (zoneId === undefined) throw new ConfigError("CF_ZONE_ID", "is required with CF_API_TOKEN");
 	if (apiToken === undefined) throw new ConfigError("CF_API_TOKEN", "is required with CF_ZONE_ID");
@@ -231,11 +224,11 @@ function zonePurge(vars: Vars): ZonePurgeConfig | undefined {
 }
 
 function sizes(vars: Vars): SizeRegistry {
-	const raw = str(vars, "IMAGE_SIZES");
-	if (raw === undefined) return DEFAULT_SIZES;
+	const text = raw(vars, "IMAGE_SIZES");
+	if (text === undefined) return DEFAULT_SIZES;
 	let json: unknown;
 	try {
-		json = JSON.parse(raw);
+		json = JSON.parse(text);
 	} catch (err) {
 		throw new ConfigError("IMAGE_SIZES", `not JSON: ${(err as Error).message}`);
 	}
@@ -247,64 +240,47 @@ function sizes(vars: Vars): SizeRegistry {
 }
 
 function signingKey(vars: Vars): string | undefined {
-	const key = str(vars, "URL_SIGNING_KEY");
+	const key = raw(vars, "URL_SIGNING_KEY");
 	if (key !== undefined && new TextEncoder().encode(key).byteLength < MIN_KEY_BYTES) {
 		throw new ConfigError("URL_SIGNING_KEY", `must be at least ${MIN_KEY_BYTES} bytes`);
 	}
 	return key;
 }
 
+function limits(vars: Vars): Limits {
+	return {
+		maxSourceBytes: int(vars, "MAX_SOURCE_BYTES"),
+		maxSourcePixels: int(vars, "MAX_SOURCE_PIXELS"),
+		maxOutputSide: int(vars, "MAX_OUTPUT_SIDE"),
+		maxHeaderBytes: int(vars, "MAX_HEADER_BYTES"),
+		r2TimeoutMs: int(vars, "R2_TIMEOUT_MS"),
+		renderBudgetMs: int(vars, "RENDER_BUDGET_MS"),
+	};
+}
+
 /** Pure: validate raw vars into a Config. Throws ConfigError naming the variable. */
 export function parseConfig(vars: Vars): Config {
-	const cacheControl = str(vars, "CACHE_CONTROL") ?? DEFAULTS.CACHE_CONTROL;
-	if (/[\r\n]/.test(cacheControl)) throw new ConfigError("CACHE_CONTROL", "must be one line");
-	const mount = mountPath(vars);
+	const mount = urlPath(vars, "MOUNT_PATH");
 	const sizesAt = sizesPath(vars, mount);
 	return {
 		publicOrigin: publicOrigin(vars),
 		mountPath: mount,
 		sizesPath: sizesAt,
-		demoPage: bool(vars, "DEMO_PAGE", DEFAULTS.DEMO_PAGE),
-		demoPrefix: prefix(vars, "DEMO_PREFIX", DEFAULTS.DEMO_PREFIX),
+		demoPage: bool(vars, "DEMO_PAGE"),
+		demoPrefix: demoPrefix(vars),
 		sizes: sizes(vars),
-		jpegQuality: int(vars, "JPEG_QUALITY", DEFAULTS.JPEG_QUALITY, 1, 100),
-		webpQuality: int(vars, "WEBP_QUALITY", DEFAULTS.WEBP_QUALITY, 1, 100),
-		negotiatedWebpQuality: int(
-			vars,
-			"NEGOTIATED_WEBP_QUALITY",
-			DEFAULTS.NEGOTIATED_WEBP_QUALITY,
-			1,
-			100,
-		),
-		pngLevel: int(vars, "PNG_LEVEL", DEFAULTS.PNG_LEVEL, 0, 6),
-		autoFormat: bool(vars, "AUTO_FORMAT", DEFAULTS.AUTO_FORMAT),
-		cacheControl,
-		notFoundMaxAge: int(vars, "NOT_FOUND_MAX_AGE", DEFAULTS.NOT_FOUND_MAX_AGE, 0, 86_400),
-		benchRoutes: bool(vars, "BENCH_ROUTES", false),
+		jpegQuality: int(vars, "JPEG_QUALITY"),
+		webpQuality: int(vars, "WEBP_QUALITY"),
+		negotiatedWebpQuality: int(vars, "NEGOTIATED_WEBP_QUALITY"),
+		pngLevel: int(vars, "PNG_LEVEL"),
+		autoFormat: bool(vars, "AUTO_FORMAT"),
+		cacheControl: cacheControl(vars),
+		notFoundMaxAge: int(vars, "NOT_FOUND_MAX_AGE"),
+		benchRoutes: bool(vars, "BENCH_ROUTES"),
 		urlSigningKey: signingKey(vars),
-		limits: {
-			maxSourceBytes: int(
-				vars,
-				"MAX_SOURCE_BYTES",
-				DEFAULTS.MAX_SOURCE_BYTES,
-				1024,
-				100 * 1024 * 1024,
-			),
-			maxSourcePixels: int(vars, "MAX_SOURCE_PIXELS", DEFAULTS.MAX_SOURCE_PIXELS, 1, 16_000_000),
-			maxOutputSide: int(vars, "MAX_OUTPUT_SIDE", DEFAULTS.MAX_OUTPUT_SIDE, 16, 8192),
-			maxHeaderBytes: int(
-				vars,
-				"MAX_HEADER_BYTES",
-				DEFAULTS.MAX_HEADER_BYTES,
-				4096,
-				16 * 1024 * 1024,
-			),
-			r2TimeoutMs: int(vars, "R2_TIMEOUT_MS", DEFAULTS.R2_TIMEOUT_MS, 100, 60_000),
-			renderBudgetMs: int(vars, "RENDER_BUDGET_MS", DEFAULTS.RENDER_BUDGET_MS, 100, 120_000),
-		},
-		generationMemoMs:
-			1000 * int(vars, "GENERATION_MEMO_SECONDS", DEFAULTS.GENERATION_MEMO_SECONDS, 0, 60),
-		purgeMaxCacheKeys: int(vars, "PURGE_MAX_CACHE_KEYS", DEFAULTS.PURGE_MAX_CACHE_KEYS, 10, 10_000),
+		limits: limits(vars),
+		generationMemoMs: 1000 * int(vars, "GENERATION_MEMO_SECONDS"),
+		purgeMaxCacheKeys: int(vars, "PURGE_MAX_CACHE_KEYS"),
 		admin: admin(vars, { MOUNT_PATH: mount, SIZES_PATH: sizesAt }),
 		zonePurge: zonePurge(vars),
 	};

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, loadConfig, parseConfig } from "./config";
-import { ConfigError } from "./http/errors";
-import { DEFAULT_SIZES } from "./wp/sizes";
+import { ConfigError } from "../http/errors";
+import { DEFAULT_SIZES } from "../wp/sizes";
+import { DEFAULTS, loadConfig, parseConfig } from ".";
 
 describe("parseConfig", () => {
 	it("fills every default from empty vars", () => {

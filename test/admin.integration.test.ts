@@ -516,15 +516,20 @@ describe("status, configuration and admin off", () => {
 			version,
 			build: { id: expect.any(String) },
 			config: {
-				mountPath: "/files",
-				jpegQuality: 82,
-				cacheControl: "public, max-age=31536000, immutable",
+				vars: {
+					MOUNT_PATH: "/files",
+					JPEG_QUALITY: "82",
+					CACHE_CONTROL: "public, max-age=31536000, immutable",
+					MAX_OUTPUT_SIDE: "2560",
+					ADMIN_PATH: "/_admin",
+					ADMIN_TOKEN: "[redacted]",
+					CF_ZONE_ID: vars.CF_ZONE_ID,
+					CF_API_TOKEN: "[redacted]",
+					URL_SIGNING_KEY: null,
+				},
 				sizes: { thumbnail: { width: 150, height: 150, crop: true } },
-				limits: { maxOutputSide: 2560 },
-				admin: { path: "/_admin", token: "[redacted]" },
-				zonePurge: { zoneId: vars.CF_ZONE_ID, apiToken: "[redacted]" },
 			},
-			bindings: { ORIGINALS: true, PURGE_STATE: true },
+			bindings: { ORIGINALS: true, DERIVATIVES: true, PURGE_STATE: true },
 		});
 		expect(text).not.toContain(TOKEN);
 		expect(text).not.toContain(vars.CF_API_TOKEN);

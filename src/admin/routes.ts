@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import { version } from "../../package.json";
 import { keyOrigin } from "../cache/keys";
 import type { AdminConfig, Config } from "../config";
+import { VARS, type VarName, type VarSpec } from "../config/spec";
 import type { AppEnv } from "../http/derivative";
 import { MethodNotAllowedError, PurgeIncompleteError, UnauthorizedError } from "../http/errors";
 import { Storage } from "../origin/storage";
@@ -33,24 +34,35 @@ function json(body: unknown, status = 200): Response {
 	});
 }
 
-/** What ops need to check a deploy; secrets are shown only as set. */
+/**
+ * A variable as ops may see it: its value, or its default when unset; a
+ * secret (by the config spec's kind, so one added later is covered too) only
+ * as whether it is set.
+ */
+function shownVar(env: Env, name: VarName): unknown {
+	const value = (env as unknown as Record<string, unknown>)[name];
+	const set = value !== undefined && value !== null && value !== "";
+	const spec: VarSpec = VARS[name];
+	if (spec.kind === "secret") return set ? REDACTED : null;
+	return set ? value : (spec.default ?? null);
+}
+
+/** What ops need to check a deploy: each variable (secrets redacted), bindings and build. */
 export function statusBody(config: Config, env: Env): Record<string, unknown> {
-	const { admin, zonePurge, generationMemoMs, ...rest } = config;
+	const vars = Object.fromEntries(
+		(Object.keys(VARS) as VarName[]).map((name) => [name, shownVar(env, name)]),
+	);
+	const bound = (binding: string) => Boolean((env as unknown as Record<string, unknown>)[binding]);
 	return {
 		version,
 		build: env.CF_VERSION_METADATA ?? null,
-		config: {
-			...rest,
-			generationMemoSeconds: generationMemoMs / 1000,
-			admin: admin && { path: admin.path, token: REDACTED },
-			zonePurge: zonePurge ? { zoneId: zonePurge.zoneId, apiToken: REDACTED } : null,
-		},
-		bindings: {
-			ORIGINALS: Boolean(env.ORIGINALS),
-			PURGE_STATE: Boolean(env.PURGE_STATE),
-		},
+		config: { vars, sizes: config.sizes },
+		bindings: Object.fromEntries(BINDINGS.map((name) => [name, bound(name)])),
 	};
 }
+
+/** Every binding the worker uses (wrangler.jsonc), shown as bound or not. */
+const BINDINGS = ["ORIGINALS", "DERIVATIVES", "PURGE_STATE", "CF_VERSION_METADATA"] as const;
 
 function authenticate(admin: AdminConfig) {
 	return async function authenticate(c: Context<AdminEnv>, next: () => Promise<void>) {

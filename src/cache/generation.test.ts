@@ -266,6 +266,35 @@ describe("Generations (per-isolate memo over real KV)", () => {
 		expect(calls).toBe(4);
 	});
 
+	it("when KV fails while another request's read is still in flight, it never awaits that read", async () => {
+		let calls = 0;
+		const kv = {
+			get: () => {
+				calls++;
+				// The first read (another request's) never settles; the next one fails.
+				if (calls <= 2) return new Promise(() => {});
+				return Promise.reject(new Error("KV down"));
+			},
+		} as unknown as KVNamespace;
+		const memo = new Generations(100, 60_000);
+		const first = memo.current(kv, "inflight/a.jpg", "inflight/a-1x1.jpg", 10, 0);
+		void Promise.resolve(first).catch(() => undefined);
+		await new Promise((resolve) => setTimeout(resolve, 10));
+		// Past the memo: this request reads KV itself, which fails. The record it
+		// could fall back on is the first request's unsettled read: no record.
+		const answer = Promise.resolve(
+			memo.current(kv, "inflight/a.jpg", "inflight/a-1x1.jpg", 10, 100),
+		);
+		const outcome = await Promise.race([
+			answer.then(
+				() => "answered",
+				(err: unknown) => (err as { status?: number }).status,
+			),
+			new Promise((resolve) => setTimeout(() => resolve("hung"), 500)),
+		]);
+		expect(outcome).toBe(502);
+	});
+
 	it("without a KV binding every generation is 0", () => {
 		expect(new Generations().current(undefined, "a.jpg", "a-1x1.jpg", 5000)).toBe(0);
 	});

@@ -386,7 +386,9 @@ export class Generations {
 		keep: (memo: Memo<T>) => void,
 		ttlMs: number,
 	): Promise<T> {
-		const last = stale ? await Promise.resolve(stale.value).catch(() => undefined) : undefined;
+		// Only a record already in hand: a read still in flight may be another
+		// request's, which this one must never await (see util/shared.ts).
+		const last = isSettled(stale) ? stale.value : undefined;
 		if (last === undefined) {
 			if (err instanceof UpstreamError) throw err;
 			throw new UpstreamError("Purge state unavailable", { cause: err, detail: String(err) });

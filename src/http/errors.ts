@@ -101,6 +101,16 @@ export class UpstreamError extends ImageError {
 }
 
 /**
+ * 503: the original is not the version we looked up (replaced, deleted or
+ * different from its header while we read it). A retry looks it up afresh.
+ */
+export class SourceChangedError extends UpstreamError {
+	constructor(detail: string) {
+		super("Original changed while it was read", { detail, timeout: true });
+	}
+}
+
+/**
  * 503: this isolate is too busy to take the request now (too many waiting for
  * a render slot, or the wait ran out). Retryable; never cached.
  */

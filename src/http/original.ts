@@ -13,7 +13,7 @@ import { contentTypeFor } from "../origin/lookup";
 import { Storage } from "../origin/storage";
 import type { OriginalPath } from "../url/path";
 import type { AppEnv } from "./derivative";
-import { NotFoundError, UpstreamError } from "./errors";
+import { NotFoundError, SourceChangedError, } from "./errors";
 
 export const SECURITY_HEADERS = {
 	"X-Content-Type-Options": "nosniff",
@@ -175,10 +175,7 @@ export async function serveOriginal(c: Context<AppEnv>, path: OriginalPath): Pro
 			...(range.kind === "range" ? { range: { offset: range.offset, length: range.length } } : {}),
 		});
 		if (!object || !hasBody(object)) {
-			throw new UpstreamError("Original changed while it was read", {
-				detail: `get ${path.key}: changed since head`,
-				timeout: true,
-			});
+			throw new SourceChangedError(`get ${path.key}: changed since head`);
 		}
 	}
 	if (range.kind === "range") {

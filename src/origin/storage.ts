@@ -2,7 +2,7 @@
  * R2 access with a time budget. R2 failures become UpstreamError (502, or 503
  * on a time-out) so they reach the client as retryable and are never cached.
  */
-import { UpstreamError } from "../http/errors";
+import { SourceChangedError, UpstreamError } from "../http/errors";
 
 /** Set once a call's time budget ran out: whatever arrives later is unwanted. */
 export interface Late {
@@ -85,10 +85,7 @@ export class Storage {
 					return null;
 				}
 				if (!("body" in object) || (etag !== undefined && object.etag !== etag)) {
-					throw new UpstreamError("Original changed while it was read", {
-						detail: `get ${key}: etag ${object.etag}, expected ${etag}`,
-						timeout: true,
-					});
+					throw new SourceChangedError(`get ${key}: etag ${object.etag}, expected ${etag}`);
 				}
 				return { object, bytes: new Uint8Array(await object.arrayBuffer()) };
 			},

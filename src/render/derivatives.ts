@@ -6,7 +6,7 @@
 import { settingsHash, strongEtag } from "../cache/keys";
 import { DerivativeTier } from "../cache/tier";
 import type { Config, Limits } from "../config";
-import { ImageError, UpstreamError } from "../http/errors";
+import { ImageError, SourceChangedError, } from "../http/errors";
 import { variesByAccept } from "../http/negotiate";
 import type { EncodeSettings, OutputFormat } from "../image/formats";
 import { extensionFormat, type UploadMeta } from "../origin/lookup";
@@ -227,10 +227,7 @@ export async function renderPlan(
 				}
 				if (!read) {
 					onStale();
-					throw new UpstreamError("Original changed while it was read", {
-						detail: `get ${source.key}: gone since lookup`,
-						timeout: true,
-					});
+					throw new SourceChangedError(`get ${source.key}: gone since lookup`);
 				}
 				readMs = performance.now() - started;
 				return decodeSource(source.info.format, read.bytes, eighths);

@@ -5,7 +5,7 @@
  * (crop window in the source's stored pixels, output size, EXIF orientation
  * still to apply); output is the encoded derivative.
  */
-import { LimitExceededError, UnprocessableError } from "../http/errors";
+import { LimitExceededError, SourceChangedError, UnprocessableError } from "../http/errors";
 import { smoothFaintColours } from "../image/alpha";
 import {
 	decodeImage,
@@ -132,9 +132,9 @@ const decode: Step = {
 			window.x + window.w > image.width ||
 			window.y + window.h > image.height
 		) {
-			throw new UnprocessableError("Original changed while it was read", {
-				detail: `crop ${JSON.stringify(crop)} outside ${image.width}x${image.height} at ${source.scale}/8`,
-			});
+			throw new SourceChangedError(
+				`crop ${JSON.stringify(crop)} outside ${image.width}x${image.height} at ${source.scale}/8`,
+			);
 		}
 		ctx.image = image;
 		ctx.window = window;

@@ -74,21 +74,17 @@ export function detectFormat(b: Uint8Array): ImageFormat | null {
 const DETECT_BYTES = 32;
 
 /**
- * Probe a prefix of a file. `fileSize`, when known, turns "need more bytes than the
- * file has" into a corrupt-header error instead of a request the caller cannot meet.
+ * Probe a prefix of a file: its format and header, or how many bytes it needs
+ * (the caller knows the file's size and turns "more than the file has" into
+ * a truncated-file error: probeObject in origin/lookup.ts).
  */
-export function probeImage(bytes: Uint8Array, fileSize?: number): ProbeResult {
+export function probeImage(bytes: Uint8Array): ProbeResult {
 	const format = detectFormat(bytes);
-	const complete = fileSize !== undefined && fileSize <= bytes.length;
 	if (!format) {
-		if (bytes.length < DETECT_BYTES && !complete) return need(bytes, DETECT_BYTES);
+		if (bytes.length < DETECT_BYTES) return need(bytes, DETECT_BYTES);
 		throw new UnsupportedFormatError("Unsupported image format");
 	}
-	const r = PROBES[format](bytes);
-	if (!r.ok && fileSize !== undefined && r.needBytes > fileSize) {
-		corrupt(format === "webp" ? "WebP" : format.toUpperCase(), "truncated header");
-	}
-	return r;
+	return PROBES[format](bytes);
 }
 
 const PROBES: Record<ImageFormat, (b: Uint8Array) => ProbeResult> = {

@@ -59,10 +59,6 @@ export class Shared<T> {
 		);
 	}
 
-	get settled(): boolean {
-		return this.#outcome !== undefined;
-	}
-
 	/**
 	 * Still unsettled after `maxAgeMs`: whoever started it was most likely
 	 * cancelled, and it will never settle. A new request starts afresh.

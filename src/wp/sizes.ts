@@ -108,7 +108,7 @@ export function constrainDimensions(
 }
 
 // wp_fuzzy_number_match() with its default precision of 1 px.
-const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1;
+export const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1;
 
 /**
  * image_resize_dimensions(): output size and source window for one size, or

@@ -4,7 +4,7 @@
  * and wp_calculate_image_sizes() (wp-includes/media.php), as documented on
  * developer.wordpress.org. Pure: no I/O.
  */
-import { constrainDimensions } from "./sizes";
+import { constrainDimensions, near } from "./sizes";
 
 /** Default of WordPress's `max_srcset_image_width` filter. */
 export const MAX_SRCSET_IMAGE_WIDTH = 2048;
@@ -14,9 +14,6 @@ export interface Candidate {
 	readonly width: number;
 	readonly height: number;
 }
-
-// wp_fuzzy_number_match() with its default precision of 1 px.
-const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1;
 
 /**
  * wp_image_matches_ratio(): shrink the wider image to the narrower one's

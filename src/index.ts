@@ -8,48 +8,14 @@ import { adminRoutes } from "./admin/routes";
 import { type Config, loadConfig } from "./config";
 import { mountBenchRoutes } from "./http/bench";
 import { serveDemo } from "./http/demo";
-import { type AppEnv, serveDerivative } from "./http/derivative";
-import { ImageError, InternalError, MethodNotAllowedError, NotFoundError } from "./http/errors";
+import { serveDerivative } from "./http/derivative";
+import { MethodNotAllowedError, NotFoundError } from "./http/errors";
 import { serveOriginal } from "./http/original";
+import { type AppEnv, errorResponse } from "./http/respond";
 import { parseImagePath } from "./url/path";
 import { serveSizeTable } from "./wp/size-table";
 
 const IMAGE_METHODS = ["GET", "HEAD"] as const;
-
-/**
- * Turn any thrown value into a short response (plain text, or JSON for the
- * admin routes); log what ops need.
- */
-export function errorResponse(
-	err: unknown,
-	request?: Request,
-	format: "text" | "json" = "text",
-): Response {
-	const error =
-		err instanceof ImageError ? err : new InternalError("Internal Server Error", { cause: err });
-	const log = {
-		level: error.report ? "error" : "info",
-		status: error.status,
-		error: error.name,
-		message: error.message,
-		url: request?.url,
-		cause: error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : undefined,
-	};
-	(error.report ? console.error : console.log)(JSON.stringify(log));
-	const headers = new Headers({
-		"Content-Type":
-			format === "json" ? "application/json; charset=utf-8" : "text/plain; charset=utf-8",
-		"Cache-Control": "no-store",
-		"X-Content-Type-Options": "nosniff",
-		...error.headers,
-	});
-	const text =
-		format === "json"
-			? `${JSON.stringify({ error: error.publicMessage, status: error.status, ...error.details }, null, 2)}\n`
-			: `${error.publicMessage}\n`;
-	const body = request?.method === "HEAD" ? null : text;
-	return new Response(body, { status: error.status, headers });
-}
 
 /** Build the router for one validated config (mount paths are config). */
 export function buildApp(config: Config): Hono<AppEnv> {

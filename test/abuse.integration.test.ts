@@ -26,9 +26,7 @@ beforeAll(async () => {
 function intendedKeys(rest: string): Set<string> | null {
 	try {
 		const p = parseImagePath(rest);
-		return new Set(
-			p.kind === "original" ? [p.key] : Object.values(uploadKeys(p.dir, p.name, p.ext)),
-		);
+		return new Set(p.kind === "original" ? [p.key] : Object.values(uploadKeys(p)));
 	} catch {
 		return null; // a 400/404 from the parser: nothing may be read
 	}

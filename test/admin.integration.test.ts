@@ -13,7 +13,7 @@ import { cacheKeyUrl } from "../src/cache/keys";
 import { type Config, loadConfig } from "../src/config";
 import { variesByAccept } from "../src/http/negotiate";
 import worker from "../src/index";
-import { derivativeSettings } from "../src/render/derivatives";
+import { derivativeSettings } from "../src/render/settings";
 import { tableSettings } from "../src/wp/size-table";
 import { fixtureBytes } from "./helpers";
 import { DIR, decode, psnr, seed } from "./images";

@@ -11,7 +11,7 @@ import { type Config, loadConfig } from "../src/config";
 import { variesByAccept } from "../src/http/negotiate";
 import { codecStats, encodeJpeg } from "../src/image/codecs";
 import { applyOrientation, type RGBAImage } from "../src/image/orientation";
-import { derivativeSettings } from "../src/render/derivatives";
+import { derivativeSettings } from "../src/render/settings";
 import { fixtureBytes } from "./helpers";
 import { decode, psnr, reference } from "./images";
 import { call, publicText, recordingBucket, workerEnv } from "./worker";

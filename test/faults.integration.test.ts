@@ -4,7 +4,6 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { renderGate } from "../src/http/derivative";
 import { InternalError } from "../src/http/errors";
 import {
 	codecStats,
@@ -17,6 +16,7 @@ import {
 } from "../src/image/codecs";
 import { encodeImage } from "../src/image/formats";
 import { resizeRGBA } from "../src/image/resize";
+import { renderGate } from "../src/state";
 import { fixtureBytes } from "./helpers";
 import { decode } from "./images";
 import { call, type Fault, publicText, recordingBucket, workerEnv } from "./worker";

@@ -7,9 +7,9 @@ import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cacheKeyRequest, cacheKeyUrl } from "../src/cache/keys";
 import { loadConfig } from "../src/config";
-import { hot } from "../src/http/derivative";
 import { variesByAccept } from "../src/http/negotiate";
-import { derivativeSettings } from "../src/render/derivatives";
+import { derivativeSettings } from "../src/render/settings";
+import { hot } from "../src/state";
 import { DIR, decode, seed } from "./images";
 
 const HOST = "http://hot.test";

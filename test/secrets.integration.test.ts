@@ -24,7 +24,12 @@ function pieces(): string[] {
 }
 
 const base = env as unknown as Record<string, unknown>;
-const withSecrets: Record<string, unknown> = { ...base, ...SECRETS, DEMO_PAGE: "true", CF_ZONE_ID: "f".repeat(32) };
+const withSecrets: Record<string, unknown> = {
+	...base,
+	...SECRETS,
+	DEMO_PAGE: "true",
+	CF_ZONE_ID: "f".repeat(32),
+};
 const HOST = "http://secrets.test";
 const UPLOAD = "autumn-tiny";
 const bearer = { Authorization: `Bearer ${SECRETS.ADMIN_TOKEN}` };

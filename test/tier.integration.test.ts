@@ -7,14 +7,16 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cacheKeyRequest, cacheKeyUrl } from "../src/cache/keys";
+import { derivativeTier } from "../src/cache/tier";
 import { loadConfig } from "../src/config";
-import { hot } from "../src/http/derivative";
 import { variesByAccept } from "../src/http/negotiate";
 import { codecStats } from "../src/image/codecs";
 import worker from "../src/index";
 import { lookupUpload } from "../src/origin/lookup";
 import { Storage } from "../src/origin/storage";
-import { derivativeSettings, derivativeTier, fanOut, sources } from "../src/render/derivatives";
+import { fanOut } from "../src/render/fan-out";
+import { derivativeSettings } from "../src/render/settings";
+import { hot, sources } from "../src/state";
 import { parseImagePath } from "../src/url/path";
 import { fixtureBytes } from "./helpers";
 import { decode, psnr } from "./images";

@@ -31,14 +31,14 @@ import {
 } from "../cache/generation";
 import { cacheKeyRequest, cacheKeyUrl } from "../cache/keys";
 import type { Config } from "../config";
-import { directory, generations, hot } from "../http/derivative";
 import { PayloadTooLargeError } from "../http/errors";
 import { type AcceptClass, negotiateFormat } from "../http/negotiate";
 import type { OutputFormat } from "../image/formats";
 import { extensionFormat, lookupUpload } from "../origin/lookup";
 import type { Storage } from "../origin/storage";
-import { derivativeSettings } from "../render/derivatives";
 import { uploadSizes } from "../render/plan";
+import { derivativeSettings } from "../render/settings";
+import { directory, generations, hot } from "../state";
 import { fileOf, publicPath, splitUploadKey, uploadKeyOf, uploadKeys } from "../url/path";
 import { mapLimited } from "../util/concurrency";
 import { tableKey, tableSettings } from "../wp/size-table";
@@ -144,7 +144,7 @@ function collect(req: PurgeRequest, origin: string, fixedOrigin: boolean) {
 	for (const t of req.urls) {
 		if (t.path.kind === "derivative") {
 			const p = t.path;
-			const entry = work(uploadKeys(p.dir, p.name, p.ext).upload);
+			const entry = work(uploadKeys(p).upload);
 			entry.urlKeys.add(p.key);
 			entry.origins.add(originOf(t));
 		} else {

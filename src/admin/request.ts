@@ -9,7 +9,7 @@ import {
 	PayloadTooLargeError,
 	UnsupportedMediaTypeError,
 } from "../http/errors";
-import { type ImagePath, MAX_KEY_BYTES, parseImagePath } from "../url/path";
+import { encodeKey, type ImagePath, MAX_KEY_BYTES, parseImagePath } from "../url/path";
 
 /** Largest request body read. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -100,7 +100,7 @@ export function parseTarget(input: string, mountPath: string, field: string): Ta
 		rawRest = input.slice(mountPath.length + 1);
 	} else {
 		// A bare key, as stored in R2: not percent-encoded.
-		rawRest = input.split("/").map(encodeURIComponent).join("/");
+		rawRest = encodeKey(input);
 	}
 	try {
 		return { input, origin, path: parseImagePath(rawRest) };

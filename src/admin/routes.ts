@@ -12,9 +12,10 @@ import { version } from "../../package.json";
 import { keyOrigin } from "../cache/keys";
 import type { AdminConfig, Config } from "../config";
 import { VARS, type VarName, type VarSpec } from "../config/spec";
-import type { AppEnv } from "../http/derivative";
 import { MethodNotAllowedError, PurgeIncompleteError, UnauthorizedError } from "../http/errors";
+import type { AppEnv } from "../http/respond";
 import { Storage } from "../origin/storage";
+import { log } from "../util/log";
 import { bearerToken, tokenFingerprint, tokenMatches } from "./auth";
 import { runPurge } from "./purge";
 import { parsePurgeRequest, readBody } from "./request";
@@ -71,17 +72,14 @@ function authenticate(admin: AdminConfig) {
 		const tokenId =
 			presented === undefined ? "none" : await tokenFingerprint(presented, admin.token);
 		if (!good) {
-			console.warn(
-				JSON.stringify({
-					level: "warn",
-					event: "admin_auth_failed",
-					reason: presented === undefined ? "missing or malformed bearer token" : "wrong token",
-					token: tokenId,
-					method: c.req.method,
-					path: c.req.path,
-					ip: c.req.header("CF-Connecting-IP") ?? null,
-				}),
-			);
+			log("warn", {
+				event: "admin_auth_failed",
+				reason: presented === undefined ? "missing or malformed bearer token" : "wrong token",
+				token: tokenId,
+				method: c.req.method,
+				path: c.req.path,
+				ip: c.req.header("CF-Connecting-IP") ?? null,
+			});
 			throw new UnauthorizedError("Unauthorized");
 		}
 		c.set("tokenId", tokenId);
@@ -105,26 +103,23 @@ export function adminRoutes(config: Config, admin: AdminConfig): Hono<AdminEnv> 
 		});
 		const { report } = outcome;
 		const global = report.global as { configured: boolean; ok?: boolean };
-		console.log(
-			JSON.stringify({
-				level: outcome.ok ? "info" : "error",
-				event: "purge",
-				what: {
-					images: req.images.length,
-					urls: req.urls.length,
-					prefix: req.prefix ?? null,
-					everything: req.everything,
-				},
-				count: outcome.counts,
-				mechanism: {
-					generation: outcome.generationFailed ? "failed" : "bumped",
-					local: outcome.counts.deleted,
-					global: !global.configured ? "off" : global.ok === false ? "failed" : "accepted",
-				},
-				outcome: outcome.ok ? "ok" : "incomplete",
-				token: c.var.tokenId,
-			}),
-		);
+		log(outcome.ok ? "info" : "error", {
+			event: "purge",
+			what: {
+				images: req.images.length,
+				urls: req.urls.length,
+				prefix: req.prefix ?? null,
+				everything: req.everything,
+			},
+			count: outcome.counts,
+			mechanism: {
+				generation: outcome.generationFailed ? "failed" : "bumped",
+				local: outcome.counts.deleted,
+				global: !global.configured ? "off" : global.ok === false ? "failed" : "accepted",
+			},
+			outcome: outcome.ok ? "ok" : "incomplete",
+			token: c.var.tokenId,
+		});
 		if (!outcome.ok) {
 			throw new PurgeIncompleteError(report, { generationFailed: outcome.generationFailed });
 		}

@@ -23,6 +23,7 @@ import { UpstreamError } from "../http/errors";
 import { guarded } from "../origin/storage";
 import { fileOf } from "../url/path";
 import { hex } from "../util/hex";
+import { log } from "../util/log";
 import { type KeepAlive, SharedTimeoutError, watch } from "../util/shared";
 
 export interface UploadDoc {
@@ -393,9 +394,7 @@ export class Generations {
 			if (err instanceof UpstreamError) throw err;
 			throw new UpstreamError("Purge state unavailable", { cause: err, detail: String(err) });
 		}
-		console.error(
-			JSON.stringify({ level: "error", event: "generation_read_failed", error: String(err) }),
-		);
+		log("error", { event: "generation_read_failed", error: String(err) });
 		keep({ value: last, expires: Date.now() + ttlMs });
 		return last;
 	}

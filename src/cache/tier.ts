@@ -6,8 +6,10 @@
  * pipeline settings) and the purge generation it was made for; an object
  * whose record differs from the current one is ignored, never served.
  */
+import type { Limits } from "../config";
 import { UpstreamError } from "../http/errors";
-import type { WritableStorage } from "../origin/storage";
+import { WritableStorage } from "../origin/storage";
+import { log } from "../util/log";
 
 export interface TierRecord {
 	readonly etag: string;
@@ -31,7 +33,7 @@ export class DerivativeTier {
 		} catch (err) {
 			// The tier is an optimisation: when it is down, render instead.
 			if (!(err instanceof UpstreamError)) throw err;
-			console.error(JSON.stringify({ level: "error", tier: "get", key, message: err.message }));
+			log("error", { tier: "get", key, message: err.message });
 			return null;
 		}
 	}
@@ -48,4 +50,19 @@ export class DerivativeTier {
 			customMetadata: { etag: record.etag, generation: String(record.generation) },
 		});
 	}
+}
+
+/** The derivative tier, when a DERIVATIVES bucket is bound. */
+export function derivativeTier(env: Env, limits: Limits): DerivativeTier | null {
+	const bucket = (env as { DERIVATIVES?: R2Bucket }).DERIVATIVES;
+	return bucket ? new DerivativeTier(new WritableStorage(bucket, limits.r2TimeoutMs)) : null;
+}
+
+/**
+ * The tier's object key for a derivative in an output format: its own key in
+ * the file's own format, with the format appended for a negotiated variant
+ * (`photo-730x487.jpeg` and `photo-730x487.jpeg.webp`).
+ */
+export function tierKey(key: string, output: string, own: string): string {
+	return output === own ? key : `${key}.${output}`;
 }

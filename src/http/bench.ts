@@ -9,12 +9,13 @@ import type { Hono } from "hono";
 import { codecStats, wasmMemory, wasmPeakMemory } from "../image/codecs";
 import { extensionFormat, lookupUpload } from "../origin/lookup";
 import { Storage } from "../origin/storage";
-import { plannedSizes, renderPlan, sources, uploadScale } from "../render/derivatives";
-import { matchSize, planRender } from "../render/plan";
+import { renderPlan, uploadScale } from "../render/make";
+import { matchSize, planRender, servableFiles } from "../render/plan";
 import { FULL_SCALE } from "../render/scale";
+import { directory, sources } from "../state";
 import { parseImagePath } from "../url/path";
-import { type AppEnv, directory } from "./derivative";
 import { BadRequestError } from "./errors";
+import type { AppEnv } from "./respond";
 
 function derivativeOf(rest: string) {
 	const path = parseImagePath(rest);
@@ -65,7 +66,7 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		// ?full=1: decode at full size (the worst case for memory) instead of
 		// the scale the sizes need.
 		const scale = c.req.query("full") === "1" ? FULL_SCALE : uploadScale(meta, config);
-		for (const { key, plan } of plannedSizes(meta, config)) {
+		for (const { key, render: plan } of servableFiles(meta, config)) {
 			const timing: Record<string, number> = {};
 			const rendered = await renderPlan(storage, meta, plan, output, config, { timing, scale });
 			sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });

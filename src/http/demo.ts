@@ -7,30 +7,28 @@
  */
 import type { Context } from "hono";
 import { Storage } from "../origin/storage";
-import { parseUploadPath, type UploadName, uploadKeys } from "../url/path";
+import { encodeKey, parseUploadPath, type UploadName, uploadKeys } from "../url/path";
 import { keepAlive } from "../util/shared";
 import { type SizeTable, sizeTableFor } from "../wp/size-table";
-import type { AppEnv } from "./derivative";
 import { ImageError } from "./errors";
+import type { AppEnv } from "./respond";
 
 /** Bounds on the listing: one page of keys, at most this many uploads shown. */
 export const DEMO_MAX_KEYS = 1000;
 export const DEMO_MAX_UPLOADS = 24;
 
-const SUBSIZE = /-[1-9][0-9]{0,4}x[1-9][0-9]{0,4}\.[A-Za-z0-9]{2,5}$/;
-
 /** Upload names behind a bucket listing: copies fold into their upload, sub-size files are skipped. */
 export function uploadsInListing(keys: readonly string[], max = DEMO_MAX_UPLOADS): UploadName[] {
 	const seen = new Map<string, UploadName>();
 	for (const key of keys) {
-		if (SUBSIZE.test(key)) continue;
 		let upload: UploadName;
 		try {
-			upload = parseUploadPath(key.split("/").map(encodeURIComponent).join("/"));
+			// A sub-size file or a key no URL could name is not an upload.
+			upload = parseUploadPath(encodeKey(key));
 		} catch {
 			continue;
 		}
-		const id = uploadKeys(upload.dir, upload.name, upload.ext).upload;
+		const id = uploadKeys(upload).upload;
 		if (!seen.has(id)) seen.set(id, upload);
 		if (seen.size >= max) break;
 	}
@@ -50,7 +48,7 @@ const esc = (s: string | number): string =>
 type Row = { upload: UploadName; table?: SizeTable; error?: string; tableUrl: string };
 
 function section(row: Row): string {
-	const title = uploadKeys(row.upload.dir, row.upload.name, row.upload.ext).upload;
+	const title = uploadKeys(row.upload).upload;
 	const head = `<h2>${esc(title)} <a href="${esc(row.tableUrl)}">size table</a></h2>`;
 	const { table } = row;
 	if (!table)
@@ -119,8 +117,8 @@ export async function serveDemo(c: Context<AppEnv>): Promise<Response> {
 	const uploads = uploadsInListing(await storage.list(config.demoPrefix, DEMO_MAX_KEYS));
 	const rows = await Promise.all(
 		uploads.map(async (upload): Promise<Row> => {
-			const key = uploadKeys(upload.dir, upload.name, upload.ext).upload;
-			const tableUrl = `${config.sizesPath}/${key.split("/").map(encodeURIComponent).join("/")}`;
+			const key = uploadKeys(upload).upload;
+			const tableUrl = `${config.sizesPath}/${encodeKey(key)}`;
 			try {
 				return {
 					upload,

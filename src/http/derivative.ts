@@ -1,118 +1,74 @@
 /**
  * The derivative route: a size made on demand and kept in the edge cache.
- * (Originals are streamed by http/original.ts.)
+ * Named steps: identify the entry → a hit (isolate memory, then the Cache
+ * API) → prepare the miss (lookup, plan, limits, headers, 304) → the shared
+ * render (or tier read) → the response. Originals are streamed by original.ts.
  */
 import type { Context } from "hono";
-import { Generations } from "../cache/generation";
-import { HotCache, hotResponse, sharedMaxAgeMs } from "../cache/hot";
+import { hotResponse, sharedMaxAgeMs } from "../cache/hot";
 import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, keyOrigin } from "../cache/keys";
+import { derivativeTier, tierKey } from "../cache/tier";
 import type { Config } from "../config";
+import type { OutputFormat } from "../image/formats";
 import { MIME } from "../image/probe";
-import { extensionFormat, lookupUpload, UploadDirectory } from "../origin/lookup";
+import { extensionFormat, type UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
+import { fanOut } from "../render/fan-out";
+import { assertOutputWithinLimits, assertSourceWithinLimits } from "../render/limits";
+import { renderPlan, scaleFor, uploadScale } from "../render/make";
+import { matchSize, planRender, type RenderPlan } from "../render/plan";
+import { derivativeEtag, derivativeSettings } from "../render/settings";
 import {
-	derivativeEtag,
-	derivativeSettings,
-	derivativeTier,
-	fanOut,
-	renderPlan,
-	scaleFor,
-	tierKey,
-	uploadScale,
-} from "../render/derivatives";
-import { Gate } from "../render/gate";
-import { assertWithinLimits } from "../render/limits";
-import { matchSize, planRender } from "../render/plan";
+	directory,
+	findUpload,
+	generationFor,
+	hot,
+	inflight,
+	type Made,
+	renderGate,
+} from "../state";
 import { type DerivativePath, publicPath, uploadKeys } from "../url/path";
-import { type KeepAlive, keepAlive, Shared, SharedTimeoutError, sleep } from "../util/shared";
+import { log } from "../util/log";
+import { keepAlive } from "../util/shared";
 import { ForbiddenError } from "./errors";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
-import { SECURITY_HEADERS } from "./original";
+import { type AppEnv, finish, SECURITY_HEADERS, serverTiming } from "./respond";
 import { verifyPath } from "./signing";
 
-export interface AppVariables {
-	config: Config;
-	/** Set by the derivative route so onError can cache a 404 briefly. */
-	negativeCacheKey?: string;
+/** What identifies the entry a request asks for, known before any R2 read. */
+interface Wanted {
+	readonly path: DerivativePath;
+	readonly signed: boolean;
+	readonly generation: number;
+	/** The file's own format (its extension) and the one served. */
+	readonly own: OutputFormat;
+	readonly output: OutputFormat;
+	readonly settings: string;
+	readonly keyUrl: string;
+	readonly timing: Record<string, number>;
 }
 
-export type AppEnv = { Bindings: Env; Variables: AppVariables };
-
-/** Lookups of uploads shared by every request of this isolate. */
-export const directory = new UploadDirectory();
-
-/** Purge generations this isolate has read (or written, when a purge ran here). */
-export const generations = new Generations();
-
-/**
- * The purge generation of `key` (a derivative of the upload, or the upload
- * itself for what describes all of it). Normally answered from memory.
- */
-export async function generationFor(
-	env: Env,
-	config: Config,
-	uploadKey: string,
-	key: string,
-	/** Keeps a KV read this call starts alive if the request is cancelled. */
-	keep?: KeepAlive,
-): Promise<number> {
-	return generations.current(
-		env.PURGE_STATE,
-		uploadKey,
-		key,
-		config.generationMemoMs,
-		Date.now(),
-		keep,
-	);
+/** A miss worked out: what to make and the headers to answer with. */
+interface Miss {
+	readonly meta: UploadMeta;
+	readonly plan: RenderPlan;
+	readonly etag: string;
+	readonly headers: Headers;
 }
 
-/** What a miss produced: freshly rendered, or read back from the derivative tier. */
-interface Made {
-	readonly bytes: Uint8Array;
-	readonly contentType: string;
-	readonly timings: Record<string, number>;
-	readonly rendered: boolean;
-}
-
-/** The isolate's hottest derivatives, in front of the Cache API (see hot.ts). */
-export const hot = new HotCache();
-
-/** How long a response may stay hot: within its Cache-Control and the generation memo. */
-function hotMaxAgeMs(config: Config, headers: Headers): number {
-	return Math.min(sharedMaxAgeMs(headers.get("Cache-Control")), config.generationMemoMs);
-}
-
-/** Concurrent misses for one derivative share one render (or one tier read). */
-const inflight = new Map<string, Shared<Made>>();
-/** How long a finished render stays shared after its cache put lands (ms). */
-const INFLIGHT_GRACE_MS = 1000;
-
-/** Most misses queued for a render slot in one isolate; past it, a 503. */
-export const MAX_RENDER_WAITERS = 32;
-/** Longest a miss waits in that queue (ms), then a 503. */
-export const RENDER_QUEUE_WAIT_MS = 30_000;
-/** A render slot not given back within this (ms) is taken back. */
-export const RENDER_SLOT_LEASE_MS = 60_000;
-
-/**
- * Renders (source download + decode → encode) admitted at once per isolate:
- * one decoding while the next one's source downloads. Bounds memory under a
- * burst of different misses (see Gate).
- */
-export const renderGate = new Gate(2, {
-	maxWaiters: MAX_RENDER_WAITERS,
-	maxWaitMs: RENDER_QUEUE_WAIT_MS,
-	leaseMs: RENDER_SLOT_LEASE_MS,
-});
-
-function storageFor(c: Context<AppEnv>): Storage {
-	return new Storage(c.env.ORIGINALS, c.var.config.limits.r2TimeoutMs);
-}
-
-function serverTiming(t: Record<string, number>): string {
-	return Object.entries(t)
-		.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`)
-		.join(", ");
+export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
+	const wanted = await identify(c, path);
+	const hit = await cachedHit(c, wanted);
+	if (hit) return hit;
+	c.set("negativeCacheKey", wanted.keyUrl);
+	const miss = await prepareMiss(c, wanted);
+	// A client that already holds these bytes needs no render at all.
+	if (ifNoneMatchHits(c.req.header("If-None-Match") ?? null, miss.etag)) {
+		miss.headers.set("X-Cache", "MISS");
+		return new Response(null, { status: 304, headers: miss.headers });
+	}
+	const made = await sharedMake(c, wanted, miss);
+	return missResponse(c, wanted, miss, made);
 }
 
 /**
@@ -130,74 +86,81 @@ async function signedRequest(c: Context<AppEnv>, path: DerivativePath): Promise<
 	return true;
 }
 
-export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
+/**
+ * The entry's cache key: purge generation (KV, memoised), output format and
+ * settings. Negotiation is decided from the name alone, so a HIT needs no R2
+ * read; the key carries the format only when it is not the file's own.
+ */
+async function identify(c: Context<AppEnv>, path: DerivativePath): Promise<Wanted> {
 	const { config } = c.var;
-	const signed = await signedRequest(c, path);
-	const origin = keyOrigin(config.publicOrigin, c.req.url);
-	const uploadKey = uploadKeys(path.dir, path.name, path.ext).upload;
 	const started = performance.now();
-	const generation = await generationFor(
-		c.env,
-		config,
-		uploadKey,
-		path.key,
-		keepAlive(c.executionCtx),
-	);
-	// Negotiation is decided from the name alone, so a HIT needs no R2 read.
-	// The cache key carries the format only when it is not the file's own.
-	// (GIF, AVIF and unknown extensions never render: they are refused below.)
-	const own = extensionFormat(path.ext) ?? "jpeg";
+	const signed = await signedRequest(c, path);
+	const uploadKey = uploadKeys(path).upload;
+	const keep = keepAlive(c.executionCtx);
+	const generation = await generationFor(c.env, config, uploadKey, path.key, keep);
+	// GIF, AVIF and unknown extensions never render: they are refused when prepared.
+	const own = (extensionFormat(path.ext) ?? "jpeg") as OutputFormat;
 	const output = negotiateFormat(own, acceptClass(c.req.header("Accept")), config.autoFormat);
 	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
-	const keyUrl = cacheKeyUrl(
-		origin,
-		config.mountPath,
-		path.key,
-		output === own ? { generation, settings } : { generation, format: output, settings },
-	);
+	const origin = keyOrigin(config.publicOrigin, c.req.url);
+	const variant =
+		output === own ? { generation, settings } : { generation, format: output, settings };
+	const keyUrl = cacheKeyUrl(origin, config.mountPath, path.key, variant);
+	const timing = { kv: performance.now() - started };
+	return { path, signed, generation, own, output, settings, keyUrl, timing };
+}
+
+/** How long a response may stay hot: within its Cache-Control and the generation memo. */
+function hotMaxAgeMs(config: Config, headers: Headers): number {
+	return Math.min(sharedMaxAgeMs(headers.get("Cache-Control")), config.generationMemoMs);
+}
+
+/** A HIT from the isolate's memory, else from the Cache API; undefined on a miss. */
+async function cachedHit(c: Context<AppEnv>, wanted: Wanted): Promise<Response | undefined> {
+	const { keyUrl } = wanted;
 	const kept = hot.get(keyUrl);
 	if (kept) return finish(c, hotResponse(kept), "HIT");
-	const cache = caches.default;
-	const generated = performance.now();
-	const cached = await cache.match(cacheKeyRequest(keyUrl));
+	const started = performance.now();
+	const cached = await caches.default.match(cacheKeyRequest(keyUrl));
+	wanted.timing.cache = performance.now() - started;
 	if (cached?.status === 200) {
 		// Small enough to keep in the isolate: the next HIT skips the lookup.
 		const length = Number(cached.headers.get("Content-Length"));
 		if (length > 0 && length <= hot.maxEntryBytes) {
 			const bytes = new Uint8Array(await cached.arrayBuffer());
-			hot.put(keyUrl, bytes, cached.headers, Date.now(), hotMaxAgeMs(config, cached.headers));
+			hot.put(keyUrl, bytes, cached.headers, Date.now(), hotMaxAgeMs(c.var.config, cached.headers));
 			return finish(c, new Response(bytes, { headers: cached.headers }), "HIT");
 		}
 		return finish(c, cached, "HIT");
 	}
 	// A remembered 404 was for unsigned requests: a signed one may make the size.
-	if (cached && !signed) return finish(c, cached, "HIT");
+	if (cached && !wanted.signed) return finish(c, cached, "HIT");
+	return undefined;
+}
 
-	c.set("negativeCacheKey", keyUrl);
-	const storage = storageFor(c);
-	const lookupStart = performance.now();
-	// Before the lookup: the purge generation (KV, memoised) and the cache lookup.
-	const timing: Record<string, number> = {
-		kv: generated - started,
-		cache: lookupStart - generated,
-	};
-	// A purge changes the generation, so the next request looks the upload up again.
+/**
+ * Look the upload up, match the size, and check every limit before the
+ * expensive work: all are known from the header we probed. They hold for
+ * tier copies too: a source too large to decode now is refused the same way.
+ */
+async function prepareMiss(c: Context<AppEnv>, wanted: Wanted): Promise<Miss> {
+	const { config } = c.var;
+	const { path, generation, output } = wanted;
+	const started = performance.now();
 	const keep = keepAlive(c.executionCtx);
-	const meta = await directory.get(
-		`${uploadKey}#${generation}`,
-		() => lookupUpload(storage, path.dir, path.name, path.ext, config.limits),
-		keep,
-	);
-	timing.r2 = performance.now() - lookupStart;
-	const plan = planRender(meta, matchSize(meta, path.width, path.height, config.sizes, signed));
-	// Limits come before the expensive work: all are known from the header we
-	// probed, before the source is downloaded or decoded. They hold for stored
-	// (tier) derivatives too: a source too large to decode now is refused the
-	// same way whether or not some size of it was made before.
-	assertWithinLimits(meta, plan, config.limits);
-	const etag = await derivativeEtag(meta, plan, output, config, generation, settings);
+	const meta = await findUpload(c.env, config, path, generation, keep);
+	wanted.timing.r2 = performance.now() - started;
+	const size = matchSize(meta, path.width, path.height, config.sizes, wanted.signed);
+	const plan = planRender(meta, size);
+	assertSourceWithinLimits(meta, config.limits);
+	assertOutputWithinLimits(plan, config.limits);
+	const etag = await derivativeEtag(meta, plan, output, config, generation, wanted.settings);
+	return { meta, plan, etag, headers: derivativeHeaders(config, meta, wanted, etag) };
+}
+
+function derivativeHeaders(config: Config, meta: UploadMeta, wanted: Wanted, etag: string) {
 	const headers = new Headers({
-		"Content-Type": MIME[output],
+		"Content-Type": MIME[wanted.output],
 		"Cache-Control": config.cacheControl,
 		ETag: etag,
 		"Last-Modified": meta.source.uploaded.toUTCString(),
@@ -205,127 +168,103 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	});
 	// Every variant says so, the file's own format too: a shared cache must not
 	// hand a JPEG-only client the WebP it stored for another.
-	if (variesByAccept(own, config.autoFormat)) headers.set("Vary", "Accept");
-	// A client that already holds these bytes needs no render at all.
-	if (ifNoneMatchHits(c.req.header("If-None-Match") ?? null, etag)) {
-		headers.set("X-Cache", "MISS");
-		return new Response(null, { status: 304, headers });
-	}
+	if (variesByAccept(wanted.own, config.autoFormat)) headers.set("Vary", "Accept");
+	return headers;
+}
 
-	const tier = derivativeTier(c.env, config.limits);
-	const tierObject = tierKey(path.key, output, own);
-	const record = { etag, generation };
-	// Watched, never awaited across requests (see Shared); a waiter gives up
-	// after the time the render itself may take.
-	const { limits } = config;
+/**
+ * The derivative's bytes, shared by every concurrent miss for it: read back
+ * from the tier, or rendered (then cached, and with a tier the upload's
+ * other sizes made from the same decode). Watched, never awaited across
+ * requests (util/shared.ts); a waiter gives up after a render's own budget.
+ */
+async function sharedMake(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promise<Made> {
+	const { limits } = c.var.config;
 	const maxWaitMs = 3 * limits.r2TimeoutMs + 2 * limits.renderBudgetMs;
-	let making = inflight.get(keyUrl);
-	// Unsettled for longer than any render takes: its starter was cancelled
-	// before it could keep it alive. Start afresh.
-	if (making?.stale(maxWaitMs)) {
-		inflight.delete(keyUrl);
-		making = undefined;
+	const keep = keepAlive(c.executionCtx);
+	const { shared, settled } = inflight.join(
+		wanted.keyUrl,
+		maxWaitMs,
+		() => make(c, wanted, miss),
+		(made) =>
+			caches.default.put(cacheKeyRequest(wanted.keyUrl), storedResponse(made, miss.headers)),
+	);
+	if (settled) {
+		keep(settled);
+		c.executionCtx.waitUntil(fillTier(c, wanted, miss, shared.promise));
 	}
-	if (making === undefined) {
-		const make = async (): Promise<Made> => {
-			const tierStart = performance.now();
-			const bytes = tier ? await tier.get(tierObject, record) : null;
-			if (bytes) {
-				const timings = { tier: performance.now() - tierStart };
-				return { bytes, contentType: MIME[output], timings, rendered: false };
-			}
-			// With a tier, the fan-out makes every size from this miss's decode:
-			// decode at the scale all of them need, not just this one.
-			const fanning = tier !== null && meta.exact;
-			const rendered = await renderGate.run(() =>
-				renderPlan(storage, meta, plan, output, config, {
-					timing,
-					onStale: () => directory.forget(meta.uploadKey),
-					scale: Math.max(scaleFor(meta, [plan]), fanning ? uploadScale(meta, config) : 0),
-				}),
-			);
-			return { ...rendered, timings: { ...rendered.timings }, rendered: true };
-		};
-		const shared = new Shared(make());
-		making = shared;
-		inflight.set(keyUrl, shared);
-		// The render belongs to every request waiting for it, not to this one:
-		// it runs on if this client goes away, and its entry goes in its own
-		// settlement. Misses that arrive after the render but before the cache
-		// has it still share it: the entry goes a moment after the put lands.
-		keep(
-			shared.promise
-				.then(async (made) => {
-					await cache.put(cacheKeyRequest(keyUrl), storedResponse(made, headers));
-					await sleep(INFLIGHT_GRACE_MS);
-				})
-				.finally(() => {
-					if (inflight.get(keyUrl) === shared) inflight.delete(keyUrl);
-				}),
-		);
-		if (tier) {
-			// Once the source is decoded, keep this size and make the others.
-			// (a failed render is reported through onError, not here)
-			const filled = shared.promise.then(
-				async (made) => {
-					if (!made.rendered) return;
-					await tier.put(tierObject, made.bytes, made.contentType, record);
-					await fanOut(storage, tier, meta, path, output, config, (key) =>
-						generationFor(c.env, config, uploadKey, key),
-					);
-				},
-				() => undefined,
-			);
-			c.executionCtx.waitUntil(
-				filled.catch((err: unknown) => {
-					// Background work: the response is already right; say what failed.
-					const message = err instanceof Error ? err.message : String(err);
-					console.error(JSON.stringify({ level: "error", tier: "put", key: tierObject, message }));
-				}),
-			);
-		}
+	return inflight.wait(wanted.keyUrl, shared, maxWaitMs);
+}
+
+/** Read the size back from the tier, else render it in a render slot. */
+async function make(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promise<Made> {
+	const { config } = c.var;
+	const { meta, plan, etag } = miss;
+	const tier = derivativeTier(c.env, config.limits);
+	const started = performance.now();
+	const stored =
+		tier && (await tier.get(tierObject(wanted), { etag, generation: wanted.generation }));
+	if (stored) {
+		const timings = { tier: performance.now() - started };
+		return { bytes: stored, contentType: MIME[wanted.output], timings, rendered: false };
 	}
-	let rendered: Made;
+	// With a tier the fan-out makes every size from this miss's decode:
+	// decode at the scale all of them need, not just this one.
+	const fanning = tier !== null && meta.exact;
+	const scale = Math.max(scaleFor(meta, [plan]), fanning ? uploadScale(meta, config) : 0);
+	const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
+	const onStale = () => directory.forget(meta.uploadKey);
+	const rendered = await renderGate.run(() =>
+		renderPlan(storage, meta, plan, wanted.output, config, {
+			timing: wanted.timing,
+			onStale,
+			scale,
+		}),
+	);
+	return { ...rendered, timings: { ...rendered.timings }, rendered: true };
+}
+
+function tierObject(wanted: Wanted): string {
+	return tierKey(wanted.path.key, wanted.output, wanted.own);
+}
+
+/**
+ * Background work once the render is done: keep this size in the tier and
+ * make the upload's others. A failed render is reported through onError.
+ */
+async function fillTier(c: Context<AppEnv>, wanted: Wanted, miss: Miss, made: Promise<Made>) {
+	const { config } = c.var;
+	const tier = derivativeTier(c.env, config.limits);
+	const result = await made.catch(() => undefined);
+	if (!tier || !result?.rendered) return;
 	try {
-		rendered = await making.get(maxWaitMs);
+		const record = { etag: miss.etag, generation: wanted.generation };
+		await tier.put(tierObject(wanted), result.bytes, result.contentType, record);
+		const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
+		const uploadKey = uploadKeys(wanted.path).upload;
+		await fanOut(storage, tier, miss.meta, wanted.path, wanted.output, config, (key) =>
+			generationFor(c.env, config, uploadKey, key),
+		);
 	} catch (err) {
-		// Gave up waiting: nobody is going to settle it; the next miss renders.
-		if (err instanceof SharedTimeoutError && inflight.get(keyUrl) === making) {
-			inflight.delete(keyUrl);
-		}
-		throw err;
+		// Background work: the response is already right; say what failed.
+		const message = err instanceof Error ? err.message : String(err);
+		log("error", { tier: "put", key: tierObject(wanted), message });
 	}
-	const stored = storedResponse(rendered, headers);
-	hot.put(keyUrl, rendered.bytes, stored.headers, Date.now(), hotMaxAgeMs(config, stored.headers));
-	const response = finish(c, stored, "MISS");
-	response.headers.set("Server-Timing", serverTiming({ ...timing, ...rendered.timings }));
-	return response;
 }
 
 /** A rendered derivative as the edge cache keeps it. */
-function storedResponse(
-	rendered: { readonly bytes: Uint8Array; readonly contentType: string },
-	headers: Headers,
-): Response {
+function storedResponse(made: Pick<Made, "bytes" | "contentType">, headers: Headers): Response {
 	const stored = new Headers(headers);
-	stored.set("Content-Type", rendered.contentType);
-	stored.set("Content-Length", String(rendered.bytes.byteLength));
-	return new Response(rendered.bytes, { status: 200, headers: stored });
+	stored.set("Content-Type", made.contentType);
+	stored.set("Content-Length", String(made.bytes.byteLength));
+	return new Response(made.bytes, { status: 200, headers: stored });
 }
 
-/** Conditional GET, HEAD and the X-Cache marker, for hits and misses alike. */
-export function finish(c: Context<AppEnv>, stored: Response, state: "HIT" | "MISS"): Response {
-	const headers = new Headers(stored.headers);
-	headers.set("X-Cache", state);
-	const etag = headers.get("ETag");
-	if (
-		etag &&
-		stored.status === 200 &&
-		ifNoneMatchHits(c.req.header("If-None-Match") ?? null, etag)
-	) {
-		headers.delete("Content-Length");
-		return new Response(null, { status: 304, headers });
-	}
-	const body = c.req.method === "HEAD" ? null : stored.body;
-	return new Response(body, { status: stored.status, headers });
+function missResponse(c: Context<AppEnv>, wanted: Wanted, miss: Miss, made: Made): Response {
+	const stored = storedResponse(made, miss.headers);
+	const maxAge = hotMaxAgeMs(c.var.config, stored.headers);
+	hot.put(wanted.keyUrl, made.bytes, stored.headers, Date.now(), maxAge);
+	const response = finish(c, stored, "MISS");
+	response.headers.set("Server-Timing", serverTiming({ ...wanted.timing, ...made.timings }));
+	return response;
 }

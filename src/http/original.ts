@@ -12,15 +12,8 @@ import { ifNoneMatchHits } from "../cache/keys";
 import { contentTypeFor } from "../origin/lookup";
 import { Storage } from "../origin/storage";
 import type { OriginalPath } from "../url/path";
-import type { AppEnv } from "./derivative";
-import { NotFoundError, SourceChangedError, } from "./errors";
-
-export const SECURITY_HEADERS = {
-	"X-Content-Type-Options": "nosniff",
-	// Uploads can be anything (HTML, SVG): never let one run script on our origin.
-	"Content-Security-Policy":
-		"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-};
+import { NotFoundError, SourceChangedError } from "./errors";
+import { type AppEnv, SECURITY_HEADERS } from "./respond";
 
 /** What to do with a Range header (RFC 9110 §14.2). */
 export type RangeAnswer =

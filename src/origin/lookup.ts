@@ -125,7 +125,7 @@ export async function lookupUpload(
 	ext: string,
 	limits: Limits,
 ): Promise<UploadMeta> {
-	const keys = uploadKeys(dir, name, ext);
+	const keys = uploadKeys({ dir, name, ext });
 	const [upload, scaled, rotated] = await Promise.all([
 		probeObject(storage, keys.upload, limits),
 		probeObject(storage, keys.scaled, limits),

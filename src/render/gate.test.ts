@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { OverloadedError } from "../http/errors";
-import { errorResponse } from "../index";
+import { errorResponse } from "../http/respond";
 import { sleep } from "../util/shared";
 import { Gate } from "./gate";
 

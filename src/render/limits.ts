@@ -1,8 +1,9 @@
 /**
  * Every limit a derivative must pass, checked from the header we probed
- * (before any download or decode). The serving path and the size table both
- * call `assertWithinLimits`, so the table never names a file the server
- * then refuses.
+ * (before any download or decode): once for the source (it fails every size
+ * alike) and once per output. Serving, the size table and the fan-out all
+ * list sizes through `servableSizes` (plan.ts), so the table never names a
+ * file the server then refuses.
  */
 import type { Limits } from "../config";
 import { LimitExceededError } from "../http/errors";
@@ -16,11 +17,10 @@ export interface OutputSize {
 }
 
 /**
- * Throws the error serving would answer with: 415 for a format the pipeline
- * cannot decode, 422 naming MAX_SOURCE_BYTES, MAX_SOURCE_PIXELS or
- * MAX_OUTPUT_SIDE. The source checks come first: they fail every size alike.
+ * Throws what serving any size of this upload would answer: 415 for a format
+ * the pipeline cannot decode, 422 naming MAX_SOURCE_BYTES or MAX_SOURCE_PIXELS.
  */
-export function assertWithinLimits(meta: UploadMeta, plan: OutputSize, limits: Limits): void {
+export function assertSourceWithinLimits(meta: UploadMeta, limits: Limits): void {
 	const { source } = meta;
 	assertDecodable(source.info);
 	if (source.size > limits.maxSourceBytes) {
@@ -32,15 +32,19 @@ export function assertWithinLimits(meta: UploadMeta, plan: OutputSize, limits: L
 			`Original is ${source.info.width}x${source.info.height} pixels`,
 		);
 	}
-	if (plan.width > limits.maxOutputSide || plan.height > limits.maxOutputSide) {
-		throw new LimitExceededError(
-			"MAX_OUTPUT_SIDE",
-			`Output ${plan.width}x${plan.height} is too large`,
-		);
-	}
 }
 
-/** Whether one size fails only by its own output side (the others may still be made). */
-export function isOutputLimit(err: unknown): boolean {
-	return err instanceof LimitExceededError && err.limit === "MAX_OUTPUT_SIDE";
+/** Whether one output is within MAX_OUTPUT_SIDE (the others may still be made). */
+export function fitsOutput(size: OutputSize, limits: Limits): boolean {
+	return size.width <= limits.maxOutputSide && size.height <= limits.maxOutputSide;
+}
+
+/** 422 naming MAX_OUTPUT_SIDE for an output over it. */
+export function assertOutputWithinLimits(size: OutputSize, limits: Limits): void {
+	if (!fitsOutput(size, limits)) {
+		throw new LimitExceededError(
+			"MAX_OUTPUT_SIDE",
+			`Output ${size.width}x${size.height} is too large`,
+		);
+	}
 }

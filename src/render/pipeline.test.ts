@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { errorResponse } from "../index";
-import { RESIZE } from "./derivatives";
+import { errorResponse } from "../http/respond";
 import { render } from "./pipeline";
+import { RESIZE } from "./settings";
 
 const ENCODE = {
 	jpegQuality: 82,

@@ -2,12 +2,14 @@
  * From a requested size to a render plan: is this a file WordPress would have
  * made for the upload, and which pixels of the source does it come from?
  */
+import type { Limits } from "../config";
 import { NotFoundError } from "../http/errors";
 import { type Rect, rectToStored } from "../image/orientation";
 import type { Orientation } from "../image/probe";
 import type { UploadMeta } from "../origin/lookup";
 import { derivativeKey, splitUploadKey } from "../url/path";
 import { type NamedPlan, pickSubsize, type SizeRegistry, subsizes } from "../wp/sizes";
+import { assertSourceWithinLimits, fitsOutput } from "./limits";
 
 export interface RenderPlan {
 	readonly sizeName: string;
@@ -48,8 +50,41 @@ export function uploadSizes(meta: UploadMeta, sizes: SizeRegistry): UploadSize[]
 	);
 	return made.map((size) => ({
 		...size,
-		key: derivativeKey(dir, name, ext.toLowerCase(), size.plan.width, size.plan.height),
+		key: derivativeKey({ dir, name, ext: ext.toLowerCase() }, size.plan.width, size.plan.height),
 	}));
+}
+
+/** A file WordPress makes for the upload that the worker serves, with its render plan. */
+export interface ServableSize extends UploadSize {
+	readonly render: RenderPlan;
+}
+
+/**
+ * Every file WordPress makes for this upload that the worker will serve, in
+ * registry order (two names may share one file): the source limits are
+ * checked once (a failure fails them all, with the error serving would give),
+ * and a size over MAX_OUTPUT_SIDE is left out.
+ */
+export function servableSizes(
+	meta: UploadMeta,
+	config: { readonly sizes: SizeRegistry; readonly limits: Limits },
+): ServableSize[] {
+	assertSourceWithinLimits(meta, config.limits);
+	return uploadSizes(meta, config.sizes)
+		.filter((size) => fitsOutput(size.plan, config.limits))
+		.map((size) => ({ ...size, render: planRender(meta, size) }));
+}
+
+/** The servable sizes' files: each once, under the first size that names it. */
+export function servableFiles(
+	meta: UploadMeta,
+	config: { readonly sizes: SizeRegistry; readonly limits: Limits },
+): ServableSize[] {
+	const byKey = new Map<string, ServableSize>();
+	for (const size of servableSizes(meta, config)) {
+		if (!byKey.has(size.key)) byKey.set(size.key, size);
+	}
+	return [...byKey.values()];
 }
 
 /** Name of the plan made for a signed, unregistered size. */

@@ -14,7 +14,7 @@ export interface OriginalPath {
 	readonly key: string;
 }
 
-export interface DerivativePath {
+export interface DerivativePath extends UploadName {
 	readonly kind: "derivative";
 	/** The derivative's own key, e.g. `2025/09/photo-730x487.jpeg`. */
 	readonly key: string;
@@ -30,9 +30,34 @@ export interface DerivativePath {
 
 export type ImagePath = OriginalPath | DerivativePath;
 
-// `-<W>x<H>` right before the extension: plain decimals, no sign, no leading
-// zero, lower-case x. Five digits is already far past any output limit.
-const DERIVATIVE = /^(.+)-([1-9][0-9]{0,4})x([1-9][0-9]{0,4})\.([a-z0-9]{2,5})$/;
+/**
+ * The one grammar of a WordPress file name: a stem, then at most one of a
+ * full-size copy's suffix (`-scaled`, `-rotated`) or a size suffix (`-WxH`:
+ * plain decimals, no sign, no leading zero, lower-case x; five digits is
+ * already far past any output limit), then the extension. The stem is the
+ * shortest that fits, so `a-b-3x4-730x487.jpeg` has the size 730x487.
+ */
+const FILE_NAME =
+	/^(.+?)(?:-(scaled|rotated)|-([1-9][0-9]{0,4})x([1-9][0-9]{0,4}))?\.([A-Za-z0-9]{2,5})$/;
+
+/** A file name split by the grammar above. */
+export interface FileName {
+	readonly stem: string;
+	readonly copy?: "scaled" | "rotated";
+	readonly size?: { readonly width: number; readonly height: number };
+	/** As written. */
+	readonly ext: string;
+}
+
+/** Split a file name (no folder) by WordPress's grammar; null when it has no extension. */
+export function parseFileName(file: string): FileName | null {
+	const m = FILE_NAME.exec(file);
+	if (!m) return null;
+	const [, stem = "", copy, w, h, ext = ""] = m;
+	if (copy) return { stem, copy: copy as "scaled" | "rotated", ext };
+	if (w && h) return { stem, size: { width: Number(w), height: Number(h) }, ext };
+	return { stem, ext };
+}
 
 // WordPress renames uploads that end in these, so an upload can never have
 // such a name and a derivative can never be cut from a `-scaled` copy's name.
@@ -75,57 +100,17 @@ export function parseImagePath(rawRest: string): ImagePath {
 	if (utf8.encode(key).byteLength > MAX_KEY_BYTES) throw new BadRequestError("Path too long");
 	const file = segments[segments.length - 1] ?? "";
 	const dir = key.slice(0, key.length - file.length);
-	const match = DERIVATIVE.exec(file);
-	if (!match) return { kind: "original", key };
-	const [, name = "", w = "", h = "", ext = ""] = match;
-	if (RESERVED_SUFFIX.test(name)) throw new NotFoundError("Not Found");
-	return { kind: "derivative", key, dir, name, ext, width: Number(w), height: Number(h) };
+	const parsed = parseFileName(file);
+	// WordPress lower-cases a size's extension: only an upload can have another.
+	if (!parsed?.size || parsed.ext !== parsed.ext.toLowerCase()) return { kind: "original", key };
+	if (RESERVED_SUFFIX.test(parsed.stem)) throw new NotFoundError("Not Found");
+	const { stem: name, ext, size } = parsed;
+	return { kind: "derivative", key, dir, name, ext, ...size };
 }
 
 /** The file name of a key: what follows its last `/`. */
 export function fileOf(key: string): string {
 	return key.slice(key.lastIndexOf("/") + 1);
-}
-
-/** The keys WordPress writes for one upload: itself and its full-size copies. */
-export function uploadKeys(dir: string, name: string, ext: string) {
-	return {
-		upload: `${dir}${name}.${ext}`,
-		scaled: `${dir}${name}-scaled.${ext}`,
-		rotated: `${dir}${name}-rotated.${ext}`,
-	} as const;
-}
-
-/** The derivative's key for a size, as WordPress names it. */
-export function derivativeKey(dir: string, name: string, ext: string, w: number, h: number) {
-	return `${dir}${name}-${w}x${h}.${ext}`;
-}
-
-/**
- * The upload a key belongs to: itself, or the upload behind a `-scaled`,
- * `-rotated` or `-WxH` name. Used by purge to find every variant of an image.
- */
-export function uploadKeyOf(key: string): string {
-	const file = fileOf(key);
-	const dir = key.slice(0, key.length - file.length);
-	const parsed =
-		/^(.+?)(-scaled|-rotated|-[1-9][0-9]{0,4}x[1-9][0-9]{0,4})?\.([A-Za-z0-9]{2,5})$/.exec(file);
-	if (!parsed) return key;
-	return `${dir}${parsed[1]}.${parsed[3]}`;
-}
-
-/**
- * The canonical raw form of a parsed path (what follows `${mount}/`): each
- * segment percent-encoded the same way, so `parseImagePath(formatImagePath(p))`
- * gives `p` back.
- */
-export function formatImagePath(path: ImagePath): string {
-	return path.key.split("/").map(encodeURIComponent).join("/");
-}
-
-/** The canonical URL path for a key: each segment encoded the same way. */
-export function publicPath(mountPath: string, key: string): string {
-	return `${mountPath}/${formatImagePath({ kind: "original", key })}`;
 }
 
 export interface UploadName {
@@ -135,6 +120,60 @@ export interface UploadName {
 	readonly name: string;
 	/** Extension as WordPress writes it on sub-sizes: lower case, no dot. */
 	readonly ext: string;
+}
+
+/** The keys WordPress writes for one upload: itself and its full-size copies. */
+export function uploadKeys({ dir, name, ext }: UploadName) {
+	return {
+		upload: `${dir}${name}.${ext}`,
+		scaled: `${dir}${name}-scaled.${ext}`,
+		rotated: `${dir}${name}-rotated.${ext}`,
+	} as const;
+}
+
+/** The upload's own key. */
+export function uploadKey(upload: UploadName): string {
+	return uploadKeys(upload).upload;
+}
+
+/** The derivative's key for a size, as WordPress names it. */
+export function derivativeKey({ dir, name, ext }: UploadName, w: number, h: number) {
+	return `${dir}${name}-${w}x${h}.${ext}`;
+}
+
+/** A key's folder (with its trailing slash) and file name. */
+function splitKey(key: string): { dir: string; file: string } {
+	const file = fileOf(key);
+	return { dir: key.slice(0, key.length - file.length), file };
+}
+
+/**
+ * The upload a key belongs to: itself, or the upload behind a `-scaled`,
+ * `-rotated` or `-WxH` name. Used by purge to find every variant of an image.
+ */
+export function uploadKeyOf(key: string): string {
+	const { dir, file } = splitKey(key);
+	const parsed = parseFileName(file);
+	return parsed ? `${dir}${parsed.stem}.${parsed.ext}` : key;
+}
+
+/**
+ * A key in its canonical raw form (what follows `${mount}/`): each segment
+ * percent-encoded the same way, so `parseImagePath(encodeKey(key))` gives the
+ * key back.
+ */
+export function encodeKey(key: string): string {
+	return key.split("/").map(encodeURIComponent).join("/");
+}
+
+/** Parse a key as stored in R2 (not percent-encoded), with the URL's rules. */
+export function parseKey(key: string): ImagePath {
+	return parseImagePath(encodeKey(key));
+}
+
+/** The canonical URL path for a key: each segment encoded the same way. */
+export function publicPath(mountPath: string, key: string): string {
+	return `${mountPath}/${encodeKey(key)}`;
 }
 
 /**
@@ -147,19 +186,18 @@ export interface UploadName {
 export function parseUploadPath(rawRest: string): UploadName {
 	const path = parseImagePath(rawRest);
 	if (path.kind === "derivative") throw new NotFoundError("Not an upload");
-	const file = fileOf(path.key);
-	const dir = path.key.slice(0, path.key.length - file.length);
-	const parsed = /^(.+?)(?:-scaled|-rotated)?\.([A-Za-z0-9]{2,5})$/.exec(file);
-	if (!parsed?.[1] || !parsed[2]) throw new NotFoundError("Not an upload");
-	return { dir, name: parsed[1], ext: parsed[2].toLowerCase() };
+	const { dir, file } = splitKey(path.key);
+	const parsed = parseFileName(file);
+	if (!parsed || parsed.size) throw new NotFoundError("Not an upload");
+	return { dir, name: parsed.stem, ext: parsed.ext.toLowerCase() };
 }
 
-/** Split an upload's key into folder, base name and extension. */
+/** Split an upload's key into folder, base name and extension (at its last dot). */
 export function splitUploadKey(key: string): UploadName {
-	const file = fileOf(key);
+	const { dir, file } = splitKey(key);
 	const dot = file.lastIndexOf(".");
 	return {
-		dir: key.slice(0, key.length - file.length),
+		dir,
 		name: dot > 0 ? file.slice(0, dot) : file,
 		ext: dot > 0 ? file.slice(dot + 1) : "",
 	};

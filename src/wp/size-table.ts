@@ -3,18 +3,17 @@
  * shape of WordPress's attachment metadata (`width`, `height`, `file`,
  * `sizes`), plus ready `srcset`/`sizes` attributes. The CMS reads it instead
  * of generating the files itself. It is computed from the same list the
- * serving path matches requests against (`uploadSizes` in plan.ts), so every
+ * serving path matches requests against (`servableSizes` in plan.ts), so every
  * file it names is served, with exactly the dimensions it states.
  */
 import type { Context } from "hono";
 import { cacheKeyRequest, cacheKeyUrl, keyOrigin, settingsHash, strongEtag } from "../cache/keys";
 import type { Config } from "../config";
-import { type AppEnv, directory, finish, generationFor } from "../http/derivative";
+import { type AppEnv, finish } from "../http/respond";
 import { MIME } from "../image/probe";
-import { lookupUpload, type UploadMeta } from "../origin/lookup";
-import { Storage } from "../origin/storage";
-import { assertWithinLimits, isOutputLimit } from "../render/limits";
-import { uploadSizes } from "../render/plan";
+import type { UploadMeta } from "../origin/lookup";
+import { servableSizes } from "../render/plan";
+import { findUpload, generationFor } from "../state";
 import { fileOf, parseUploadPath, publicPath, type UploadName, uploadKeys } from "../url/path";
 import { type KeepAlive, keepAlive } from "../util/shared";
 import { type Candidate, calculateSizes, calculateSrcset } from "./srcset";
@@ -53,30 +52,12 @@ export interface SizeTable {
  * case the request or the purge named it with.
  */
 export function tableKey(upload: UploadName): string {
-	return uploadKeys(upload.dir, upload.name, upload.ext.toLowerCase()).upload;
+	return uploadKeys({ ...upload, ext: upload.ext.toLowerCase() }).upload;
 }
 
 /** Hash of the settings that change a size table (the sizes listed, the file URLs). */
 export function tableSettings(config: Config): string {
 	return settingsHash(["table", config.sizes, config.mountPath, config.limits.maxOutputSide]);
-}
-
-/**
- * The sizes the server will make: a size whose own output is over
- * MAX_OUTPUT_SIDE is left out; a source over a limit (or in a format the
- * pipeline cannot read) fails the whole table with the error each of its
- * sizes would give, so a CMS falls back to making the sizes itself.
- */
-function servableSizes(meta: UploadMeta, config: Config) {
-	return uploadSizes(meta, config.sizes).filter((size) => {
-		try {
-			assertWithinLimits(meta, size.plan, config.limits);
-			return true;
-		} catch (err) {
-			if (isOutputLimit(err)) return false;
-			throw err;
-		}
-	});
 }
 
 /** Pure: the table for an upload whose metadata is known. */
@@ -134,18 +115,10 @@ export async function sizeTableFor(
 	/** Keeps a lookup this call starts alive if the request is cancelled (see util/shared.ts). */
 	keep?: KeepAlive,
 ): Promise<SizeTable> {
-	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
-	const uploadKey = uploadKeys(upload.dir, upload.name, upload.ext).upload;
+	const uploadKey = uploadKeys(upload).upload;
 	// Same memo key as the serving path: a purge makes both look the upload up again.
 	const generation = await generationFor(env, config, uploadKey, uploadKey, keep);
-	const meta = await directory.get(
-		`${uploadKey}#${generation}`,
-		() => lookupUpload(storage, upload.dir, upload.name, upload.ext, config.limits),
-		keep,
-	);
-	// A format or source the pipeline cannot make sizes from gets the same 4xx
-	// its sizes would (servableSizes), even when the registry names none.
-	assertWithinLimits(meta, { width: 1, height: 1 }, config.limits);
+	const meta = await findUpload(env, config, upload, generation, keep);
 	return buildSizeTable(meta, config, origin);
 }
 

@@ -1,0 +1,76 @@
+/**
+ * The fan-out: after a miss decoded an upload's source, make its other sizes
+ * from the same decoded pixels and keep them in the derivative tier, so later
+ * misses in any data centre read them back instead of decoding.
+ */
+import type { DerivativeTier } from "../cache/tier";
+import { tierKey } from "../cache/tier";
+import type { Config } from "../config";
+import { variesByAccept } from "../http/negotiate";
+import type { OutputFormat } from "../image/formats";
+import { extensionFormat, type UploadMeta } from "../origin/lookup";
+import type { Storage } from "../origin/storage";
+import { fanOutLock } from "../state";
+import type { DerivativePath } from "../url/path";
+import { log } from "../util/log";
+import { renderPlan, uploadScale } from "./make";
+import { servableFiles } from "./plan";
+import { derivativeEtag, derivativeSettings } from "./settings";
+
+/**
+ * Make the upload's other sizes and put them in the tier, one at a time
+ * (bounded memory), skipping those already there. Only for uploads whose
+ * WordPress dimensions are exact (otherwise names can be off by a pixel), and
+ * only when no other fan-out runs in this isolate (see FanOutLock).
+ */
+export async function fanOut(
+	storage: Storage,
+	tier: DerivativeTier,
+	meta: UploadMeta,
+	path: DerivativePath,
+	output: OutputFormat,
+	config: Config,
+	/** The current purge generation of a derivative key (see cache/generation.ts). */
+	generationOf: (key: string) => Promise<number>,
+): Promise<number> {
+	if (!meta.exact) return 0;
+	const release = fanOutLock.take();
+	if (!release) return 0;
+	try {
+		return await fillTier(storage, tier, meta, path, output, config, generationOf);
+	} catch (err) {
+		// Background work: log and stop; the next miss renders on demand.
+		log("error", { fanOut: path.key, message: err instanceof Error ? err.message : String(err) });
+		return 0;
+	} finally {
+		release();
+	}
+}
+
+async function fillTier(
+	storage: Storage,
+	tier: DerivativeTier,
+	meta: UploadMeta,
+	path: DerivativePath,
+	output: OutputFormat,
+	config: Config,
+	generationOf: (key: string) => Promise<number>,
+): Promise<number> {
+	const own = extensionFormat(path.ext) ?? "jpeg";
+	// The same settings hash the serving path keys this upload's entries by.
+	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
+	// One decode for all of them (the miss that started this made it at this scale).
+	const scale = uploadScale(meta, config);
+	let made = 0;
+	for (const { key, render: plan } of servableFiles(meta, config)) {
+		if (key === path.key) continue;
+		const generation = await generationOf(key);
+		const etag = await derivativeEtag(meta, plan, output, config, generation, settings);
+		const record = { etag, generation };
+		if (await tier.has(tierKey(key, output, own), record)) continue;
+		const rendered = await renderPlan(storage, meta, plan, output, config, { scale });
+		await tier.put(tierKey(key, output, own), rendered.bytes, rendered.contentType, record);
+		made++;
+	}
+	return made;
+}

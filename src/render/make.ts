@@ -1,0 +1,141 @@
+/**
+ * Making one derivative: its source read and decoded at most once per isolate
+ * while the pixels are held (shared by concurrent misses and the fan-out, see
+ * sources.ts), at the scale every size of the upload needs, then the pipeline.
+ */
+import type { Config } from "../config";
+import { SourceChangedError } from "../http/errors";
+import type { OutputFormat } from "../image/formats";
+import type { UploadMeta } from "../origin/lookup";
+import type { Storage } from "../origin/storage";
+import { sources } from "../state";
+import { SharedTimeoutError, watch } from "../util/shared";
+import { type DecodedSource, decodeSource, type Rendered, render } from "./pipeline";
+import { type RenderPlan, servableSizes } from "./plan";
+import { decodeScale } from "./scale";
+import { encodeSettings, RESIZE } from "./settings";
+
+/** The shared-decode id of an upload's source: changes whenever its bytes do. */
+export function sourceId(meta: UploadMeta): string {
+	return `${meta.source.key}|${meta.source.etag}`;
+}
+
+/**
+ * The scale (eighths of the stored size) to decode the source at so that
+ * every one of `plans` can be made from it (JPEG shrink-on-load).
+ */
+export function scaleFor(meta: UploadMeta, plans: readonly RenderPlan[]): number {
+	const needs = plans.map((p) => ({ crop: p.crop, width: p.resizeWidth, height: p.resizeHeight }));
+	return decodeScale(meta.source.info.format, needs, RESIZE.decodeGap);
+}
+
+const uploadScales = new WeakMap<UploadMeta, WeakMap<Config, number>>();
+
+/**
+ * The scale one decode needs to make every size of the upload (the
+ * fan-out's). Worked out once per looked-up upload and config: the serving
+ * path, the shared decode and the fan-out all ask for it.
+ */
+export function uploadScale(meta: UploadMeta, config: Config): number {
+	let byConfig = uploadScales.get(meta);
+	if (byConfig === undefined) {
+		byConfig = new WeakMap();
+		uploadScales.set(meta, byConfig);
+	}
+	let scale = byConfig.get(config);
+	if (scale === undefined) {
+		scale = scaleFor(
+			meta,
+			servableSizes(meta, config).map((s) => s.render),
+		);
+		byConfig.set(config, scale);
+	}
+	return scale;
+}
+
+export interface RenderOptions {
+	/** Gets the source read's time as `r2` if this call made it. */
+	readonly timing?: Record<string, number>;
+	/** Called when the source is not the version the lookup saw (forget the lookup). */
+	readonly onStale?: () => void;
+	/** Decode at this scale or larger (default: what this plan needs). */
+	readonly scale?: number;
+}
+
+/** Read exactly the version the lookup probed: its header is what the plan was made from. */
+async function readSource(storage: Storage, meta: UploadMeta, onStale: () => void) {
+	const { source } = meta;
+	try {
+		const read = await storage.read(source.key, source.etag);
+		if (read) return read.bytes;
+	} catch (err) {
+		onStale();
+		throw err;
+	}
+	onStale();
+	throw new SourceChangedError(`get ${source.key}: gone since lookup`);
+}
+
+/**
+ * The decoded source at `scale` or larger, shared within the isolate. A
+ * decode another request started is watched, never awaited (util/shared.ts);
+ * one that never settles (its request was cancelled) is dropped for the next.
+ */
+async function decodedSource(
+	storage: Storage,
+	meta: UploadMeta,
+	config: Config,
+	scale: number,
+	onRead: (ms: number) => void,
+	onStale: () => void,
+): Promise<DecodedSource> {
+	const { limits } = config;
+	const decode = async (eighths: number) => {
+		const started = performance.now();
+		const bytes = await readSource(storage, meta, onStale);
+		onRead(performance.now() - started);
+		return decodeSource(meta.source.info.format, bytes, eighths);
+	};
+	// Several sizes of this upload at once: decode once for all of them.
+	const pending = sources.get(sourceId(meta), scale, decode, Date.now(), () =>
+		uploadScale(meta, config),
+	);
+	try {
+		return await watch(pending, limits.r2TimeoutMs + limits.renderBudgetMs);
+	} catch (err) {
+		if (err instanceof SharedTimeoutError) sources.drop(sourceId(meta), pending);
+		throw err;
+	}
+}
+
+/**
+ * Render one planned size whose limits were checked (see servableSizes and
+ * the serving path), from a source decoded at `scale` eighths or more.
+ */
+export async function renderPlan(
+	storage: Storage,
+	meta: UploadMeta,
+	plan: RenderPlan,
+	output: OutputFormat,
+	config: Config,
+	{ timing = {}, onStale = () => {}, scale = scaleFor(meta, [plan]) }: RenderOptions = {},
+): Promise<Rendered> {
+	let readMs = 0;
+	const rendered = await render({
+		source: () => decodedSource(storage, meta, config, scale, (ms) => (readMs = ms), onStale),
+		format: meta.source.info.format,
+		crop: plan.crop,
+		width: plan.resizeWidth,
+		height: plan.resizeHeight,
+		orientation: plan.orientation,
+		output,
+		encode: encodeSettings(config),
+		palette: meta.source.info.png?.colorType === 3,
+		resize: RESIZE,
+		deadline: Date.now() + config.limits.renderBudgetMs,
+	});
+	// The decode step waited for the read too; report it under r2.
+	timing.r2 = (timing.r2 ?? 0) + readMs;
+	rendered.timings.decode = Math.max(0, rendered.timings.decode - readMs);
+	return rendered;
+}

@@ -1,0 +1,111 @@
+/**
+ * Everything this isolate remembers between requests, in one place: route
+ * modules import it, and `resetState()` empties it (tests, the bench).
+ */
+import { Generations } from "./cache/generation";
+import { HotCache } from "./cache/hot";
+import type { Config } from "./config";
+import { lookupUpload, UploadDirectory, type UploadMeta } from "./origin/lookup";
+import { Storage } from "./origin/storage";
+import { Gate } from "./render/gate";
+import { Inflight } from "./render/inflight";
+import type { DecodedSource } from "./render/pipeline";
+import { DecodedSources } from "./render/sources";
+import { type UploadName, uploadKeys } from "./url/path";
+import { LeaseLock } from "./util/lease-lock";
+import type { KeepAlive } from "./util/shared";
+
+/** Lookups of uploads (three ranged R2 reads each), shared by every request. */
+export const directory = new UploadDirectory();
+
+/** Purge generations this isolate has read (or written, when a purge ran here). */
+export const generations = new Generations();
+
+/** The isolate's hottest derivatives, in front of the Cache API (see cache/hot.ts). */
+export const hot = new HotCache();
+
+/** Decoded sources shared by every size being made from them (see render/sources.ts). */
+export const sources = new DecodedSources<DecodedSource>();
+
+/** A derivative being made, shared by every miss for it. */
+export interface Made {
+	readonly bytes: Uint8Array;
+	readonly contentType: string;
+	readonly timings: Record<string, number>;
+	/** Rendered here (false: read back from the derivative tier). */
+	readonly rendered: boolean;
+}
+
+/** Concurrent misses for one derivative share one render (see render/inflight.ts). */
+export const inflight = new Inflight<Made>();
+
+/** Most misses queued for a render slot in one isolate; past it, a 503. */
+export const MAX_RENDER_WAITERS = 32;
+/** Longest a miss waits in that queue (ms), then a 503. */
+export const RENDER_QUEUE_WAIT_MS = 30_000;
+/** A render slot not given back within this (ms) is taken back. */
+export const RENDER_SLOT_LEASE_MS = 60_000;
+
+/**
+ * Renders (source download + decode → encode) admitted at once per isolate:
+ * one decoding while the next one's source downloads. Bounds memory under a
+ * burst of different misses (see Gate).
+ */
+export const renderGate = new Gate(2, {
+	maxWaiters: MAX_RENDER_WAITERS,
+	maxWaitMs: RENDER_QUEUE_WAIT_MS,
+	leaseMs: RENDER_SLOT_LEASE_MS,
+});
+
+/**
+ * At most one fan-out at a time: it is background work on the requests'
+ * thread, so a burst of misses for many uploads must not queue a full set of
+ * renders per upload in front of them. Its lease outlives a fan-out cut off
+ * with its request (waitUntil work ends ~30 s after a client goes).
+ */
+export const fanOutLock = new LeaseLock(5 * 60_000);
+
+/** Forget everything this isolate remembers. */
+export function resetState(): void {
+	directory.forget("");
+	generations.clear();
+	hot.clear();
+	sources.forget();
+	inflight.clear();
+}
+
+/**
+ * The purge generation of `key` (a derivative of the upload, or the upload
+ * itself for what describes all of it). Normally answered from memory.
+ */
+export async function generationFor(
+	env: Env,
+	config: Config,
+	uploadKey: string,
+	key: string,
+	/** Keeps a KV read this call starts alive if the request is cancelled. */
+	keep?: KeepAlive,
+): Promise<number> {
+	const memoMs = config.generationMemoMs;
+	return generations.current(env.PURGE_STATE, uploadKey, key, memoMs, Date.now(), keep);
+}
+
+/**
+ * The upload's lookup, remembered per purge generation: a purge makes the
+ * next request look it up again. Shared by serving and the size table.
+ */
+export function findUpload(
+	env: Env,
+	config: Config,
+	upload: UploadName,
+	generation: number,
+	keep?: KeepAlive,
+): Promise<UploadMeta> {
+	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
+	const { dir, name, ext } = upload;
+	return directory.get(
+		`${uploadKeys({ dir, name, ext }).upload}#${generation}`,
+		() => lookupUpload(storage, dir, name, ext, config.limits),
+		keep,
+	);
+}

@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * The browser test: plain Node (it starts `wrangler dev` and drives Debian's
+ * The browser test: plain Node (it starts `wrangler dev` and drives a headless
  * Chromium), so none of the workerd pool of vitest.config.ts.
  */
 export default defineConfig({

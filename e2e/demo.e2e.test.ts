@@ -1,15 +1,15 @@
 /**
  * End to end, in a real browser: `wrangler dev` serves the demo page from a
- * freshly seeded local R2 (its own persist dir, not the dev one), and
- * Debian's Chromium, driven headless by playwright-core, opens it at two
- * viewport widths. Every image must load at its listed size, the browser
+ * freshly seeded local R2 (its own persist dir, not the dev one), and a
+ * headless Chromium driven by playwright-core opens it at two viewport widths.
+ * The Chromium is the one @sparticuz/chromium ships in its npm package, or
+ * CHROMIUM_PATH's (see chromium.ts). Every image must load at its listed size, the browser
  * must pick the srcset candidate WordPress's attributes imply, and a reload
  * must be served from the edge cache. Screenshots go to test-results/.
  *
  * Runs in Node (vitest.e2e.config.ts), not in workerd.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,9 +17,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testChromium } from "./chromium";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SEED = "2025/09/AdobeStock_1228396051_Editorial_Use_Only.jpeg";
 const SEED_FILE = (suffix: string) =>
 	`/files/2025/09/AdobeStock_1228396051_Editorial_Use_Only${suffix}.jpeg`;
@@ -101,13 +101,7 @@ const killOnExit = () => {
 };
 
 beforeAll(async () => {
-	if (!existsSync(CHROMIUM)) {
-		throw new Error(
-			`The e2e test drives Debian's Chromium at ${CHROMIUM}, which is missing. ` +
-				"Install it with: apt-get update && apt-get install -y chromium " +
-				"(or point CHROMIUM_PATH at a Chromium binary).",
-		);
-	}
+	const chromiumBinary = await testChromium(ROOT);
 	state = await mkdtemp(join(tmpdir(), "wp-edge-images-e2e-"));
 	await promisify(execFile)(
 		process.execPath,
@@ -148,7 +142,8 @@ beforeAll(async () => {
 	wrangler.stderr?.on("data", log);
 	await waitForServer(`${origin}/_sizes/${SEED}`, 90_000);
 	browser = await chromium.launch({
-		executablePath: CHROMIUM,
+		executablePath: chromiumBinary.executablePath,
+		env: chromiumBinary.env,
 		headless: true,
 		// Playwright gives every launch a fresh, temporary --user-data-dir.
 		args: [
@@ -162,6 +157,9 @@ beforeAll(async () => {
 			"--disable-sync",
 		],
 	});
+	console.info(
+		`e2e browser: Chromium ${browser.version()} at ${chromiumBinary.executablePath} (${chromiumBinary.source})`,
+	);
 	await mkdir(join(ROOT, "test-results"), { recursive: true });
 });
 

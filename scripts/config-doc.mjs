@@ -22,6 +22,8 @@ const wanted = `${before}${START}\n${configTable()}\n${END}${after}`;
 if (process.argv.includes("--write")) {
 	await writeFile(README, wanted);
 } else if (wanted !== readme) {
-	console.error("README.md's configuration table differs from src/config/spec.ts: run node scripts/config-doc.mjs --write");
+	console.error(
+		"README.md's configuration table differs from src/config/spec.ts: run node scripts/config-doc.mjs --write",
+	);
 	process.exit(1);
 }

@@ -22,6 +22,7 @@
 import { UpstreamError } from "../http/errors";
 import { guarded } from "../origin/storage";
 import { fileOf } from "../url/path";
+import { BoundedMap } from "../util/bounded-map";
 import { hex } from "../util/hex";
 import { log } from "../util/log";
 import { type KeepAlive, SharedTimeoutError, watch } from "../util/shared";
@@ -232,14 +233,17 @@ function isSettled<T>(memo: Memo<T> | undefined): memo is { value: T; expires: n
  * none, the request fails with 503 rather than serve what may have been purged.
  */
 export class Generations {
-	readonly #uploads = new Map<string, Memo<UploadDoc>>();
+	/** Kept past their expiry: a stale record is the fallback when KV fails. */
+	readonly #uploads: BoundedMap<Memo<UploadDoc>>;
 	#epochs: Memo<EpochDoc> | undefined;
 
 	constructor(
 		readonly maxEntries = 10_000,
 		/** Longest a request waits for a KV read another request started (ms). */
 		readonly readWaitMs = READ_WAIT_MS,
-	) {}
+	) {
+		this.#uploads = new BoundedMap({ maxEntries });
+	}
 
 	/**
 	 * The generation of `key` (a derivative of `uploadKey`): a number when both
@@ -256,7 +260,7 @@ export class Generations {
 	): number | Promise<number> {
 		if (!kv) return 0;
 		const id = generationKey(uploadKey);
-		const upload = this.#fresh(this.#uploads.get(id), now);
+		const upload = this.#fresh(this.#uploads.peek(id), now);
 		const epochs = this.#fresh(this.#epochs, now);
 		if (upload && epochs && !(upload instanceof Promise) && !(epochs instanceof Promise)) {
 			return generationOf(key, upload, epochs);
@@ -275,7 +279,7 @@ export class Generations {
 		// the caller sees the 503.
 		return Promise.allSettled([
 			watched(uploadP, () => {
-				if (this.#uploads.get(id)?.value === uploadP) this.#uploads.delete(id);
+				if (this.#uploads.peek(id)?.value === uploadP) this.#uploads.delete(id);
 			}),
 			watched(epochsP, () => {
 				if (this.#epochs?.value === epochsP) this.#epochs = undefined;
@@ -298,7 +302,7 @@ export class Generations {
 
 	/** The record this isolate is using now, if any (purges delete its cache keys too). */
 	known(uploadKey: string): UploadDoc | undefined {
-		const value = this.#uploads.get(generationKey(uploadKey))?.value;
+		const value = this.#uploads.peek(generationKey(uploadKey))?.value;
 		return value instanceof Promise ? undefined : value;
 	}
 
@@ -317,13 +321,7 @@ export class Generations {
 	}
 
 	#set(id: string, memo: Memo<UploadDoc>): void {
-		this.#uploads.delete(id);
-		this.#uploads.set(id, memo);
-		while (this.#uploads.size > this.maxEntries) {
-			const oldest = this.#uploads.keys().next().value;
-			if (oldest === undefined) break;
-			this.#uploads.delete(oldest);
-		}
+		this.#uploads.set(id, memo, Number.POSITIVE_INFINITY);
 	}
 
 	#loadUpload(
@@ -333,7 +331,7 @@ export class Generations {
 		now: number,
 		keep?: KeepAlive,
 	): Promise<UploadDoc> {
-		const stale = this.#uploads.get(id);
+		const stale = this.#uploads.peek(id);
 		// KV's answer may be older than what this isolate already served (its
 		// edge cache lags a purge by up to KV_CACHE_TTL_S): merge, never step back.
 		const value = readUploadDoc(kv, id, KV_CACHE_TTL_S).then(
@@ -343,11 +341,11 @@ export class Generations {
 		this.#set(id, { value, expires: now + ttlMs });
 		value.then(
 			(doc) => {
-				if (this.#uploads.get(id)?.value === value)
+				if (this.#uploads.peek(id)?.value === value)
 					this.#set(id, { value: doc, expires: now + ttlMs });
 			},
 			() => {
-				if (this.#uploads.get(id)?.value === value) this.#uploads.delete(id);
+				if (this.#uploads.peek(id)?.value === value) this.#uploads.delete(id);
 			},
 		);
 		keep?.(value);

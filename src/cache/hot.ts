@@ -9,18 +9,15 @@
  * it. Bounded by bytes (least recently used go first) and by age.
  */
 
+import { BoundedMap } from "../util/bounded-map";
+
 export interface HotEntry {
 	readonly bytes: Uint8Array;
 	readonly headers: readonly (readonly [string, string])[];
 }
 
-interface Slot extends HotEntry {
-	readonly expires: number;
-}
-
 export class HotCache {
-	readonly #slots = new Map<string, Slot>();
-	#held = 0;
+	readonly #slots: BoundedMap<HotEntry>;
 
 	constructor(
 		/** Most bytes held. */
@@ -29,18 +26,12 @@ export class HotCache {
 		readonly maxEntryBytes = 2 ** 20,
 		/** How long an entry is served after it was stored (ms). */
 		readonly ttlMs = 60_000,
-	) {}
+	) {
+		this.#slots = new BoundedMap({ maxWeight: budgetBytes });
+	}
 
 	get(key: string, now = Date.now()): HotEntry | undefined {
-		const slot = this.#slots.get(key);
-		if (!slot) return undefined;
-		this.#slots.delete(key);
-		if (slot.expires <= now) {
-			this.#held -= slot.bytes.byteLength;
-			return undefined;
-		}
-		this.#slots.set(key, slot); // most recently used last
-		return slot;
+		return this.#slots.get(key, now);
 	}
 
 	/**
@@ -56,30 +47,19 @@ export class HotCache {
 	): void {
 		const age = Math.min(this.ttlMs, maxAgeMs);
 		if (bytes.byteLength > this.maxEntryBytes || this.budgetBytes <= 0 || !(age > 0)) return;
-		this.delete(key);
-		this.#slots.set(key, { bytes, headers: [...headers], expires: now + age });
-		this.#held += bytes.byteLength;
-		for (const [k, slot] of this.#slots) {
-			if (this.#held <= this.budgetBytes) break;
-			this.#slots.delete(k);
-			this.#held -= slot.bytes.byteLength;
-		}
+		this.#slots.set(key, { bytes, headers: [...headers] }, now + age, bytes.byteLength);
 	}
 
 	delete(key: string): void {
-		const slot = this.#slots.get(key);
-		if (!slot) return;
 		this.#slots.delete(key);
-		this.#held -= slot.bytes.byteLength;
 	}
 
 	clear(): void {
 		this.#slots.clear();
-		this.#held = 0;
 	}
 
 	get heldBytes(): number {
-		return this.#held;
+		return this.#slots.weight;
 	}
 }
 

@@ -12,6 +12,7 @@ import { LimitExceededError, NotFoundError, UnprocessableError } from "../http/e
 import { uprightSize } from "../image/orientation";
 import { type ImageFormat, type ImageInfo, probeImage } from "../image/probe";
 import { fileOf, uploadKeys } from "../url/path";
+import { BoundedMap } from "../util/bounded-map";
 import { type KeepAlive, Shared, SharedTimeoutError } from "../util/shared";
 import type { Storage } from "./storage";
 
@@ -166,18 +167,13 @@ export async function lookupUpload(
 	};
 }
 
-interface Entry {
-	readonly value: Shared<UploadMeta>;
-	readonly expires: number;
-}
-
 /**
  * Per-isolate memory of lookups, bounded in count. Concurrent lookups of one
  * upload share a single set of R2 reads. A failed lookup is remembered only
  * when it is a 404, and only briefly.
  */
 export class UploadDirectory {
-	readonly #entries = new Map<string, Entry>();
+	readonly #entries: BoundedMap<Shared<UploadMeta>>;
 
 	constructor(
 		readonly maxEntries = 2000,
@@ -185,7 +181,9 @@ export class UploadDirectory {
 		readonly negativeTtlMs = 60_000,
 		/** Longest a request waits for a lookup another request started. */
 		readonly maxWaitMs = 60_000,
-	) {}
+	) {
+		this.#entries = new BoundedMap({ maxEntries });
+	}
 
 	/**
 	 * A lookup another request started is watched, never awaited (see Shared).
@@ -200,31 +198,21 @@ export class UploadDirectory {
 		keep?: KeepAlive,
 		now = Date.now(),
 	): Promise<UploadMeta> {
-		const hit = this.#entries.get(cacheKey);
-		if (hit && hit.expires > now && !hit.value.stale(this.maxWaitMs, now)) {
-			// Refresh recency: Map iteration order is insertion order.
-			this.#entries.delete(cacheKey);
-			this.#entries.set(cacheKey, hit);
-			return this.#wait(cacheKey, hit.value);
-		}
+		const hit = this.#entries.get(cacheKey, now);
+		if (hit && !hit.stale(this.maxWaitMs, now)) return this.#wait(cacheKey, hit);
 		const promise = lookup();
 		const value = new Shared(promise);
-		this.#entries.set(cacheKey, { value, expires: now + this.ttlMs });
+		this.#entries.set(cacheKey, value, now + this.ttlMs);
 		// Cleanup happens in the lookup's own settlement, whoever is still waiting.
 		const settled = promise.catch((err) => {
-			if (this.#entries.get(cacheKey)?.value !== value) return;
+			if (this.#entries.peek(cacheKey, now) !== value) return;
 			if (err instanceof NotFoundError) {
-				this.#entries.set(cacheKey, { value, expires: now + this.negativeTtlMs });
+				this.#entries.update(cacheKey, now + this.negativeTtlMs, 0);
 			} else {
 				this.#entries.delete(cacheKey);
 			}
 		});
 		keep?.(settled);
-		while (this.#entries.size > this.maxEntries) {
-			const oldest = this.#entries.keys().next().value;
-			if (oldest === undefined) break;
-			this.#entries.delete(oldest);
-		}
 		return this.#wait(cacheKey, value);
 	}
 
@@ -233,7 +221,7 @@ export class UploadDirectory {
 			return await value.get(this.maxWaitMs);
 		} catch (err) {
 			// Gave up on it: the next request looks the upload up afresh.
-			if (err instanceof SharedTimeoutError && this.#entries.get(cacheKey)?.value === value) {
+			if (err instanceof SharedTimeoutError && this.#entries.peek(cacheKey) === value) {
 				this.#entries.delete(cacheKey);
 			}
 			throw err;
@@ -242,13 +230,6 @@ export class UploadDirectory {
 
 	/** Forget everything under a key prefix ("" = all). */
 	forget(prefix: string): number {
-		let n = 0;
-		for (const key of [...this.#entries.keys()]) {
-			if (key.startsWith(prefix)) {
-				this.#entries.delete(key);
-				n++;
-			}
-		}
-		return n;
+		return this.#entries.deleteWhere((key) => key.startsWith(prefix));
 	}
 }

@@ -5,7 +5,7 @@
  * (crop window in the source's stored pixels, output size, EXIF orientation
  * still to apply); output is the encoded derivative.
  */
-import { LimitExceededError, SourceChangedError, } from "../http/errors";
+import { LimitExceededError, SourceChangedError } from "../http/errors";
 import { smoothFaintColours } from "../image/alpha";
 import {
 	decodeImage,

@@ -5,17 +5,17 @@
  * size (the fan-out, or a page asking for its srcset) within a byte budget.
  */
 import type { RGBAImage } from "../image/orientation";
+import { BoundedMap } from "../util/bounded-map";
 
 interface Entry<T> {
 	readonly id: string;
 	/** The decode's scale, in eighths of the stored size (see decodeJpeg). */
 	readonly scale: number;
 	readonly value: Promise<T>;
-	/** Bytes held once decoded; 0 while pending. */
-	bytes: number;
-	expires: number;
 	/** When the decode started (epoch ms). */
 	readonly started: number;
+	/** Settled: its pixels are held (the map's weight is their bytes). */
+	settled: boolean;
 }
 
 /** Anything holding decoded pixels; its size is the pixels' bytes. */
@@ -24,7 +24,8 @@ export interface Decoded {
 }
 
 export class DecodedSources<T extends Decoded = Decoded> {
-	readonly #entries = new Map<string, Entry<T>>();
+	/** Keyed `id@scale`; pending decodes weigh nothing and never expire. */
+	readonly #entries: BoundedMap<Entry<T>>;
 
 	constructor(
 		/** Most decoded bytes kept after their decode settles. */
@@ -36,7 +37,9 @@ export class DecodedSources<T extends Decoded = Decoded> {
 		 * cancelled (client gone) and will never settle: it is replaced.
 		 */
 		readonly maxPendingMs = 60_000,
-	) {}
+	) {
+		this.#entries = new BoundedMap({ maxWeight: budgetBytes });
+	}
 
 	/**
 	 * The decoded pixels for `id` (which must change when the source's bytes
@@ -54,89 +57,60 @@ export class DecodedSources<T extends Decoded = Decoded> {
 		now = Date.now(),
 		upgrade: () => number = () => scale,
 	): Promise<T> {
-		this.#evict(now);
-		let hit: [string, Entry<T>] | undefined;
-		let smaller = false;
-		for (const [key, entry] of this.#entries) {
-			if (entry.id !== id) continue;
-			if (entry.bytes === 0 && now - entry.started > this.maxPendingMs) {
-				this.#entries.delete(key);
-			} else if (entry.scale < scale) {
-				smaller = true;
-			} else if (!hit || entry.scale < hit[1].scale) {
-				hit = [key, entry];
-			}
-		}
+		this.#entries.prune(now);
+		// Pending for too long: its request was cancelled; it will never settle.
+		this.#entries.deleteWhere(
+			(_, e) => e.id === id && !e.settled && now - e.started > this.maxPendingMs,
+		);
+		const mine = [...this.#entries.entries()].filter(([, e]) => e.id === id);
+		const hit = mine
+			.filter(([, e]) => e.scale >= scale)
+			.sort(([, a], [, b]) => a.scale - b.scale)[0];
 		if (hit) {
 			const [key, entry] = hit;
-			entry.expires = now + this.ttlMs;
-			this.#entries.delete(key);
-			this.#entries.set(key, entry);
+			this.#entries.touch(key, entry.settled ? now + this.ttlMs : Number.POSITIVE_INFINITY);
 			return entry.value;
 		}
-		const at = smaller ? Math.max(scale, upgrade()) : scale;
+		const smaller = mine.length > 0;
+		return this.#start(id, smaller ? Math.max(scale, upgrade()) : scale, decode, now);
+	}
+
+	#start(id: string, at: number, decode: (scale: number) => Promise<T>, now: number): Promise<T> {
 		const key = `${id}@${at}`;
 		const value = decode(at);
-		const entry: Entry<T> = {
-			id,
-			scale: at,
-			value,
-			bytes: 0,
-			expires: now + this.ttlMs,
-			started: now,
-		};
-		this.#entries.set(key, entry);
+		const entry: Entry<T> = { id, scale: at, value, started: now, settled: false };
+		this.#entries.set(key, entry, Number.POSITIVE_INFINITY);
 		value.then(
-			(decoded) => {
-				if (this.#entries.get(key) !== entry) return;
-				entry.bytes = decoded.image.data.byteLength;
-				// An upgrade serves every size the smaller decodes did: let them go.
-				for (const [k, other] of this.#entries) {
-					if (other.id === id && other.scale < at && other.bytes > 0) this.#entries.delete(k);
-				}
-				// Waiters already hold the promise; keeping it is only for later requests.
-				if (entry.bytes > this.budgetBytes) this.#entries.delete(key);
-				else this.#evict(now);
-			},
+			(decoded) => this.#settle(key, entry, decoded.image.data.byteLength, now),
 			() => {
-				if (this.#entries.get(key) === entry) this.#entries.delete(key);
+				if (this.#entries.peek(key) === entry) this.#entries.delete(key);
 			},
 		);
 		return value;
 	}
 
+	#settle(key: string, entry: Entry<T>, bytes: number, now: number): void {
+		if (this.#entries.peek(key) !== entry) return;
+		entry.settled = true;
+		// An upgrade serves every size the smaller decodes did: let them go.
+		this.#entries.deleteWhere((_, e) => e.id === entry.id && e.scale < entry.scale && e.settled);
+		// Waiters already hold the promise; keeping it is only for later requests.
+		if (bytes > this.budgetBytes) this.#entries.delete(key);
+		else this.#entries.update(key, now + this.ttlMs, bytes);
+	}
+
 	/** Bytes of settled pixels held now. */
 	get heldBytes(): number {
-		let n = 0;
-		for (const entry of this.#entries.values()) n += entry.bytes;
-		return n;
+		return this.#entries.weight;
 	}
 
 	/** Forget `value`, a decode of `id`, if it is still held (a waiter gave up on it). */
 	drop(id: string, value: Promise<T>): void {
-		for (const [key, entry] of this.#entries) {
-			if (entry.id === id && entry.value === value) this.#entries.delete(key);
-		}
+		this.#entries.deleteWhere((_, e) => e.id === id && e.value === value);
 	}
 
 	/** Forget every source whose id starts with prefix ("" = all). */
 	forget(prefix = ""): void {
-		for (const [key, entry] of [...this.#entries]) {
-			if (entry.id.startsWith(prefix)) this.#entries.delete(key);
-		}
-	}
-
-	#evict(now: number): void {
-		for (const [id, entry] of this.#entries) {
-			if (entry.bytes > 0 && entry.expires <= now) this.#entries.delete(id);
-		}
-		let held = this.heldBytes;
-		// Map order is recency order: drop the least recently used settled entries.
-		for (const [id, entry] of this.#entries) {
-			if (held <= this.budgetBytes) break;
-			if (entry.bytes === 0) continue;
-			this.#entries.delete(id);
-			held -= entry.bytes;
-		}
+		this.#entries.deleteWhere((_, e) => e.id.startsWith(prefix));
 	}
 }

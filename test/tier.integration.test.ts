@@ -279,16 +279,42 @@ describe("derivative tier", () => {
 		const a = await upload();
 		const b = await upload();
 		const zero = async () => 0;
-		const first = fanOut(storage, tier, a.meta, a.path, "jpeg", config, zero);
+		const first = fanOut({
+			storage,
+			tier,
+			meta: a.meta,
+			path: a.path,
+			output: "jpeg",
+			config,
+			generationOf: zero,
+		});
 		// The first one took the slot before its first await: the second returns at once.
-		expect(await fanOut(storage, tier, b.meta, b.path, "jpeg", config, zero)).toBe(0);
+		expect(
+			await fanOut({
+				storage,
+				tier,
+				meta: b.meta,
+				path: b.path,
+				output: "jpeg",
+				config,
+				generationOf: zero,
+			}),
+		).toBe(0);
 		expect(await first).toBe(GARDEN_SIZES.length - 1);
 		const listedB = await env.DERIVATIVES.list({ prefix: `tier/${b.path.name}-` });
 		expect(listedB.objects).toEqual([]);
 		// Once it is done, the next fan-out runs.
-		expect(await fanOut(storage, tier, b.meta, b.path, "jpeg", config, zero)).toBe(
-			GARDEN_SIZES.length - 1,
-		);
+		expect(
+			await fanOut({
+				storage,
+				tier,
+				meta: b.meta,
+				path: b.path,
+				output: "jpeg",
+				config,
+				generationOf: zero,
+			}),
+		).toBe(GARDEN_SIZES.length - 1);
 	});
 
 	it("without a DERIVATIVES binding nothing is stored and every miss renders", async () => {

@@ -358,21 +358,42 @@ async function purgeGlobal(
 	return purgeZone(config.zonePurge, { files, prefixes });
 }
 
-export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<PurgeOutcome> {
-	const p = await plan(req, ctx);
-	// Before anything changes: a request too large to carry out is refused whole.
-	const { cacheKeys, derivativeKeys, unknownSizes } = await oldCacheKeys(p, ctx);
-	const max = ctx.config.purgeMaxCacheKeys;
+/** What the generation step changed, for the report. */
+function generationChanges(p: Plan) {
+	return {
+		changes: p.uploads.flatMap((u, i) =>
+			(u.whole ? [u.uploadKey] : [...u.urlKeys]).map((key) => ({
+				key,
+				from: generationOf(key, p.docs[i] as UploadDoc, p.epochs),
+				to: generationOf(key, p.nextDocs[i] as UploadDoc, p.nextEpochs),
+			})),
+		),
+		epochs: p.epochsChange
+			? {
+					from: { all: p.epochs.all, prefixes: p.epochs.prefixes.length },
+					to: { all: p.nextEpochs.all, prefixes: p.nextEpochs.prefixes.length },
+				}
+			: null,
+	};
+}
+
+/** Refuse, before anything changes, a purge too large to carry out whole. */
+function assertPurgeSize(cacheKeys: readonly string[], max: number): void {
 	if (cacheKeys.length > max) {
 		throw new PayloadTooLargeError(
 			`This purge would touch ${cacheKeys.length} cache keys (at most ${max} per request, PURGE_MAX_CACHE_KEYS): send fewer images or urls per request, or a prefix`,
 		);
 	}
+}
+
+export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<PurgeOutcome> {
+	const p = await plan(req, ctx);
+	const { cacheKeys, derivativeKeys, unknownSizes } = await oldCacheKeys(p, ctx);
+	assertPurgeSize(cacheKeys, ctx.config.purgeMaxCacheKeys);
 	const stored = await storeGenerations(p, ctx, req);
 	const deleted = await deleteLocal(cacheKeys);
 	const tier = await purgeTier(ctx.tier, derivativeKeys, req.prefix, req.everything);
 	const zone = await purgeGlobal(req, ctx, cacheKeys);
-
 	const generationFailed = stored.failed.length > 0;
 	const ok = !generationFailed && (zone?.ok ?? true);
 	const report = {
@@ -386,19 +407,7 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 		generation: {
 			ok: !generationFailed,
 			...stored,
-			changes: p.uploads.flatMap((u, i) =>
-				(u.whole ? [u.uploadKey] : [...u.urlKeys]).map((key) => ({
-					key,
-					from: generationOf(key, p.docs[i] as UploadDoc, p.epochs),
-					to: generationOf(key, p.nextDocs[i] as UploadDoc, p.nextEpochs),
-				})),
-			),
-			epochs: p.epochsChange
-				? {
-						from: { all: p.epochs.all, prefixes: p.epochs.prefixes.length },
-						to: { all: p.nextEpochs.all, prefixes: p.nextEpochs.prefixes.length },
-					}
-				: null,
+			...generationChanges(p),
 			// Other isolates trust what they read for the memo time; KV's edge cache
 			// and propagation add up to about a minute and a half more.
 			elsewhereWithinSeconds: Math.ceil(ctx.config.generationMemoMs / 1000) + KV_CACHE_TTL_S + 60,
@@ -407,19 +416,14 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 			cacheKeys: cacheKeys.length,
 			deleted,
 			unknownSizes,
-			...(p.epochsChange
-				? {
-						note: "entries under a prefix cannot be listed; the generation bump makes them unreachable",
-					}
-				: {}),
+			...(p.epochsChange ? { note: PREFIX_NOTE } : {}),
 		},
 		tier,
 		global: zone ? { configured: true, ...zone } : { configured: Boolean(ctx.config.zonePurge) },
 	};
-	return {
-		ok,
-		generationFailed,
-		report,
-		counts: { uploads: p.uploads.length, cacheKeys: cacheKeys.length, deleted },
-	};
+	const counts = { uploads: p.uploads.length, cacheKeys: cacheKeys.length, deleted };
+	return { ok, generationFailed, report, counts };
 }
+
+const PREFIX_NOTE =
+	"entries under a prefix cannot be listed; the generation bump makes them unreachable";

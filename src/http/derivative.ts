@@ -242,9 +242,17 @@ async function fillTier(c: Context<AppEnv>, wanted: Wanted, miss: Miss, made: Pr
 		await tier.put(tierObject(wanted), result.bytes, result.contentType, record);
 		const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
 		const uploadKey = uploadKeys(wanted.path).upload;
-		await fanOut(storage, tier, miss.meta, wanted.path, wanted.output, config, (key) =>
-			generationFor(c.env, config, uploadKey, key),
-		);
+		const generationOf = (key: string) => generationFor(c.env, config, uploadKey, key);
+		const { meta } = miss;
+		await fanOut({
+			storage,
+			tier,
+			meta,
+			path: wanted.path,
+			output: wanted.output,
+			config,
+			generationOf,
+		});
 	} catch (err) {
 		// Background work: the response is already right; say what failed.
 		const message = err instanceof Error ? err.message : String(err);

@@ -120,39 +120,58 @@ function notModifiedOnly(request: Headers): Headers | undefined {
 }
 
 export async function serveOriginal(c: Context<AppEnv>, path: OriginalPath): Promise<Response> {
-	const { config } = c.var;
-	const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
-	const request = c.req.raw.headers;
-	const head = c.req.method === "HEAD";
-	// A Range needs the size before R2 is asked for bytes: one metadata read first.
-	const wantsRange = !head && request.get("Range") !== null;
-	let object: R2Object | R2ObjectBody | null;
-	if (head || wantsRange) {
-		object = await storage.head(path.key);
-	} else {
-		const onlyIf = notModifiedOnly(request);
-		object = await storage.stream(path.key, onlyIf ? { onlyIf } : undefined);
-	}
+	const storage = new Storage(c.env.ORIGINALS, c.var.config.limits.r2TimeoutMs);
+	const object = await fetchObject(storage, path.key, c.req.raw);
 	if (!object) throw new NotFoundError("Not Found");
+	return answerObject(c, storage, path.key, object);
+}
 
+/**
+ * The object as a first read: metadata only for HEAD and for a Range (whose
+ * answer needs the size first), else the body unless a validator skips it.
+ */
+export async function fetchObject(
+	storage: Storage,
+	key: string,
+	request: Request,
+): Promise<R2Object | R2ObjectBody | null> {
+	if (request.method === "HEAD" || request.headers.get("Range") !== null) {
+		return storage.head(key);
+	}
+	const onlyIf = notModifiedOnly(request.headers);
+	return storage.stream(key, onlyIf ? { onlyIf } : undefined);
+}
+
+/** The headers a stored object is served with: its own metadata, else ours. */
+function objectHeaders(object: R2Object, key: string, cacheControl: string): Headers {
 	const headers = new Headers(SECURITY_HEADERS);
 	object.writeHttpMetadata(headers);
-	if (!headers.has("Content-Type")) headers.set("Content-Type", contentTypeFor(path.key));
-	if (!headers.has("Cache-Control")) headers.set("Cache-Control", config.cacheControl);
+	if (!headers.has("Content-Type")) headers.set("Content-Type", contentTypeFor(key));
+	if (!headers.has("Cache-Control")) headers.set("Cache-Control", cacheControl);
 	headers.set("ETag", object.httpEtag);
 	headers.set("Last-Modified", object.uploaded.toUTCString());
 	headers.set("Accept-Ranges", "bytes");
+	return headers;
+}
 
+/** Answer with a stored object as a static file: preconditions, HEAD, ranges. */
+export async function answerObject(
+	c: Context<AppEnv>,
+	storage: Storage,
+	key: string,
+	object: R2Object | R2ObjectBody,
+): Promise<Response> {
+	const request = c.req.raw.headers;
+	const headers = objectHeaders(object, key, c.var.config.cacheControl);
 	const precondition = evaluatePreconditions(request, object.httpEtag, object.uploaded);
 	if (precondition !== "ok") {
 		if (hasBody(object)) await object.body.cancel();
 		return new Response(null, { status: precondition === "412" ? 412 : 304, headers });
 	}
-	if (head) {
+	if (c.req.method === "HEAD") {
 		headers.set("Content-Length", String(object.size));
 		return new Response(null, { status: 200, headers });
 	}
-
 	const range = ifRangeHolds(request.get("If-Range"), object.httpEtag, object.uploaded)
 		? parseRange(request.get("Range"), object.size)
 		: FULL;
@@ -160,22 +179,30 @@ export async function serveOriginal(c: Context<AppEnv>, path: OriginalPath): Pro
 		headers.set("Content-Range", `bytes */${object.size}`);
 		return new Response(null, { status: 416, headers });
 	}
-	if (!hasBody(object)) {
-		// Metadata only so far (a Range request, or R2 judged a validator differently
-		// from §13): fetch exactly the version whose metadata we answered from.
-		object = await storage.stream(path.key, {
-			onlyIf: { etagMatches: object.etag },
-			...(range.kind === "range" ? { range: { offset: range.offset, length: range.length } } : {}),
-		});
-		if (!object || !hasBody(object)) {
-			throw new SourceChangedError(`get ${path.key}: changed since head`);
-		}
-	}
+	return sendBody(storage, key, object, range, headers);
+}
+
+async function sendBody(
+	storage: Storage,
+	key: string,
+	first: R2Object | R2ObjectBody,
+	range: RangeAnswer,
+	headers: Headers,
+): Promise<Response> {
+	// Metadata only so far (a Range request, or R2 judged a validator differently
+	// from §13): fetch exactly the version whose metadata we answered from.
+	const object = hasBody(first)
+		? first
+		: await storage.stream(key, {
+				onlyIf: { etagMatches: first.etag },
+				...(range.kind === "range"
+					? { range: { offset: range.offset, length: range.length } }
+					: {}),
+			});
+	if (!object || !hasBody(object)) throw new SourceChangedError(`get ${key}: changed since head`);
 	if (range.kind === "range") {
-		headers.set(
-			"Content-Range",
-			`bytes ${range.offset}-${range.offset + range.length - 1}/${object.size}`,
-		);
+		const last = range.offset + range.length - 1;
+		headers.set("Content-Range", `bytes ${range.offset}-${last}/${object.size}`);
 		headers.set("Content-Length", String(range.length));
 		return new Response(object.body, { status: 206, headers });
 	}

@@ -17,45 +17,43 @@ import { renderPlan, uploadScale } from "./make";
 import { servableFiles } from "./plan";
 import { derivativeEtag, derivativeSettings } from "./settings";
 
+/** Everything one fan-out needs: where to read and write, and what to make. */
+export interface FanOutJob {
+	readonly storage: Storage;
+	readonly tier: DerivativeTier;
+	readonly meta: UploadMeta;
+	/** The size whose miss started this (already stored). */
+	readonly path: DerivativePath;
+	readonly output: OutputFormat;
+	readonly config: Config;
+	/** The current purge generation of a derivative key (see cache/generation.ts). */
+	readonly generationOf: (key: string) => Promise<number>;
+}
+
 /**
  * Make the upload's other sizes and put them in the tier, one at a time
  * (bounded memory), skipping those already there. Only for uploads whose
  * WordPress dimensions are exact (otherwise names can be off by a pixel), and
- * only when no other fan-out runs in this isolate (see FanOutLock).
+ * only when no other fan-out runs in this isolate (see state.ts).
  */
-export async function fanOut(
-	storage: Storage,
-	tier: DerivativeTier,
-	meta: UploadMeta,
-	path: DerivativePath,
-	output: OutputFormat,
-	config: Config,
-	/** The current purge generation of a derivative key (see cache/generation.ts). */
-	generationOf: (key: string) => Promise<number>,
-): Promise<number> {
-	if (!meta.exact) return 0;
+export async function fanOut(job: FanOutJob): Promise<number> {
+	if (!job.meta.exact) return 0;
 	const release = fanOutLock.take();
 	if (!release) return 0;
 	try {
-		return await fillTier(storage, tier, meta, path, output, config, generationOf);
+		return await fillTier(job);
 	} catch (err) {
 		// Background work: log and stop; the next miss renders on demand.
-		log("error", { fanOut: path.key, message: err instanceof Error ? err.message : String(err) });
+		const message = err instanceof Error ? err.message : String(err);
+		log("error", { fanOut: job.path.key, message });
 		return 0;
 	} finally {
 		release();
 	}
 }
 
-async function fillTier(
-	storage: Storage,
-	tier: DerivativeTier,
-	meta: UploadMeta,
-	path: DerivativePath,
-	output: OutputFormat,
-	config: Config,
-	generationOf: (key: string) => Promise<number>,
-): Promise<number> {
+async function fillTier(job: FanOutJob): Promise<number> {
+	const { storage, tier, meta, path, output, config } = job;
 	const own = extensionFormat(path.ext) ?? "jpeg";
 	// The same settings hash the serving path keys this upload's entries by.
 	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
@@ -64,7 +62,7 @@ async function fillTier(
 	let made = 0;
 	for (const { key, render: plan } of servableFiles(meta, config)) {
 		if (key === path.key) continue;
-		const generation = await generationOf(key);
+		const generation = await job.generationOf(key);
 		const etag = await derivativeEtag(meta, plan, output, config, generation, settings);
 		const record = { etag, generation };
 		if (await tier.has(tierKey(key, output, own), record)) continue;

@@ -9,6 +9,7 @@ import type { OutputFormat } from "../image/formats";
 import type { UploadMeta } from "../origin/lookup";
 import type { Storage } from "../origin/storage";
 import { sources } from "../state";
+import { memoized } from "../util/memo";
 import { SharedTimeoutError, watch } from "../util/shared";
 import { type DecodedSource, decodeSource, type Rendered, render } from "./pipeline";
 import { type RenderPlan, servableSizes } from "./plan";
@@ -29,29 +30,17 @@ export function scaleFor(meta: UploadMeta, plans: readonly RenderPlan[]): number
 	return decodeScale(meta.source.info.format, needs, RESIZE.decodeGap);
 }
 
-const uploadScales = new WeakMap<UploadMeta, WeakMap<Config, number>>();
-
 /**
  * The scale one decode needs to make every size of the upload (the
  * fan-out's). Worked out once per looked-up upload and config: the serving
  * path, the shared decode and the fan-out all ask for it.
  */
-export function uploadScale(meta: UploadMeta, config: Config): number {
-	let byConfig = uploadScales.get(meta);
-	if (byConfig === undefined) {
-		byConfig = new WeakMap();
-		uploadScales.set(meta, byConfig);
-	}
-	let scale = byConfig.get(config);
-	if (scale === undefined) {
-		scale = scaleFor(
-			meta,
-			servableSizes(meta, config).map((s) => s.render),
-		);
-		byConfig.set(config, scale);
-	}
-	return scale;
-}
+export const uploadScale = memoized((meta: UploadMeta, config: Config): number =>
+	scaleFor(
+		meta,
+		servableSizes(meta, config).map((s) => s.render),
+	),
+);
 
 export interface RenderOptions {
 	/** Gets the source read's time as `r2` if this call made it. */

@@ -8,6 +8,7 @@ import { settingsHash, strongEtag } from "../cache/keys";
 import type { Config } from "../config";
 import type { EncodeSettings, OutputFormat } from "../image/formats";
 import type { UploadMeta } from "../origin/lookup";
+import { memoized } from "../util/memo";
 import type { ResizeSettings } from "./pipeline";
 import type { RenderPlan } from "./plan";
 
@@ -63,8 +64,6 @@ function encoderTag(output: OutputFormat, config: Config): string {
 	}
 }
 
-const derivativeSettingsMemo = new WeakMap<Config, Map<boolean, string>>();
-
 /**
  * Hash of every setting that changes which derivatives exist or what their
  * entries hold: the size registry (a 404 or a crop may change), encoder
@@ -74,26 +73,16 @@ const derivativeSettingsMemo = new WeakMap<Config, Map<boolean, string>>();
  * derivative's cache key (hits, negative 404s, purge) and of its ETag, so
  * derivative-tier objects made under other settings are ignored too.
  */
-export function derivativeSettings(config: Config, varies: boolean): string {
-	let memo = derivativeSettingsMemo.get(config);
-	if (memo === undefined) {
-		memo = new Map();
-		derivativeSettingsMemo.set(config, memo);
-	}
-	let hash = memo.get(varies);
-	if (hash === undefined) {
-		hash = settingsHash([
-			"derivative",
-			config.sizes,
-			encodeSettings(config),
-			varies,
-			RESIZE,
-			PIPELINE_VERSION,
-		]);
-		memo.set(varies, hash);
-	}
-	return hash;
-}
+export const derivativeSettings = memoized((config: Config, varies: boolean): string =>
+	settingsHash([
+		"derivative",
+		config.sizes,
+		encodeSettings(config),
+		varies,
+		RESIZE,
+		PIPELINE_VERSION,
+	]),
+);
 
 /** A derivative's strong ETag: its source version, geometry, settings and generation. */
 export function derivativeEtag(

@@ -8,7 +8,7 @@ import { DerivativeTier } from "../cache/tier";
 import type { Config, Limits } from "../config";
 import { ImageError, UpstreamError } from "../http/errors";
 import { variesByAccept } from "../http/negotiate";
-import type { EncodeSettings, OutputFormat } from "../image/formats";
+import { AVIF_DEFAULTS, type EncodeSettings, type OutputFormat } from "../image/formats";
 import { extensionFormat, type UploadMeta } from "../origin/lookup";
 import { type Storage, WritableStorage } from "../origin/storage";
 import type { DerivativePath } from "../url/path";
@@ -71,6 +71,10 @@ function encoderTag(output: OutputFormat, config: Config): string {
 			return `webp-q${config.webpQuality}-n${config.negotiatedWebpQuality}`;
 		case "png":
 			return `png-o${config.pngLevel}`;
+		case "gif":
+			return "gif";
+		case "avif":
+			return `avif-q${AVIF_DEFAULTS.quality}-s${AVIF_DEFAULTS.speed}`;
 	}
 }
 

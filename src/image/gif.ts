@@ -1,7 +1,8 @@
 /**
- * GIF, as WordPress's GD makes its sizes: decode the first frame (transparent
- * pixels as alpha 0), write a GIF of the same dimensions with one transparent
- * palette index for every pixel whose alpha is under 128 (GD's cut-off).
+ * GIF sizes as WordPress names them: decode the first frame (transparent
+ * pixels as alpha 0), as GD does, and write a GIF of exactly the size asked
+ * with one transparent palette index for every pixel whose alpha is under 128
+ * (WordPress 6.1's GD sizes lose transparency altogether; see fixtures/README.md).
  * Animation is opt-in: `gifFrames` composites each frame onto the canvas
  * (disposal methods 1–3, as browsers show it), one at a time, so a caller can
  * resize and hand it to `AnimatedGifWriter` without holding them all.
@@ -136,7 +137,7 @@ export function decodeGif(bytes: Uint8Array): RGBAImage {
 	return corrupt("no image in file");
 }
 
-/** GD's cut-off: a pixel with alpha under 128 is written as the transparent index. */
+/** GIF alpha is one bit: a pixel with alpha under 128 is written as the transparent index. */
 const OPAQUE_FROM = 128;
 
 interface Indexed {

@@ -72,6 +72,27 @@ describe("gifFrames: composited frames with their delays", () => {
 		}
 	});
 
+	it("disposal 2 (to background) and 3 (to previous) match ImageMagick's coalesced frames", async () => {
+		const frames = collect(await fixtureBytes(`${DIR}disposal-mix.gif`));
+		expect(frames).toHaveLength(4);
+		for (const [i, frame] of frames.entries()) {
+			const ref = await decodePng(await fixtureBytes(`formats/disposal-mix-frame${i}.png`));
+			expect(differing(frame.image, ref), `frame ${i}`).toBe(0);
+		}
+		// After frame 1 (disposal 2) its rectangle is transparent; frame 2's is restored to blue.
+		const last = frames[3]?.image as RGBAImage;
+		expect(alphaAt(last, 100, 70)).toBe(0);
+		expect(Array.from(last.data.subarray((100 * 200 + 40) * 4, (100 * 200 + 40) * 4 + 4))).toEqual([
+			0, 0, 255, 255,
+		]);
+	});
+
+	it("an interlaced GIF (4 passes) decodes row for row as ImageMagick does", async () => {
+		const img = decodeGif(await fixtureBytes(`${DIR}garden-interlaced.gif`));
+		const ref = await decodePng(await fixtureBytes("formats/garden-interlaced.png"));
+		expect(differing(img, ref)).toBe(0);
+	});
+
 	it("yields copies, so a caller may keep every frame", async () => {
 		const frames = collect(await fixtureBytes(`${DIR}bouncing-disc.gif`));
 		expect(new Set(frames.map((f) => f.image.data.buffer)).size).toBe(4);

@@ -22,12 +22,10 @@ import type { RGBAImage } from "./orientation";
 const decoder = new Lazy<DecModule>(
 	() => initEmscriptenModule(avifDecFactory, avifDecWasm),
 	emscriptenHeap,
-	"avif-dec",
 );
 const encoder = new Lazy<EncModule>(
 	() => initEmscriptenModule(avifEncFactory, avifEncWasm),
 	emscriptenHeap,
-	"avif-enc",
 );
 
 /** A copy the codec's heap cannot change under us (the result may be a view of it). */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { fixtureBytes } from "../../test/helpers";
-import { decodeAvif, encodeAvif } from "./avif";
+import { avifPeakHeap, decodeAvif, encodeAvif } from "./avif";
 import { decodeJpeg } from "./codecs";
 import { resizeRGBA } from "./resize";
 
@@ -59,6 +59,8 @@ describe.runIf(env.VITE_AVIF_SPEED)("AVIF encode time (quality 50)", () => {
 				);
 			}
 		}
+		const { decoder, encoder } = avifPeakHeap();
+		rows.push(`peak WASM heap: encoder ${encoder / 2 ** 20} MiB, decoder ${decoder / 2 ** 20} MiB`);
 		console.log(rows.join("\n"));
 	});
 });

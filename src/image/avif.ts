@@ -79,6 +79,11 @@ export async function encodeAvif(
 	return out;
 }
 
+/** Largest WASM heap each instance reached in this isolate (bytes): AVIF is the hungriest codec. */
+export function avifPeakHeap(): { decoder: number; encoder: number } {
+	return { decoder: decoder.peakHeap, encoder: encoder.peakHeap };
+}
+
 /** Test hook: drop the instances, as after a trap. */
 export function resetAvif(): void {
 	decoder.reset();

@@ -125,6 +125,10 @@ describe("limits: frames × width × height, checked before decoding", () => {
 		expect(err).toBeInstanceOf(LimitExceededError);
 		expect((err as LimitExceededError).publicMessage).toMatch(/MAX_ANIMATION_PIXELS/);
 		expect([...gifFrames(bytes, { budget: { maxPixels: 4 * 400 * 300 } })]).toHaveLength(4);
+		// The first frame alone needs one canvas.
+		const still = { maxPixels: 400 * 300 - 1, limit: "MAX_SOURCE_PIXELS" };
+		expect(() => decodeGif(bytes, still)).toThrow(/limit MAX_SOURCE_PIXELS/);
+		expect(decodeGif(bytes, { maxPixels: 400 * 300 }).width).toBe(400);
 	});
 
 	it("a header claiming 65535x65535 is refused from its first 20 bytes, before any pixel data", () => {

@@ -131,9 +131,12 @@ function clearRect(
 	}
 }
 
-/** The first frame, as GD (and so WordPress) reads a GIF. */
-export function decodeGif(bytes: Uint8Array): RGBAImage {
-	for (const frame of gifFrames(bytes, { maxFrames: 1 })) return frame.image;
+/**
+ * The first frame, as GD (and so WordPress) reads a GIF. With `budget`, a canvas
+ * over it is refused before anything is allocated (the probe's screen size is the same).
+ */
+export function decodeGif(bytes: Uint8Array, budget?: GifFrameOptions["budget"]): RGBAImage {
+	for (const frame of gifFrames(bytes, { maxFrames: 1, budget })) return frame.image;
 	return corrupt("no image in file");
 }
 

@@ -2,20 +2,27 @@
  * The codec registry: which formats the worker reads and writes, and one
  * place that dispatches on the format detected from magic bytes.
  *
- * Reads JPEG, PNG and still WebP. GIF and animated WebP are answered with 415
- * (no GIF codec ships with the worker, and a first-frame-only WebP would
- * silently turn an animation into a still under the same name); AVIF
- * originals are refused by the probe.
+ * Reads JPEG, PNG, still WebP, GIF (first frame, as GD) and AVIF; writes
+ * those too. Serving still refuses GIF and AVIF originals in assertDecodable
+ * until the pipeline picks their output format (negotiate.ts would answer a
+ * GIF's size as JPEG); animated WebP stays 415: libwebp's simple decoder, all
+ * jSquash ships, gives the first frame only, which would silently turn an
+ * animation into a still under the same name. HEIC is refused by the probe.
  */
 import { ImageError, InternalError, UnsupportedFormatError } from "../http/errors";
+import { decodeAvif, encodeAvif } from "./avif";
 import { assertJpegDecodable, decodeJpeg, describe, encodeJpeg } from "./codecs";
+import { decodeGif, encodeGif } from "./gif";
 import type { RGBAImage } from "./orientation";
 import { decodePng, encodePng } from "./png";
-import type { ImageFormat, ImageInfo } from "./probe";
+import { HEIC_REFUSAL, type ImageFormat, type ImageInfo } from "./probe";
 import { decodeWebp, encodeWebp, isLosslessWebp } from "./webp";
 
 /** Formats a derivative can be written in. */
-export type OutputFormat = "jpeg" | "png" | "webp";
+export type OutputFormat = "jpeg" | "png" | "webp" | "gif" | "avif";
+
+/** AVIF defaults until the integrator makes them settings: see BENCHMARKS.md for speed. */
+export const AVIF_DEFAULTS = { quality: 50, speed: 8 } as const;
 
 export interface EncodeSettings {
 	readonly jpegQuality: number;
@@ -26,6 +33,9 @@ export interface EncodeSettings {
 	readonly negotiatedWebpQuality: number;
 	/** oxipng effort (0–6). */
 	readonly pngLevel: number;
+	/** libavif quality (0–100) and libaom speed (0–10); AVIF_DEFAULTS when absent. */
+	readonly avifQuality?: number;
+	readonly avifSpeed?: number;
 }
 
 /** Refuse, before any download, an original this worker will not resize. */
@@ -41,6 +51,7 @@ export function assertDecodable(info: ImageInfo): void {
 		);
 	}
 	if (info.format === "avif") throw new UnsupportedFormatError("AVIF originals are not supported");
+	if (info.format === "heic") throw new UnsupportedFormatError(HEIC_REFUSAL);
 	assertJpegDecodable(info);
 }
 
@@ -57,6 +68,10 @@ export async function decodeImage(
 			return decodePng(bytes);
 		case "webp":
 			return decodeWebp(bytes);
+		case "gif":
+			return decodeGif(bytes);
+		case "avif":
+			return decodeAvif(bytes);
 		default:
 			throw new UnsupportedFormatError(`${format.toUpperCase()} originals are not supported`);
 	}
@@ -102,6 +117,13 @@ function encodeWith(image: RGBAImage, req: EncodeRequest): Promise<Uint8Array> {
 			return encodeWebp(image, {
 				quality: req.negotiated ? req.settings.negotiatedWebpQuality : req.settings.webpQuality,
 				lossless: req.lossless,
+			});
+		case "gif":
+			return Promise.resolve(encodeGif(image));
+		case "avif":
+			return encodeAvif(image, {
+				quality: req.settings.avifQuality ?? AVIF_DEFAULTS.quality,
+				speed: req.settings.avifSpeed ?? AVIF_DEFAULTS.speed,
 			});
 	}
 }

@@ -158,7 +158,11 @@ describe("detectFormat", () => {
 		["gif", gif(1, 1, null)],
 		["avif", ftyp("avif", "mif1", "miaf")],
 		["avif", ftyp("mif1", "miaf", "avis")],
-		[null, ftyp("heic", "mif1", "heic")],
+		["heic", ftyp("heic", "mif1", "heic")],
+		["heic", ftyp("mif1", "heix")],
+		["heic", ftyp("mif1", "miaf")],
+		["avif", ftyp("mif1", "miaf", "avif")],
+		[null, ftyp("isom", "mp41")],
 		[null, bytes("<!DOCTYPE html><html><body>not an image</body></html>")],
 		[null, bytes("RIFF", le32(100), "WAVEfmt ")],
 		[null, new Uint8Array(0)],
@@ -173,6 +177,7 @@ describe("detectFormat", () => {
 			webp: "image/webp",
 			gif: "image/gif",
 			avif: "image/avif",
+			heic: "image/heic",
 		});
 	});
 });
@@ -520,12 +525,21 @@ describe("probeImage: GIF", () => {
 });
 
 describe("probeImage: other formats", () => {
-	it("refuses AVIF explicitly", () => {
-		expectThrows(() => probeImage(ftyp("avif", "mif1")), UnsupportedFormatError);
+	it("calls an AVIF without a meta box corrupt", () => {
+		expectThrows(() => probeImage(ftyp("avif", "mif1")), UnprocessableError);
 	});
 
 	it.each([
-		["HEIC", ftyp("heic", "mif1")],
+		["heic", ftyp("heic", "mif1")],
+		["heix", ftyp("heix", "mif1")],
+		["mif1 only", ftyp("mif1", "miaf")],
+	])("HEIC (%s) → 415 naming HEIC", (_, b) => {
+		const err = caught(() => probeImage(b));
+		expect(err).toBeInstanceOf(UnsupportedFormatError);
+		expect((err as UnsupportedFormatError).publicMessage).toMatch(/HEIC/);
+	});
+
+	it.each([
 		["HTML", bytes("<!DOCTYPE html><html><body>not an image</body></html>")],
 		["BMP", bytes("BM", new Uint8Array(60))],
 	])("%s → UnsupportedFormatError", (_, b) => {
@@ -602,6 +616,40 @@ describe("probeImage: real files", () => {
 		expect(r).toMatchObject(expected);
 		expect(asked.length).toBeLessThanOrEqual(6);
 		expect(asked.at(-1) ?? start).toBeLessThan(400); // these headers are all near the start
+	});
+});
+
+describe("probeImage: GIF, AVIF and HEIC files", () => {
+	const dir = "originals/2025/10/";
+	it.each([
+		[
+			"garden-cutout.gif",
+			{ format: "gif", width: 640, height: 480, hasAlpha: true, animated: false },
+		],
+		[
+			"bouncing-disc.gif",
+			{ format: "gif", width: 400, height: 300, hasAlpha: true, animated: true },
+		],
+		["colorful-cups.avif", { format: "avif", width: 1200, height: 800, hasAlpha: false }],
+		// The header is whole; only the image data is cut (decoding it is a 422).
+		["colorful-cups-truncated.avif", { format: "avif", width: 1200, height: 800 }],
+		["garden-cutout.avif", { format: "avif", width: 640, height: 480, hasAlpha: true }],
+		// Stored 320x200, shown rotated: irot 3 (270° anti-clockwise) is EXIF 6, imir 1 is EXIF 2.
+		["autumn-irot3.avif", { format: "avif", width: 320, height: 200, orientation: 6 }],
+		["autumn-imir1.avif", { format: "avif", width: 320, height: 200, orientation: 2 }],
+	] as const)("%s", async (name, expected) => {
+		const file = await fixtureBytes(dir + name);
+		const { info: r, asked } = converge(file, 32);
+		expect(r).toMatchObject({ orientation: 1, animated: false, ...expected });
+		expect(asked.at(-1) ?? 0).toBeLessThan(1024); // header-only: the meta box is at the start
+		expect(info(probeImage(file))).toEqual(r);
+	});
+
+	it("refuses a real HEIC (iPhone-style, HEVC) with 415 naming HEIC", async () => {
+		const file = await fixtureBytes(`${dir}garden.heic`);
+		const thrown = caught(() => probeImage(file.subarray(0, 64)));
+		expect(thrown).toBeInstanceOf(UnsupportedFormatError);
+		expect((thrown as UnsupportedFormatError).publicMessage).toMatch(/HEIC/);
 	});
 });
 

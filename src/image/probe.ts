@@ -5,7 +5,7 @@
  */
 import { UnprocessableError, UnsupportedFormatError } from "../http/errors";
 
-export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "avif";
+export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "avif" | "heic";
 
 export const MIME: Record<ImageFormat, string> = {
 	jpeg: "image/jpeg",
@@ -13,6 +13,7 @@ export const MIME: Record<ImageFormat, string> = {
 	webp: "image/webp",
 	gif: "image/gif",
 	avif: "image/avif",
+	heic: "image/heic",
 };
 
 export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
@@ -59,16 +60,35 @@ export function detectFormat(b: Uint8Array): ImageFormat | null {
 	if (b.length >= 8 && PNG_SIG.every((v, k) => b[k] === v)) return "png";
 	if (ascii(b, 0, "GIF87a") || ascii(b, 0, "GIF89a")) return "gif";
 	if (ascii(b, 0, "RIFF") && ascii(b, 8, "WEBP")) return "webp";
-	if (ascii(b, 4, "ftyp")) {
-		// Major brand at 8, then compatible brands (skipping minor version at 12).
-		const size = u32be(b, 0); // 0 = "to end of file", 1 = 64-bit size follows: rare here
-		const end = Math.min(size >= 16 ? size : b.length, b.length);
-		for (let i = 8; i + 4 <= end; i += i === 8 ? 8 : 4) {
-			if (ascii(b, i, "avif") || ascii(b, i, "avis")) return "avif";
-		}
-	}
+	if (ascii(b, 4, "ftyp")) return heifKind(b);
 	return null;
 }
+
+/** HEIF brands whose images are HEVC (iPhone photos): not AV1, so not AVIF. */
+const HEVC_BRANDS = ["heic", "heix", "heim", "heis", "hevc", "hevx", "hevm", "hevs"];
+
+/**
+ * An ISO-BMFF `ftyp`: AVIF when any brand is avif/avis, else HEIC when a brand
+ * names HEVC, or is the generic still-image brand mif1/msf1 (left for HEVC).
+ */
+function heifKind(b: Uint8Array): ImageFormat | null {
+	const brands = ftypBrands(b);
+	if (brands.some((x) => x === "avif" || x === "avis")) return "avif";
+	if (brands.some((x) => HEVC_BRANDS.includes(x) || x === "mif1" || x === "msf1")) return "heic";
+	return null;
+}
+
+/** The major brand (at 8), then the compatible brands (skipping the minor version at 12). */
+function ftypBrands(b: Uint8Array): string[] {
+	const size = u32be(b, 0); // 0 = "to end of file", 1 = 64-bit size follows: rare here
+	const end = Math.min(size >= 16 ? size : b.length, b.length);
+	const brands: string[] = [];
+	for (let i = 8; i + 4 <= end; i += i === 8 ? 8 : 4) brands.push(fourcc(b, i));
+	return brands;
+}
+
+const fourcc = (b: Uint8Array, i: number) =>
+	String.fromCharCode(at(b, i), at(b, i + 1), at(b, i + 2), at(b, i + 3));
 
 /** Enough for every signature and the first few AVIF compatible brands. */
 const DETECT_BYTES = 32;
@@ -92,12 +112,17 @@ const PROBES: Record<ImageFormat, (b: Uint8Array) => ProbeResult> = {
 	png: probePng,
 	webp: probeWebp,
 	gif: probeGif,
-	avif: () => {
-		// No AVIF decoder ships with the worker, and AVIF orientation lives in irot/imir
-		// item properties rather than EXIF, so half an answer would mislead the planner.
-		throw new UnsupportedFormatError("AVIF originals are not supported");
+	avif: probeAvif,
+	heic: () => {
+		// No HEVC decoder ships with the worker: libheif-js is LGPL-3.0 with libde265
+		// (HEVC, patent-pooled) in a 1.4 MB WASM, for uploads WordPress 6.7+ turns into JPEG.
+		throw new UnsupportedFormatError(HEIC_REFUSAL);
 	},
 };
+
+/** The 415 answer for HEIC/HEIF originals; names the format so the site owner knows. */
+export const HEIC_REFUSAL =
+	"HEIC originals are not supported: upload JPEG, or let WordPress 6.7+ convert HEIC to JPEG";
 
 const ok = (info: ImageInfo): ProbeResult => ({ ok: true, info });
 
@@ -310,4 +335,111 @@ export function jpegHasEnd(b: Uint8Array): boolean {
 		if (b[k] === 0xff && b[k + 1] === 0xd9) return true;
 	}
 	return false;
+}
+
+/** An ISO-BMFF box: its type, where its payload starts, and where it ends. */
+interface Box {
+	readonly type: string;
+	readonly body: number;
+	readonly end: number;
+}
+
+/** The box header at i (needs 16 bytes for a 64-bit size); sizes are checked, not trusted. */
+function boxAt(b: Uint8Array, i: number, limit: number): Box {
+	const size32 = u32be(b, i);
+	const large = size32 === 1;
+	const size = large ? u32be(b, i + 8) * 2 ** 32 + u32be(b, i + 12) : size32;
+	const header = large ? 16 : 8;
+	const end = size === 0 ? limit : i + size;
+	if (end < i + header || end > limit)
+		corrupt("AVIF", `box ${fourcc(b, i + 4)} size ${size} at ${i}`);
+	return { type: fourcc(b, i + 4), body: i + header, end };
+}
+
+/** The child boxes of b[start, end), all of which must be in the buffer. */
+function children(b: Uint8Array, start: number, end: number): Box[] {
+	const boxes: Box[] = [];
+	for (let i = start; i + 8 <= end; ) {
+		const box = boxAt(b, i, end);
+		boxes.push(box);
+		i = box.end;
+	}
+	return boxes;
+}
+
+/** A HEIF/AVIF image's size lives in the `ispe` property of the primary item, inside `meta`. */
+function probeAvif(b: Uint8Array): ProbeResult {
+	const animated = ftypBrands(b).includes("avis");
+	for (let i = 0; ; ) {
+		if (i + 16 > b.length) return need(b, i + 16);
+		const box = boxAt(b, i, Number.MAX_SAFE_INTEGER);
+		if (box.type !== "meta" && box.end === Number.MAX_SAFE_INTEGER) corrupt("AVIF", "no meta box");
+		if (box.type === "meta") {
+			if (box.end > b.length) return need(b, box.end);
+			// meta is a full box: 4 bytes of version and flags before its children.
+			return ok({ ...avifMeta(b, box.body + 4, box.end), animated });
+		}
+		i = box.end;
+	}
+}
+
+/** From the meta box: the primary item's ispe, irot/imir, and whether an alpha plane exists. */
+function avifMeta(b: Uint8Array, start: number, end: number): Omit<ImageInfo, "animated"> {
+	const meta = children(b, start, end);
+	const pitm = meta.find((x) => x.type === "pitm");
+	const iprp = meta.find((x) => x.type === "iprp");
+	if (!pitm || !iprp) corrupt("AVIF", "no primary item or properties");
+	const primary = at(b, pitm.body) === 0 ? u16be(b, pitm.body + 4) : u32be(b, pitm.body + 4);
+	const [ipco, ...rest] = children(b, iprp.body, iprp.end);
+	if (ipco?.type !== "ipco") corrupt("AVIF", "iprp without ipco");
+	const props = children(b, ipco.body, ipco.end);
+	const ipma = rest.find((x) => x.type === "ipma");
+	if (!ipma) corrupt("AVIF", "no ipma");
+	const mine = associations(b, ipma, primary).map((k) => props[k - 1]);
+	const ispe = mine.find((p) => p?.type === "ispe");
+	if (!ispe || ispe.end - ispe.body < 12) corrupt("AVIF", `no ispe for item ${primary}`);
+	const width = u32be(b, ispe.body + 4);
+	const height = u32be(b, ispe.body + 8);
+	if (width === 0 || height === 0) corrupt("AVIF", `ispe ${width}x${height}`);
+	// An alpha plane is an auxiliary item whose auxC URN ends in "alpha".
+	const urn = (p: Box) =>
+		String.fromCharCode(...b.subarray(p.body + 4, Math.min(p.end, p.body + 68)));
+	const hasAlpha = props.some((p) => p.type === "auxC" && urn(p).includes("alpha"));
+	const orientation = heifOrientation(b, mine);
+	return { format: "avif", width, height, orientation, hasAlpha };
+}
+
+/** The 1-based ipco indices `ipma` associates with `item`. */
+function associations(b: Uint8Array, ipma: Box, item: number): number[] {
+	const version = at(b, ipma.body);
+	const wide = (at(b, ipma.body + 3) & 1) === 1; // flags bit 0: 15-bit indices
+	let i = ipma.body + 8;
+	for (let n = u32be(b, ipma.body + 4); n > 0 && i < ipma.end; n--) {
+		const id = version < 1 ? u16be(b, i) : u32be(b, i);
+		i += version < 1 ? 2 : 4;
+		const count = at(b, i++);
+		const found: number[] = [];
+		for (let k = 0; k < count; k++, i += wide ? 2 : 1) {
+			found.push(wide ? u16be(b, i) & 0x7fff : at(b, i) & 0x7f);
+		}
+		if (id === item) return found;
+	}
+	return [];
+}
+
+// EXIF orientation for "rotate cw quarter turns, then mirror": [no mirror, left-right, top-bottom].
+const HEIF_TO_EXIF: Orientation[][] = [
+	[1, 2, 4],
+	[6, 5, 7],
+	[3, 4, 2],
+	[8, 7, 5],
+];
+
+/** irot (anti-clockwise quarter turns) then imir (mode 0: top-bottom flip, 1: left-right; ISO/IEC 23008-12:2022). */
+function heifOrientation(b: Uint8Array, props: (Box | undefined)[]): Orientation {
+	const irot = props.find((p) => p?.type === "irot");
+	const imir = props.find((p) => p?.type === "imir");
+	const cw = irot ? (4 - (at(b, irot.body) & 3)) % 4 : 0;
+	const mirror = imir ? 2 - (at(b, imir.body) & 1) : 0;
+	return HEIF_TO_EXIF[cw]?.[mirror] ?? 1;
 }

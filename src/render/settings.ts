@@ -6,7 +6,7 @@
  */
 import { settingsHash, strongEtag } from "../cache/keys";
 import type { Config } from "../config";
-import type { EncodeSettings, OutputFormat } from "../image/formats";
+import { AVIF_DEFAULTS, type EncodeSettings, type OutputFormat } from "../image/formats";
 import type { UploadMeta } from "../origin/lookup";
 import { memoized } from "../util/memo";
 import type { ResizeSettings } from "./pipeline";
@@ -61,6 +61,10 @@ function encoderTag(output: OutputFormat, config: Config): string {
 			return `webp-q${config.webpQuality}-n${config.negotiatedWebpQuality}`;
 		case "png":
 			return `png-o${config.pngLevel}`;
+		case "gif":
+			return "gif";
+		case "avif":
+			return `avif-q${AVIF_DEFAULTS.quality}-s${AVIF_DEFAULTS.speed}`;
 	}
 }
 

@@ -1,0 +1,106 @@
+<?php
+/**
+ * The test's hands inside WordPress, through php-cli and wp-load.php (WP-CLI
+ * is in neither Debian nor npm): `php wp-helper.php <wordpress dir> <command> [args]`.
+ * Prints JSON.
+ *
+ *   install <url> <user> <password>   wp_install(), pretty permalinks off
+ *   theme <stylesheet>                switch_theme()
+ *   activate|deactivate <plugin>      e.g. wp-edge-images/wp-edge-images.php
+ *   app-password <user>               a new application password
+ *   meta <id>                         the attachment's stored metadata
+ *   set-size <id> <size> <field> <v>  tamper with one field of a size's metadata
+ *   option <name>                     get_option()
+ *   purge-with-origin <origin> <key>  purge through the plugin with another worker origin (to make one fail)
+ *   retry-purges                      run the WP-Cron retry now
+ *   admin-notices                     what admin_notices prints for the admin user
+ *
+ * @package WP_Edge_Images
+ */
+
+if ( 'cli' !== PHP_SAPI ) {
+	exit( 1 );
+}
+$root    = $argv[1];
+$command = $argv[2];
+$args    = array_slice( $argv, 3 );
+
+if ( 'install' === $command ) {
+	define( 'WP_INSTALLING', true );
+}
+if ( 'purge-with-origin' === $command ) {
+	define( 'WP_EDGE_IMAGES_ORIGIN', $args[0] );
+}
+$_SERVER['HTTP_HOST'] = '127.0.0.1';
+require $root . '/wp-load.php';
+
+function out( $value ) {
+	echo wp_json_encode( $value ) . "\n";
+}
+
+switch ( $command ) {
+	case 'install':
+		require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+		if ( ! is_blog_installed() ) {
+			$result = wp_install( 'Edge Images Test', $args[1], 'admin@example.com', false, '', $args[2] );
+			update_option( 'permalink_structure', '' );
+			out( array( 'user_id' => $result['user_id'] ) );
+		} else {
+			out( array( 'installed' => true ) );
+		}
+		break;
+	case 'theme':
+		switch_theme( $args[0] );
+		out( get_stylesheet() );
+		break;
+	case 'activate':
+	case 'deactivate':
+		require_once ABSPATH . 'wp-admin/includes/plugin.php';
+		if ( 'activate' === $command ) {
+			$result = activate_plugin( $args[0] );
+			if ( is_wp_error( $result ) ) {
+				fwrite( STDERR, $result->get_error_message() . "\n" );
+				exit( 1 );
+			}
+		} else {
+			deactivate_plugins( $args[0] );
+		}
+		out( get_option( 'active_plugins' ) );
+		break;
+	case 'app-password':
+		$user = get_user_by( 'login', $args[0] );
+		list( $password ) = WP_Application_Passwords::create_new_application_password( $user->ID, array( 'name' => 'e2e ' . microtime( true ) ) );
+		out( $password );
+		break;
+	case 'meta':
+		out( wp_get_attachment_metadata( (int) $args[0], true ) );
+		break;
+	case 'set-size':
+		$meta = wp_get_attachment_metadata( (int) $args[0], true );
+		$meta['sizes'][ $args[1] ][ $args[2] ] = is_numeric( $args[3] ) ? (int) $args[3] : $args[3];
+		// Straight to the database: no plugin filter sees the tampering.
+		update_post_meta( (int) $args[0], '_wp_attachment_metadata', $meta );
+		out( $meta['sizes'][ $args[1] ] );
+		break;
+	case 'option':
+		out( get_option( $args[0], null ) );
+		break;
+	case 'purge-with-origin':
+		$result = WP_Edge_Images_Purge::purge( array( $args[1] ) );
+		out( is_wp_error( $result ) ? $result->get_error_message() : true );
+		break;
+	case 'retry-purges':
+		WP_Edge_Images_Purge::retry();
+		out( WP_Edge_Images_Purge::queue() );
+		break;
+	case 'admin-notices':
+		$admins = get_users( array( 'role' => 'administrator' ) );
+		wp_set_current_user( $admins[0]->ID );
+		ob_start();
+		do_action( 'admin_notices' );
+		out( ob_get_clean() );
+		break;
+	default:
+		fwrite( STDERR, "unknown command $command\n" );
+		exit( 2 );
+}

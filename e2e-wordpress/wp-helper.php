@@ -11,6 +11,7 @@
  *   meta <id>                         the attachment's stored metadata
  *   set-size <id> <size> <field> <v>  tamper with one field of a size's metadata
  *   option <name>                     get_option()
+ *   set-option <name> <json>          update_option()
  *   purge-with-origin <origin> <key>  purge through the plugin with another worker origin (to make one fail)
  *   retry-purges                      run the WP-Cron retry now
  *   admin-notices                     what admin_notices prints for the admin user
@@ -84,6 +85,10 @@ switch ( $command ) {
 		break;
 	case 'option':
 		out( get_option( $args[0], null ) );
+		break;
+	case 'set-option':
+		update_option( $args[0], json_decode( $args[1], true ) );
+		out( get_option( $args[0] ) );
 		break;
 	case 'purge-with-origin':
 		$result = WP_Edge_Images_Purge::purge( array( $args[1] ) );

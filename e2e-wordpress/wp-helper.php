@@ -35,6 +35,11 @@ if ( 'purge-with-origin' === $command ) {
 $_SERVER['HTTP_HOST'] = '127.0.0.1';
 require $root . '/wp-load.php';
 
+/**
+ * Print a value as one line of JSON.
+ *
+ * @param mixed $value What to print.
+ */
 function out( $value ) {
 	echo wp_json_encode( $value ) . "\n";
 }

@@ -733,6 +733,55 @@ describe("WordPress with the wp-edge-images plugin", () => {
 			expect(Object.keys(m.sizes).length).toBeGreaterThan(0);
 		});
 
+		it("regenerating, and filling in a missing size, record the same sizes without files", async () => {
+			const id = withPlugin.get("rotated")?.id ?? 0;
+			const before = await meta(id);
+			const dir = join(uploadsDir, dirname(before.file));
+			const regenerated = await wp<AttachmentMeta>("regenerate", String(id));
+			expect(regenerated.sizes).toEqual(before.sizes);
+			expect(Object.keys(regenerated.sizes)).toEqual(Object.keys(before.sizes));
+			// The media editor's and regenerate's path: make_subsize() on the plugin's editor.
+			const filled = await wp<AttachmentMeta>("fill-missing", String(id), "thumbnail");
+			expect(filled.sizes.thumbnail).toEqual(before.sizes.thumbnail);
+			for (const size of Object.values(filled.sizes)) {
+				expect(existsSync(join(dir, size.file)), size.file).toBe(false);
+			}
+			// Regenerating rewrote the -rotated copy under its own name: purged, not queued.
+			expect(await wp("option", "wp_edge_images_purge_queue")).toBeNull();
+		});
+
+		it("an edit in the media editor records the edited image's sizes and purges the old ones", async () => {
+			const media = withPlugin.get("png");
+			const id = media?.id ?? 0;
+			const before = await meta(id);
+			const oldThumb = `${dirname(media?.source_url ?? "")}/${before.sizes.thumbnail?.file}`;
+			await (await fetch(oldThumb)).arrayBuffer();
+			const cached = await fetch(oldThumb);
+			await cached.arrayBuffer();
+			expect(cached.headers.get("X-Cache")).toBe("HIT");
+
+			const edited = await wp<AttachmentMeta>("edit-rotate", String(id));
+			expect(basename(edited.file)).toMatch(/^goldfish-e\d+\.png$/);
+			expect([edited.width, edited.height]).toEqual([before.height, before.width]);
+			const dir = join(uploadsDir, dirname(edited.file));
+			expect(Object.keys(edited.sizes).length).toBeGreaterThan(1);
+			for (const size of Object.values(edited.sizes)) {
+				expect(size.file).toMatch(/^goldfish-e\d+-\d+x\d+\.png$/);
+				expect(existsSync(join(dir, size.file)), size.file).toBe(false);
+			}
+			const next = await fetch(oldThumb);
+			await next.arrayBuffer();
+			expect(next.headers.get("X-Cache"), "the old size was purged").toBe("MISS");
+			expect(await wp("option", "wp_edge_images_purge_queue")).toBeNull();
+
+			// The edited file reaches the bucket (as an offload plugin would copy it): every size matches.
+			await putIntoR2([
+				{ key: edited.file, path: join(uploadsDir, edited.file), mime: "image/png" },
+			]);
+			const check = await pluginCli("check", String(id));
+			expect(check.code, check.stdout + check.stderr).toBe(0);
+		});
+
 		it("a failed purge is queued, shown to admins and retried", async () => {
 			const dead = `http://127.0.0.1:${await freePort()}`;
 			const failed = await wp<string | true>("purge-with-origin", dead, "2025/09/nothing.jpeg");

@@ -12,6 +12,9 @@
  *   set-size <id> <size> <field> <v>  tamper with one field of a size's metadata
  *   option <name>                     get_option()
  *   set-option <name> <json>          update_option()
+ *   regenerate <id>                   wp_generate_attachment_metadata() from the original, saved (as `wp media regenerate`)
+ *   fill-missing <id> <size>          drop a size from the metadata, then wp_update_image_subsizes()
+ *   edit-rotate <id>                  the media editor's "rotate 90° and save" (wp_save_image())
  *   purge-with-origin <origin> <key>  purge through the plugin with another worker origin (to make one fail)
  *   retry-purges                      run the WP-Cron retry now
  *   admin-notices                     what admin_notices prints for the admin user
@@ -94,6 +97,35 @@ switch ( $command ) {
 	case 'set-option':
 		update_option( $args[0], json_decode( $args[1], true ) );
 		out( get_option( $args[0] ) );
+		break;
+	case 'regenerate':
+		require_once ABSPATH . 'wp-admin/includes/image.php';
+		$meta = wp_generate_attachment_metadata( (int) $args[0], wp_get_original_image_path( (int) $args[0] ) );
+		wp_update_attachment_metadata( (int) $args[0], $meta );
+		out( wp_get_attachment_metadata( (int) $args[0], true ) );
+		break;
+	case 'fill-missing':
+		require_once ABSPATH . 'wp-admin/includes/image.php';
+		$meta = wp_get_attachment_metadata( (int) $args[0], true );
+		unset( $meta['sizes'][ $args[1] ] );
+		update_post_meta( (int) $args[0], '_wp_attachment_metadata', $meta );
+		$result = wp_update_image_subsizes( (int) $args[0] );
+		out( is_wp_error( $result ) ? $result->get_error_message() : wp_get_attachment_metadata( (int) $args[0], true ) );
+		break;
+	case 'edit-rotate':
+		require_once ABSPATH . 'wp-admin/includes/image.php';
+		require_once ABSPATH . 'wp-admin/includes/image-edit.php';
+		$admins = get_users( array( 'role' => 'administrator' ) );
+		wp_set_current_user( $admins[0]->ID );
+		$_REQUEST['history'] = wp_slash( '[{"r":90}]' );
+		$_REQUEST['target']  = 'all';
+		$_REQUEST['context'] = 'edit-attachment';
+		$result              = wp_save_image( (int) $args[0] );
+		if ( ! empty( $result->error ) ) {
+			fwrite( STDERR, $result->error . "\n" );
+			exit( 1 );
+		}
+		out( wp_get_attachment_metadata( (int) $args[0], true ) );
 		break;
 	case 'purge-with-origin':
 		$result = WP_Edge_Images_Purge::purge( array( $args[1] ) );

@@ -782,6 +782,34 @@ describe("WordPress with the wp-edge-images plugin", () => {
 			expect(check.code, check.stdout + check.stderr).toBe(0);
 		});
 
+		it("Settings → Edge Images shows the constants and the worker's status", async () => {
+			if (!browser) throw new Error("no browser");
+			const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+			try {
+				await page.goto(`${wpOrigin}/wp-login.php`);
+				await page.fill("#user_login", USER);
+				await page.fill("#user_pass", PASSWORD);
+				await Promise.all([page.waitForNavigation(), page.click("#wp-submit")]);
+				const res = await page.goto(`${wpOrigin}/wp-admin/options-general.php?page=wp-edge-images`);
+				expect(res?.status()).toBe(200);
+				expect(await page.inputValue("#wp-edge-images-origin")).toBe(workerOrigin);
+				expect(await page.isDisabled("#wp-edge-images-origin")).toBe(true);
+				expect(await page.inputValue("#wp-edge-images-mount")).toBe("/files");
+				const body = await page.textContent("body");
+				expect(body).toContain("WP_EDGE_IMAGES_ADMIN_TOKEN is defined in wp-config.php.");
+				expect(body).toContain(`${workerOrigin}/_admin/status answered HTTP 200.`);
+				expect(body).not.toContain(TOKEN);
+				const status = JSON.parse((await page.textContent("#wp-edge-images-status")) ?? "");
+				expect(status.config.admin.token).toBe("[redacted]");
+				await page.screenshot({
+					path: join(ROOT, "test-results/wordpress-settings.png"),
+					fullPage: true,
+				});
+			} finally {
+				await page.close();
+			}
+		});
+
 		it("a failed purge is queued, shown to admins and retried", async () => {
 			const dead = `http://127.0.0.1:${await freePort()}`;
 			const failed = await wp<string | true>("purge-with-origin", dead, "2025/09/nothing.jpeg");
@@ -812,6 +840,13 @@ describe("WordPress with the wp-edge-images plugin", () => {
 				`${next.status} ${next.headers.get("X-Cache")}`,
 			).toBe(true);
 			expect(await wp("option", "wp_edge_images_purge_queue")).toBeNull();
+		});
+
+		it("PHP logged no error, warning or notice from the plugin", async () => {
+			const log = existsSync(join(tmp, "debug.log"))
+				? await readFile(join(tmp, "debug.log"), "utf8")
+				: "";
+			expect(log.split("\n").filter((line) => line.includes("wp-edge-images/"))).toEqual([]);
 		});
 	});
 });

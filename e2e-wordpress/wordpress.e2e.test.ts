@@ -733,6 +733,30 @@ describe("WordPress with the wp-edge-images plugin", () => {
 			expect(Object.keys(m.sizes).length).toBeGreaterThan(0);
 		});
 
+		it("reads the size table right after an upload when the bucket already has the file", async () => {
+			// As when an offload plugin copies the upload before the plugin's late hook runs:
+			// the file is in the bucket under the key the upload is about to get.
+			const folder = dirname((await meta(withPlugin.get("png")?.id ?? 0)).file);
+			const name = "logo-palette.png";
+			await putIntoR2([
+				{ key: `${folder}/${name}`, path: join(FIXTURES, name), mime: "image/png" },
+			]);
+			const media = await upload(name, name, "image/png");
+			const m = await meta(media.id);
+			expect(m.file).toBe(`${folder}/${name}`);
+			// The worker answered at upload time: no retry was scheduled.
+			expect(
+				await wp("next-scheduled", "wp_edge_images_placeholders", JSON.stringify([media.id, 2])),
+			).toBe(false);
+			const table = (await (await fetch(`${workerOrigin}/_sizes/${m.file}`)).json()) as {
+				dominant_color?: string;
+				has_transparency?: boolean;
+			};
+			// Stored exactly when the worker's table has them (another change adds them).
+			expect(m.dominant_color).toBe(table.dominant_color?.toLowerCase());
+			expect(m.has_transparency).toBe(table.has_transparency);
+		});
+
 		it("regenerating, and filling in a missing size, record the same sizes without files", async () => {
 			const id = withPlugin.get("rotated")?.id ?? 0;
 			const before = await meta(id);
@@ -799,6 +823,9 @@ describe("WordPress with the wp-edge-images plugin", () => {
 				expect(body).toContain("WP_EDGE_IMAGES_ADMIN_TOKEN is defined in wp-config.php.");
 				expect(body).toContain(`${workerOrigin}/_admin/status answered HTTP 200.`);
 				expect(body).not.toContain(TOKEN);
+				expect(await page.textContent("#wp-edge-images-sizes-match")).toContain(
+					"The worker's IMAGE_SIZES match the sizes this site registers.",
+				);
 				const status = JSON.parse((await page.textContent("#wp-edge-images-status")) ?? "");
 				expect(status.config.admin.token).toBe("[redacted]");
 				await page.screenshot({

@@ -11,6 +11,7 @@
  *   meta <id>                         the attachment's stored metadata
  *   set-size <id> <size> <field> <v>  tamper with one field of a size's metadata
  *   option <name>                     get_option()
+ *   next-scheduled <hook> <json args> wp_next_scheduled()
  *   set-option <name> <json>          update_option()
  *   regenerate <id>                   wp_generate_attachment_metadata() from the original, saved (as `wp media regenerate`)
  *   fill-missing <id> <size>          drop a size from the metadata, then wp_update_image_subsizes()
@@ -93,6 +94,9 @@ switch ( $command ) {
 		break;
 	case 'option':
 		out( get_option( $args[0], null ) );
+		break;
+	case 'next-scheduled':
+		out( wp_next_scheduled( $args[0], json_decode( $args[1], true ) ) );
 		break;
 	case 'set-option':
 		update_option( $args[0], json_decode( $args[1], true ) );

@@ -108,6 +108,42 @@ class WP_Edge_Images_Settings {
 	}
 
 	/**
+	 * Whether the worker makes the sizes this site registers.
+	 *
+	 * @param array $worker_sizes The worker's IMAGE_SIZES, from its status.
+	 */
+	private static function render_sizes_match( array $worker_sizes ) {
+		$diff = WP_Edge_Images_Subsizes::compare_with_worker( $worker_sizes );
+		if ( ! $diff['missing'] && ! $diff['different'] && ! $diff['extra'] ) {
+			printf( '<div class="notice notice-success inline" id="wp-edge-images-sizes-match"><p>%s</p></div>', esc_html__( 'The worker\'s IMAGE_SIZES match the sizes this site registers.', 'wp-edge-images' ) );
+			return;
+		}
+		$parts = array();
+		if ( $diff['missing'] ) {
+			/* translators: %s: size names */
+			$parts[] = sprintf( __( 'not on the worker: %s', 'wp-edge-images' ), implode( ', ', $diff['missing'] ) );
+		}
+		if ( $diff['different'] ) {
+			/* translators: %s: size names */
+			$parts[] = sprintf( __( 'different there: %s', 'wp-edge-images' ), implode( ', ', $diff['different'] ) );
+		}
+		if ( $diff['extra'] ) {
+			/* translators: %s: size names */
+			$parts[] = sprintf( __( 'only on the worker: %s', 'wp-edge-images' ), implode( ', ', $diff['extra'] ) );
+		}
+		printf(
+			'<div class="notice notice-warning inline" id="wp-edge-images-sizes-match"><p>%s</p></div>',
+			esc_html(
+				sprintf(
+					/* translators: %s: list of differences */
+					__( 'The worker\'s IMAGE_SIZES differ from the sizes this site registers (%s): set IMAGE_SIZES to the output of `wp edge-images sizes-json`, or sizes will be missing.', 'wp-edge-images' ),
+					implode( '; ', $parts )
+				)
+			)
+		);
+	}
+
+	/**
 	 * GET /_admin/status and show what came back.
 	 */
 	private static function render_status() {
@@ -118,6 +154,9 @@ class WP_Edge_Images_Settings {
 		}
 		$decoded = json_decode( $status['body'], true );
 		$body    = is_array( $decoded ) ? wp_json_encode( $decoded, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES ) : $status['body'];
+		if ( isset( $decoded['config']['sizes'] ) && is_array( $decoded['config']['sizes'] ) ) {
+			self::render_sizes_match( $decoded['config']['sizes'] );
+		}
 		printf(
 			'<div class="notice %1$s inline"><p>%2$s</p></div><pre id="wp-edge-images-status" style="max-height:30em;overflow:auto;background:#fff;padding:1em">%3$s</pre>',
 			200 === $status['code'] ? 'notice-success' : 'notice-error',

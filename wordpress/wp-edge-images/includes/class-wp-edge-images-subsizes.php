@@ -178,6 +178,29 @@ class WP_Edge_Images_Subsizes {
 	}
 
 	/**
+	 * How the worker's IMAGE_SIZES (as its status route reports them) differ from this site's registered sizes.
+	 *
+	 * @param array $worker Size name => { width, height, crop }.
+	 * @return array{missing: string[], different: string[], extra: string[]} Names absent on the worker, registered differently there, and only there.
+	 */
+	public static function compare_with_worker( array $worker ) {
+		$site = wp_get_registered_image_subsizes();
+		$diff = array(
+			'missing'   => array(),
+			'different' => array(),
+			'extra'     => array_values( array_map( 'strval', array_keys( array_diff_key( $worker, $site ) ) ) ),
+		);
+		foreach ( $site as $name => $size_data ) {
+			if ( ! isset( $worker[ $name ] ) || ! is_array( $worker[ $name ] ) ) {
+				$diff['missing'][] = (string) $name;
+			} elseif ( self::normalize_size( $worker[ $name ] ) !== self::normalize_size( $size_data ) ) {
+				$diff['different'][] = (string) $name;
+			}
+		}
+		return $diff;
+	}
+
+	/**
 	 * Width, height and crop in one comparable form.
 	 *
 	 * @param array $size_data { width, height, crop }.

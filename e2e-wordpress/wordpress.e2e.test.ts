@@ -772,10 +772,13 @@ describe("WordPress with the wp-edge-images plugin", () => {
 			expect(m.has_transparency).toBe(table.has_transparency);
 		});
 
-		it("regenerating, and filling in a missing size, record the same sizes without files", async () => {
-			const id = withPlugin.get("rotated")?.id ?? 0;
+		it("regenerating, and filling in a missing size, record the same sizes without files; the rewritten file is purged", async () => {
+			const media = withPlugin.get("rotated");
+			const id = media?.id ?? 0;
 			const before = await meta(id);
 			const dir = join(uploadsDir, dirname(before.file));
+			const thumb = `${dirname(media?.source_url ?? "")}/${before.sizes.thumbnail?.file}`;
+			expect(await cachedState(thumb)).toBe("HIT");
 			const regenerated = await wp<AttachmentMeta>("regenerate", String(id));
 			expect(regenerated.sizes).toEqual(before.sizes);
 			expect(Object.keys(regenerated.sizes)).toEqual(Object.keys(before.sizes));
@@ -785,7 +788,11 @@ describe("WordPress with the wp-edge-images plugin", () => {
 			for (const size of Object.values(filled.sizes)) {
 				expect(existsSync(join(dir, size.file)), size.file).toBe(false);
 			}
-			// Regenerating rewrote the -rotated copy under its own name: purged, not queued.
+			// Regenerating rewrote the -rotated copy under its own name (update_attached_file
+			// with the same file, as a file replace does): purged, not queued.
+			const next = await fetch(thumb);
+			await next.arrayBuffer();
+			expect(next.headers.get("X-Cache"), "purged by the file replace").toBe("MISS");
 			expect(await wp("option", "wp_edge_images_purge_queue")).toBeNull();
 		});
 

@@ -22,7 +22,7 @@ class WP_Edge_Images_Subsizes {
 	private static $pending = array();
 
 	/**
-	 * Hook in.
+	 * Hook in. Nothing is held back while no worker origin is configured.
 	 */
 	public static function register() {
 		// Last, so every other filter's sizes are seen and only the worker's are held back.
@@ -41,6 +41,9 @@ class WP_Edge_Images_Subsizes {
 	 * @return string[]
 	 */
 	public static function editors( $editors ) {
+		if ( ! WP_Edge_Images_Config::enabled() ) {
+			return $editors; // No worker to make the sizes: WordPress writes them.
+		}
 		require_once __DIR__ . '/class-wp-edge-images-editor-gd.php';
 		require_once __DIR__ . '/class-wp-edge-images-editor-imagick.php';
 		$ours = array(
@@ -65,7 +68,7 @@ class WP_Edge_Images_Subsizes {
 	 * @return array Sizes WordPress should still write (normally none).
 	 */
 	public static function hold_back_sizes( $new_sizes, $image_meta = array(), $attachment_id = 0 ) {
-		if ( ! is_array( $new_sizes ) || ! $attachment_id ) {
+		if ( ! is_array( $new_sizes ) || ! $attachment_id || ! WP_Edge_Images_Config::enabled() ) {
 			return $new_sizes;
 		}
 		$virtual = array();
@@ -254,6 +257,9 @@ class WP_Edge_Images_Subsizes {
 		// The editor WordPress would pick for this type; ours when it is GD or Imagick.
 		$class = _wp_image_editor_choose( array( 'mime_type' => $mime ) );
 		if ( ! $class || ! method_exists( $class, 'virtual_subsize' ) ) {
+			// Another plugin's editor was chosen: ours still name the files as WordPress does.
+			require_once __DIR__ . '/class-wp-edge-images-editor-gd.php';
+			require_once __DIR__ . '/class-wp-edge-images-editor-imagick.php';
 			$class = null;
 			foreach ( array( 'WP_Edge_Images_Editor_Imagick', 'WP_Edge_Images_Editor_GD' ) as $candidate ) {
 				if ( class_exists( $candidate ) && call_user_func( array( $candidate, 'test' ), array( 'mime_type' => $mime ) ) && call_user_func( array( $candidate, 'supports_mime_type' ), $mime ) ) {

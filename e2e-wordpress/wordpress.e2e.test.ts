@@ -24,6 +24,7 @@ import { type Browser, chromium } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getPlatformProxy } from "wrangler";
+import { testChromium } from "../e2e/chromium";
 
 const run = promisify(execFile);
 
@@ -41,9 +42,6 @@ const FIXTURES = join(ROOT, "fixtures/originals/2025/09");
 const WORKER_MAKES_GIF_SIZES = false;
 
 /** The Chromium to drive: one place to change when the project ships its own. */
-function chromiumPath(): string {
-	return process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-}
 
 /** The uploads: a JPEG over 2560 px (-scaled), an EXIF-rotated JPEG (-rotated), a PNG, a GIF. */
 const UPLOADS = [
@@ -406,12 +404,8 @@ const MIME: Record<string, string> = {
 };
 
 beforeAll(async () => {
-	const browserPath = chromiumPath();
-	if (!existsSync(browserPath)) {
-		throw new Error(
-			`Chromium not found at ${browserPath}: apt-get install -y chromium, or set CHROMIUM_PATH`,
-		);
-	}
+	// The npm-shipped Chromium the browser test uses (CHROMIUM_PATH overrides).
+	const browserBinary = await testChromium(ROOT);
 	tmp = await mkdtemp(join(tmpdir(), "wp-edge-images-wordpress-"));
 	process.once("exit", killOnExit);
 	const wpPort = await freePort();
@@ -462,7 +456,8 @@ beforeAll(async () => {
 
 	workerState = join(tmp, "worker");
 	browser = await chromium.launch({
-		executablePath: browserPath,
+		executablePath: browserBinary.executablePath,
+		env: browserBinary.env,
 		headless: true,
 		args: [
 			"--headless",

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES="wordpress php-cli php-gd php-mysql php-curl php-xml php-mbstring mariadb-server php-codesniffer chromium"
+PACKAGES="wordpress php-cli php-gd php-mysql php-curl php-xml php-mbstring mariadb-server php-codesniffer"
 if [ "${1:-}" = "--packages" ]; then
 	echo "$PACKAGES"
 	exit 0

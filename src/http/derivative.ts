@@ -17,7 +17,7 @@ import { fanOut } from "../render/fan-out";
 import { assertOutputWithinLimits, assertSourceWithinLimits } from "../render/limits";
 import { renderPlan, scaleFor, uploadScale } from "../render/make";
 import { matchSize, planRender, type RenderPlan } from "../render/plan";
-import { derivativeEtag, derivativeSettings } from "../render/settings";
+import { derivativeEtag, derivativeSettings, registryTag } from "../render/settings";
 import {
 	directory,
 	findUpload,
@@ -32,7 +32,7 @@ import { log } from "../util/log";
 import { keepAlive } from "../util/shared";
 import { ForbiddenError } from "./errors";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
-import { type AppEnv, finish, SECURITY_HEADERS, serverTiming } from "./respond";
+import { type AppEnv, finish, REGISTRY_HEADER, SECURITY_HEADERS, serverTiming } from "./respond";
 import { verifyPath } from "./signing";
 
 /** What identifies the entry a request asks for, known before any R2 read. */
@@ -133,8 +133,12 @@ async function cachedHit(c: Context<AppEnv>, wanted: Wanted): Promise<Response |
 		}
 		return finish(c, cached, "HIT");
 	}
-	// A remembered 404 was for unsigned requests: a signed one may make the size.
-	if (cached && !wanted.signed) return finish(c, cached, "HIT");
+	// A remembered 404 was for unsigned requests (a signed one may make the
+	// size) and for the registry it was decided under.
+	const registry = registryTag(c.var.config, "sizes");
+	if (cached && !wanted.signed && cached.headers.get(REGISTRY_HEADER) === registry) {
+		return finish(c, cached, "HIT");
+	}
 	return undefined;
 }
 

@@ -274,7 +274,10 @@ describe("derivative tier", () => {
 			const name = await freshUpload();
 			const path = parseImagePath(`tier/${name}-150x150.jpg`);
 			if (path.kind !== "derivative") throw new Error("not a derivative path");
-			return { path, meta: await lookupUpload(storage, "tier/", name, "jpg", config.limits) };
+			return {
+				path,
+				meta: await lookupUpload(storage, { dir: "tier/", name, ext: "jpg" }, config),
+			};
 		};
 		const a = await upload();
 		const b = await upload();

@@ -34,7 +34,8 @@ import type { Config } from "../config";
 import { PayloadTooLargeError } from "../http/errors";
 import { type AcceptClass, negotiateFormat } from "../http/negotiate";
 import type { OutputFormat } from "../image/formats";
-import { extensionFormat, lookupUpload } from "../origin/lookup";
+import { extensionFormat } from "../origin/extensions";
+import { lookupUpload } from "../origin/lookup";
 import type { Storage } from "../origin/storage";
 import { uploadSizes } from "../render/plan";
 import { derivativeSettings } from "../render/settings";
@@ -161,7 +162,7 @@ async function derivativesOf(ctx: PurgeContext, uploadKey: string): Promise<stri
 	const { dir, name, ext } = splitUploadKey(uploadKey);
 	if (ext === "") return null;
 	try {
-		const meta = await lookupUpload(ctx.storage, dir, name, ext, ctx.config.limits);
+		const meta = await lookupUpload(ctx.storage, { dir, name, ext }, ctx.config);
 		return [...new Set(uploadSizes(meta, ctx.config.sizes).map((s) => s.key))];
 	} catch {
 		// Gone, unreadable or not an image: its sizes cannot be listed, but the

@@ -11,7 +11,8 @@ import { derivativeTier, tierKey } from "../cache/tier";
 import type { Config } from "../config";
 import type { OutputFormat } from "../image/formats";
 import { MIME } from "../image/probe";
-import { extensionFormat, type UploadMeta } from "../origin/lookup";
+import { extensionFormat } from "../origin/extensions";
+import type { UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
 import { fanOut } from "../render/fan-out";
 import { assertOutputWithinLimits, assertSourceWithinLimits } from "../render/limits";
@@ -30,8 +31,9 @@ import {
 import { type DerivativePath, publicPath, uploadKeys } from "../url/path";
 import { log } from "../util/log";
 import { keepAlive } from "../util/shared";
-import { ForbiddenError } from "./errors";
+import { ForbiddenError, NotFoundError } from "./errors";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
+import { answerObject, fetchObject } from "./original";
 import { type AppEnv, finish, REGISTRY_HEADER, SECURITY_HEADERS, serverTiming } from "./respond";
 import { verifyPath } from "./signing";
 
@@ -61,7 +63,9 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const hit = await cachedHit(c, wanted);
 	if (hit) return hit;
 	c.set("negativeCacheKey", wanted.keyUrl);
-	const miss = await prepareMiss(c, wanted);
+	const found = await storedOrUpload(c, wanted);
+	if ("object" in found) return serveStored(c, wanted, found.object);
+	const miss = await prepareMiss(c, wanted, found.meta);
 	// A client that already holds these bytes needs no render at all.
 	if (ifNoneMatchHits(c.req.header("If-None-Match") ?? null, miss.etag)) {
 		miss.headers.set("X-Cache", "MISS");
@@ -143,23 +147,67 @@ async function cachedHit(c: Context<AppEnv>, wanted: Wanted): Promise<Response |
 }
 
 /**
- * Look the upload up, match the size, and check every limit before the
- * expensive work: all are known from the header we probed. They hold for
- * tier copies too: a source too large to decode now is refused the same way.
+ * An object stored under the requested name is served as stored (a size
+ * WordPress wrote years ago, or an upload whose own name ends in -WxH); only
+ * a name with no object is rendered. Its read runs alongside the upload's
+ * lookup, so a miss waits for no extra R2 round trip.
  */
-async function prepareMiss(c: Context<AppEnv>, wanted: Wanted): Promise<Miss> {
+async function storedOrUpload(
+	c: Context<AppEnv>,
+	wanted: Wanted,
+): Promise<{ readonly object: R2Object } | { readonly meta: UploadMeta }> {
 	const { config } = c.var;
-	const { path, generation, output } = wanted;
 	const started = performance.now();
 	const keep = keepAlive(c.executionCtx);
-	const meta = await findUpload(c.env, config, path, generation, keep);
+	const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
+	const upload = findUpload(c.env, config, wanted.path, wanted.generation, keep).then(
+		(meta) => ({ meta }),
+		(error: unknown) => ({ error }),
+	);
+	const object = await fetchObject(storage, wanted.path.key, c.req.raw);
+	if (object) return { object };
+	const looked = await upload;
 	wanted.timing.r2 = performance.now() - started;
+	if ("error" in looked) throw looked.error;
+	return looked;
+}
+
+/**
+ * A stored object answered like an original (preconditions, HEAD, ranges)
+ * and, when whole, kept in the edge cache under the derivative's key: MISS,
+ * then HIT, purged with its upload.
+ */
+async function serveStored(c: Context<AppEnv>, wanted: Wanted, object: R2Object) {
+	const storage = new Storage(c.env.ORIGINALS, c.var.config.limits.r2TimeoutMs);
+	const response = await answerObject(c, storage, wanted.path.key, object);
+	response.headers.set("X-Cache", "MISS");
+	if (response.status === 200 && c.req.method === "GET") {
+		const entry = response.clone();
+		c.executionCtx.waitUntil(caches.default.put(cacheKeyRequest(wanted.keyUrl), entry));
+	}
+	return response;
+}
+
+/**
+ * Match the size and check every limit before the expensive work: all are
+ * known from the header we probed. They hold for tier copies too: a source
+ * too large to decode now is refused the same way.
+ */
+function prepareMiss(c: Context<AppEnv>, wanted: Wanted, meta: UploadMeta): Promise<Miss> {
+	const { config } = c.var;
+	const { path, generation, output } = wanted;
+	// WordPress names an upload's sizes in one format (OUTPUT_FORMATS may map it).
+	if (meta.sizesFormat !== wanted.own) throw new NotFoundError("No such size for this image");
 	const size = matchSize(meta, path.width, path.height, config.sizes, wanted.signed);
 	const plan = planRender(meta, size);
 	assertSourceWithinLimits(meta, config.limits);
 	assertOutputWithinLimits(plan, config.limits);
-	const etag = await derivativeEtag(meta, plan, output, config, generation, wanted.settings);
-	return { meta, plan, etag, headers: derivativeHeaders(config, meta, wanted, etag) };
+	return derivativeEtag(meta, plan, output, config, generation, wanted.settings).then((etag) => ({
+		meta,
+		plan,
+		etag,
+		headers: derivativeHeaders(config, meta, wanted, etag),
+	}));
 }
 
 function derivativeHeaders(config: Config, meta: UploadMeta, wanted: Wanted, etag: string) {

@@ -118,6 +118,7 @@ export async function renderPlan(
 		height: plan.resizeHeight,
 		orientation: plan.orientation,
 		output,
+		negotiated: output !== meta.sizesFormat,
 		encode: encodeSettings(config),
 		palette: meta.source.info.png?.colorType === 3,
 		resize: RESIZE,

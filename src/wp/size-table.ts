@@ -14,7 +14,7 @@ import { MIME } from "../image/probe";
 import type { UploadMeta } from "../origin/lookup";
 import { servableSizes } from "../render/plan";
 import { findUpload, generationFor } from "../state";
-import { fileOf, parseUploadPath, publicPath, type UploadName, uploadKeys } from "../url/path";
+import { fileOf, parseTablePath, publicPath, type UploadName, uploadKeys } from "../url/path";
 import { type KeepAlive, keepAlive } from "../util/shared";
 import { type Candidate, calculateSizes, calculateSrcset } from "./srcset";
 
@@ -57,7 +57,8 @@ export function tableKey(upload: UploadName): string {
 
 /** Hash of the settings that change a size table (the sizes listed, the file URLs). */
 export function tableSettings(config: Config): string {
-	return settingsHash(["table", config.sizes, config.mountPath, config.limits.maxOutputSide]);
+	const { sizes, mountPath, limits, outputFormats } = config;
+	return settingsHash(["table", sizes, [...outputFormats], mountPath, limits.maxOutputSide]);
 }
 
 /** Pure: the table for an upload whose metadata is known. */
@@ -65,6 +66,7 @@ export function buildSizeTable(meta: UploadMeta, config: Config, origin: string)
 	const url = (key: string) => `${origin}${publicPath(config.mountPath, key)}`;
 	const { source } = meta;
 	const mime = MIME[source.info.format];
+	const sizesMime = MIME[meta.sizesFormat];
 	// The copies are upright; the upload itself is sized by its upright dimensions.
 	const [fullWidth, fullHeight] =
 		source.kind === "upload" ? [meta.width, meta.height] : [source.info.width, source.info.height];
@@ -84,7 +86,7 @@ export function buildSizeTable(meta: UploadMeta, config: Config, origin: string)
 			file: file.url,
 			width: file.width,
 			height: file.height,
-			"mime-type": mime,
+			"mime-type": sizesMime,
 			...optional("srcset", calculateSrcset(file, candidates)),
 			sizes_attr: calculateSizes(file.width),
 		};
@@ -125,7 +127,7 @@ export async function sizeTableFor(
 /** `GET ${sizesPath}/<upload key>`: the table as JSON, kept in the edge cache. */
 export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promise<Response> {
 	const { config } = c.var;
-	const upload = parseUploadPath(rawRest);
+	const upload = parseTablePath(rawRest);
 	const origin = keyOrigin(config.publicOrigin, c.req.url);
 	// One entry per upload, whichever of its names was asked for; it carries the
 	// upload's purge generation, so purging the image replaces it too.

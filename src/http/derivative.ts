@@ -28,7 +28,7 @@ import {
 	type Made,
 	renderGate,
 } from "../state";
-import { type DerivativePath, publicPath, uploadKeys } from "../url/path";
+import { type DerivativePath, otherForms, publicPath, uploadKeys } from "../url/path";
 import { log } from "../util/log";
 import { keepAlive } from "../util/shared";
 import { ForbiddenError, NotFoundError } from "./errors";
@@ -64,7 +64,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	if (hit) return hit;
 	c.set("negativeCacheKey", wanted.keyUrl);
 	const found = await storedOrUpload(c, wanted);
-	if ("object" in found) return serveStored(c, wanted, found.object);
+	if ("object" in found) return serveStored(c, wanted, found.key, found.object);
 	const miss = await prepareMiss(c, wanted, found.meta);
 	// A client that already holds these bytes needs no render at all.
 	if (ifNoneMatchHits(c.req.header("If-None-Match") ?? null, miss.etag)) {
@@ -155,7 +155,7 @@ async function cachedHit(c: Context<AppEnv>, wanted: Wanted): Promise<Response |
 async function storedOrUpload(
 	c: Context<AppEnv>,
 	wanted: Wanted,
-): Promise<{ readonly object: R2Object } | { readonly meta: UploadMeta }> {
+): Promise<{ readonly key: string; readonly object: R2Object } | { readonly meta: UploadMeta }> {
 	const { config } = c.var;
 	const started = performance.now();
 	const keep = keepAlive(c.executionCtx);
@@ -164,12 +164,21 @@ async function storedOrUpload(
 		(meta) => ({ meta }),
 		(error: unknown) => ({ error }),
 	);
-	const object = await fetchObject(storage, wanted.path.key, c.req.raw);
-	if (object) return { object };
+	const stored = await storedObject(storage, wanted.path.key, c.req.raw);
+	if (stored) return stored;
 	const looked = await upload;
 	wanted.timing.r2 = performance.now() - started;
 	if ("error" in looked) throw looked.error;
 	return looked;
+}
+
+/** The object stored under `key`, or under its other Unicode normal form. */
+async function storedObject(storage: Storage, key: string, request: Request) {
+	for (const name of [key, ...otherForms(key)]) {
+		const object = await fetchObject(storage, name, request);
+		if (object) return { key: name, object };
+	}
+	return null;
 }
 
 /**
@@ -177,9 +186,9 @@ async function storedOrUpload(
  * and, when whole, kept in the edge cache under the derivative's key: MISS,
  * then HIT, purged with its upload.
  */
-async function serveStored(c: Context<AppEnv>, wanted: Wanted, object: R2Object) {
+async function serveStored(c: Context<AppEnv>, wanted: Wanted, key: string, object: R2Object) {
 	const storage = new Storage(c.env.ORIGINALS, c.var.config.limits.r2TimeoutMs);
-	const response = await answerObject(c, storage, wanted.path.key, object);
+	const response = await answerObject(c, storage, key, object);
 	response.headers.set("X-Cache", "MISS");
 	if (response.status === 200 && c.req.method === "GET") {
 		const entry = response.clone();

@@ -8,7 +8,7 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, expect, it } from "vitest";
 import { renderGate } from "../src/http/derivative";
-import { codecStats } from "../src/image/codecs";
+import { codecStats } from "../src/image/wasm-lazy";
 import { sleep } from "../src/util/shared";
 import { fixtureBytes } from "./helpers";
 import { decode } from "./images";

@@ -6,17 +6,16 @@ import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderGate } from "../src/http/derivative";
 import { InternalError } from "../src/http/errors";
+import { encodeImage } from "../src/image/formats";
+import { decodeJpeg, encodeJpeg } from "../src/image/jpeg";
+import { resizeRGBA } from "../src/image/resize";
 import {
 	codecStats,
-	decodeJpeg,
-	encodeJpeg,
 	KEEP_HEAP_BYTES,
 	resetCodecs,
 	wasmMemory,
 	wasmPeakMemory,
-} from "../src/image/codecs";
-import { encodeImage } from "../src/image/formats";
-import { resizeRGBA } from "../src/image/resize";
+} from "../src/image/wasm-lazy";
 import { fixtureBytes } from "./helpers";
 import { decode } from "./images";
 import { call, type Fault, publicText, recordingBucket, workerEnv } from "./worker";

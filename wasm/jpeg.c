@@ -1,6 +1,8 @@
 /*
- * Our JPEG codec module: libjpeg-turbo (vendored in wasm/libjpeg-turbo, no
- * SIMD) behind a small API for src/image/jpeg.ts, built by wasm/build-jpeg.sh.
+ * Our JPEG codec module: libjpeg-turbo 2.1.5 (vendored in wasm/libjpeg-turbo),
+ * with WASM SIMD colour conversion, IDCTs and chroma resampling from
+ * wasm/jsimd_wasm.c, behind a small API for src/image/jpeg.ts; built by
+ * wasm/build-jpeg.sh.
  *
  * Why not @jsquash/jpeg's decoder: it always decodes at full size. libjpeg
  * can decode a JPEG at M/8 of its size by running a smaller inverse DCT on
@@ -12,7 +14,7 @@
  * return. There is no setjmp in this target, so error_exit calls the
  * imported `fail`, which throws a JavaScript exception through the WASM
  * frames; the instance's heap is then in an unknown state and the caller
- * discards the instance (src/image/codecs.ts Lazy).
+ * discards the instance (Lazy in src/image/wasm-lazy.ts).
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@
  * run is a cold miss in a warm isolate.
  */
 import type { Hono } from "hono";
-import { codecStats, wasmMemory, wasmPeakMemory } from "../image/codecs";
+import { codecStats, wasmMemory, wasmPeakMemory } from "../image/wasm-lazy";
 import { extensionFormat, lookupUpload } from "../origin/lookup";
 import { Storage } from "../origin/storage";
 import { plannedSizes, renderPlan, sources, uploadScale } from "../render/derivatives";

@@ -6,8 +6,8 @@
  * heap grows past KEEP_HEAP_BYTES).
  */
 import resizeWasm from "../wasm/resize.wasm";
-import { codecStats, Lazy } from "./codecs";
 import type { RGBAImage } from "./orientation";
+import { codecStats, Lazy } from "./wasm-lazy";
 
 interface ResizeExports {
 	readonly memory: WebAssembly.Memory;
@@ -29,12 +29,12 @@ interface ResizeExports {
 }
 
 const resizer = new Lazy<ResizeExports>(
+	"resize",
 	async () => {
 		const instance = await WebAssembly.instantiate(resizeWasm, {});
 		return instance.exports as unknown as ResizeExports;
 	},
 	(wasm) => wasm.memory.buffer.byteLength,
-	"resize",
 );
 
 export const FILTERS = { triangle: 0, catrom: 1, mitchell: 2, lanczos3: 3 } as const;

@@ -10,8 +10,10 @@ import { DEFAULT_SIZES, parseSizeRegistry, type SizeRegistry } from "./wp/sizes"
 export interface Limits {
 	/** Largest original (bytes) the worker will download to decode. */
 	readonly maxSourceBytes: number;
-	/** Largest original (width × height) the worker will decode. */
+	/** Largest original (width × height) the worker will decode (baseline JPEG: streamed). */
 	readonly maxSourcePixels: number;
+	/** Largest original decoded whole: PNG, WebP, progressive JPEG. */
+	readonly maxSourcePixelsWhole: number;
 	/** Largest side of any derivative it will make. */
 	readonly maxOutputSide: number;
 	/** Largest header prefix it reads to find an original's dimensions. */
@@ -87,7 +89,8 @@ export const DEFAULTS = {
 	CACHE_CONTROL: "public, max-age=31536000, immutable",
 	NOT_FOUND_MAX_AGE: 60,
 	MAX_SOURCE_BYTES: 25 * 1024 * 1024,
-	MAX_SOURCE_PIXELS: 8_000_000,
+	MAX_SOURCE_PIXELS: 100_000_000,
+	MAX_SOURCE_PIXELS_WHOLE: 8_000_000,
 	MAX_OUTPUT_SIDE: 2560,
 	MAX_HEADER_BYTES: 1024 * 1024,
 	R2_TIMEOUT_MS: 10_000,
@@ -290,7 +293,14 @@ export function parseConfig(vars: Vars): Config {
 				1024,
 				100 * 1024 * 1024,
 			),
-			maxSourcePixels: int(vars, "MAX_SOURCE_PIXELS", DEFAULTS.MAX_SOURCE_PIXELS, 1, 16_000_000),
+			maxSourcePixels: int(vars, "MAX_SOURCE_PIXELS", DEFAULTS.MAX_SOURCE_PIXELS, 1, 100_000_000),
+			maxSourcePixelsWhole: int(
+				vars,
+				"MAX_SOURCE_PIXELS_WHOLE",
+				DEFAULTS.MAX_SOURCE_PIXELS_WHOLE,
+				1,
+				16_000_000,
+			),
 			maxOutputSide: int(vars, "MAX_OUTPUT_SIDE", DEFAULTS.MAX_OUTPUT_SIDE, 16, 8192),
 			maxHeaderBytes: int(
 				vars,

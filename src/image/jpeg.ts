@@ -8,6 +8,7 @@ import { UnprocessableError, UnsupportedFormatError } from "../http/errors";
 import jpegWasm from "../wasm/jpeg.wasm";
 import type { RGBAImage } from "./orientation";
 import { type ImageInfo, jpegHasEnd } from "./probe";
+import type { RowSource } from "./resize";
 import { codecError, codecStats, Lazy } from "./wasm-lazy";
 
 interface JpegExports {
@@ -17,6 +18,19 @@ interface JpegExports {
 	/** Address of the last call's [width, height, byte length, warnings] (u32). */
 	result(): number;
 	decode(ptr: number, len: number, scaleNum: number): number;
+	/** Returns the address of u32 [scaled w, scaled h, first column, columns, first row, rows ptr, max rows]. */
+	stream_start(
+		ptr: number,
+		len: number,
+		scaleNum: number,
+		x: number,
+		w: number,
+		y: number,
+		maxRows: number,
+	): number;
+	/** Decodes up to `rows` more rows into the stream's buffer; returns how many. */
+	stream_read(rows: number): number;
+	stream_end(): void;
 	encode(
 		ptr: number,
 		width: number,
@@ -165,4 +179,95 @@ export async function encodeJpeg(
 		);
 		return new Uint8Array(out);
 	});
+}
+
+/** libjpeg's size for a side decoded at scaleNum/8 (rounded up). */
+export const scaledSide = (side: number, scaleNum: number) => Math.ceil((side * scaleNum) / 8);
+
+/**
+ * A JPEG decoded at scaleNum/8 as a RowSource: the decoder starts when the
+ * resize says which rows and columns it needs, decodes only those columns'
+ * iMCUs (jpeg_crop_scanline), skips the rows above (jpeg_skip_scanlines),
+ * and hands over a chunk of rows at a time. The compressed bytes are copied
+ * into the codec's heap for that run only. `stored` is the header's size.
+ */
+function jpegRowSource(
+	wasm: JpegExports,
+	bytes: Uint8Array,
+	scaleNum: number,
+	stored: { width: number; height: number },
+): RowSource {
+	let ptr = 0;
+	let x0 = 0;
+	let info = new Uint32Array(7);
+	const width = scaledSide(stored.width, scaleNum);
+	const height = scaledSide(stored.height, scaleNum);
+	const fail = (err: unknown) =>
+		codecError(err, "source", "Could not decode JPEG", "stream decode");
+	return {
+		width,
+		height,
+		begin(x, y, w, _h, chunk) {
+			x0 = x;
+			try {
+				ptr = wasm.alloc(bytes.byteLength);
+				if (!ptr) throw new RangeError("JPEG codec: out of memory");
+				new Uint8Array(wasm.memory.buffer, ptr, bytes.byteLength).set(bytes);
+				const at = wasm.stream_start(ptr, bytes.byteLength, scaleNum, x, w, y, chunk);
+				info = new Uint32Array(wasm.memory.buffer, at, 7).slice();
+			} catch (err) {
+				throw fail(err);
+			}
+			if (info[0] !== width || info[1] !== height || info[4] !== y) {
+				throw new UnprocessableError("Original changed while it was read", {
+					detail: `stream at ${info[0]}x${info[1]} row ${info[4]}, expected ${width}x${height} row ${y}`,
+				});
+			}
+			codecStats.decodedPixels += (info[3] ?? 0) * (height - y);
+		},
+		read(_y, rows, into) {
+			let got = 0;
+			try {
+				got = wasm.stream_read(rows);
+			} catch (err) {
+				throw fail(err);
+			}
+			if (got !== rows) throw new UnprocessableError("Original JPEG is truncated");
+			const [, , first = 0, columns = 0, , buffer = 0] = info;
+			const heap = new Uint8Array(wasm.memory.buffer);
+			const rowBytes = into.byteLength / rows;
+			// The decoder's columns start at the iMCU boundary at or before the window's.
+			const offset = (x0 - first) * 4;
+			for (let r = 0; r < rows; r++) {
+				const from = buffer + r * columns * 4 + offset;
+				into.set(heap.subarray(from, from + rowBytes), r * rowBytes);
+			}
+		},
+		end() {
+			wasm.stream_end();
+			if (ptr) wasm.release(ptr);
+			ptr = 0;
+		},
+	};
+}
+
+/**
+ * Stream a JPEG decoded at scaleNum/8 (1..8) into `consume` (a resize:
+ * resizeRows) a chunk of rows at a time, only the rows and columns it reads:
+ * the whole decode is never held. libjpeg failures are typed as in
+ * decodeJpeg (422, or 503 when out of memory); anything else `consume`
+ * throws comes out as it was.
+ */
+export async function jpegRows<R>(
+	bytes: Uint8Array,
+	scaleNum: number,
+	stored: { width: number; height: number },
+	consume: (rows: RowSource) => Promise<R>,
+): Promise<R> {
+	if (!Number.isInteger(scaleNum) || scaleNum < 1 || scaleNum > 8) {
+		throw new RangeError(`JPEG scale ${scaleNum}/8`);
+	}
+	if (!jpegHasEnd(bytes)) throw new UnprocessableError("Original JPEG is truncated");
+	codecStats.decodes++;
+	return jpegCodec.use((wasm) => consume(jpegRowSource(wasm, bytes, scaleNum, stored)));
 }

@@ -76,7 +76,55 @@ const FLAG_FLOAT = 2;
 /** Slack for windows computed in floating point (e.g. x + w = width + 1e-12). */
 const EDGE_SLACK = 1e-6;
 
-function checkArgs(src: RGBAImage, win: SourceWindow, width: number, height: number): void {
+/**
+ * Source rows pulled in order, so a resize never needs the whole source in
+ * memory (e.g. a JPEG decoded a few rows at a time: jpeg.ts jpegRows). The
+ * kernel calls begin, then read for consecutive rows, then end, all in one
+ * synchronous run.
+ */
+export interface RowSource {
+	readonly width: number;
+	readonly height: number;
+	/** Rows y .. y+h-1, columns x .. x+w-1 will be read, at most `chunk` rows at a time. */
+	begin(x: number, y: number, w: number, h: number, chunk: number): void;
+	/** Write `rows` rows from row y, columns x .. x+w-1, packed (w × 4 bytes a row) into `into`. */
+	read(y: number, rows: number, into: Uint8Array): void;
+	/** Called once after the last read, or after a failure. */
+	end(): void;
+}
+
+/** An image in memory as a RowSource. */
+export function imageRows(src: RGBAImage): RowSource {
+	let x0 = 0;
+	let w = src.width;
+	return {
+		width: src.width,
+		height: src.height,
+		begin(x, _y, width) {
+			x0 = x;
+			w = width;
+		},
+		read(y, rows, into) {
+			const rowBytes = w * 4;
+			if (w === src.width) {
+				into.set(src.data.subarray(y * rowBytes, (y + rows) * rowBytes));
+				return;
+			}
+			for (let r = 0; r < rows; r++) {
+				const from = ((y + r) * src.width + x0) * 4;
+				into.set(src.data.subarray(from, from + rowBytes), r * rowBytes);
+			}
+		},
+		end() {},
+	};
+}
+
+function checkArgs(
+	src: { width: number; height: number },
+	win: SourceWindow,
+	width: number,
+	height: number,
+): void {
 	const ok =
 		Number.isInteger(width) &&
 		Number.isInteger(height) &&
@@ -87,8 +135,7 @@ function checkArgs(src: RGBAImage, win: SourceWindow, width: number, height: num
 		win.x >= 0 &&
 		win.y >= 0 &&
 		win.x + win.w <= src.width + EDGE_SLACK &&
-		win.y + win.h <= src.height + EDGE_SLACK &&
-		src.data.length === src.width * src.height * 4;
+		win.y + win.h <= src.height + EDGE_SLACK;
 	if (!ok) {
 		throw new RangeError(
 			`resize: window ${JSON.stringify(win)} of ${src.width}x${src.height} to ${width}x${height}`,
@@ -112,10 +159,10 @@ export function preShrinkSize(
 	};
 }
 
-/** One pass of the kernel over `win` of `src`. */
+/** One pass of the kernel over `win` of `src`, a chunk of rows at a time. */
 function run(
 	wasm: ResizeExports,
-	src: RGBAImage,
+	src: RowSource,
 	win: SourceWindow,
 	width: number,
 	height: number,
@@ -144,18 +191,15 @@ function run(
 	);
 	// Only the rows and columns the filter reads, a chunk of rows at a time.
 	const rowBytes = inW * 4;
-	for (let y = 0; y < inH; y += chunk) {
-		const rows = Math.min(chunk, inH - y);
-		if (inW === src.width) {
-			const from = (inY + y) * rowBytes;
-			heap.set(src.data.subarray(from, from + rows * rowBytes), inPtr);
-		} else {
-			for (let r = 0; r < rows; r++) {
-				const from = ((inY + y + r) * src.width + inX) * 4;
-				heap.set(src.data.subarray(from, from + rowBytes), inPtr + r * rowBytes);
-			}
+	src.begin(inX, inY, inW, inH, chunk);
+	try {
+		for (let y = 0; y < inH; y += chunk) {
+			const rows = Math.min(chunk, inH - y);
+			src.read(inY + y, rows, heap.subarray(inPtr, inPtr + rows * rowBytes));
+			wasm.rs_feed(rows);
 		}
-		wasm.rs_feed(rows);
+	} finally {
+		src.end();
 	}
 	const data = new Uint8ClampedArray(width * height * 4);
 	data.set(new Uint8Array(wasm.memory.buffer, outPtr, data.length));
@@ -174,6 +218,20 @@ export async function resizeRGBA(
 	height: number,
 	options: ResizeOptions,
 ): Promise<RGBAImage> {
+	if (src.data.length !== src.width * src.height * 4) {
+		throw new RangeError(`resize: ${src.data.length} bytes for ${src.width}x${src.height}`);
+	}
+	return resizeRows(imageRows(src), win, width, height, options);
+}
+
+/** resizeRGBA from rows pulled in order (RowSource): the source is never held whole. */
+export async function resizeRows(
+	src: RowSource,
+	win: SourceWindow,
+	width: number,
+	height: number,
+	options: ResizeOptions,
+): Promise<RGBAImage> {
 	checkArgs(src, win, width, height);
 	codecStats.resizes++;
 	const flags = (options.premultiply ? FLAG_PREMULTIPLY : 0) | (options.float ? FLAG_FLOAT : 0);
@@ -185,6 +243,6 @@ export async function resizeRGBA(
 		if (!shrunk) return run(wasm, src, win, width, height, filter, flags);
 		const small = run(wasm, src, win, shrunk.width, shrunk.height, BOX, flags);
 		const all = { x: 0, y: 0, w: small.width, h: small.height };
-		return run(wasm, small, all, width, height, filter, flags);
+		return run(wasm, imageRows(small), all, width, height, filter, flags);
 	});
 }

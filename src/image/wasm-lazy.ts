@@ -116,11 +116,11 @@ export class Lazy<T> {
 	 * likewise): the C stack pointer and the codec's heap allocations are then
 	 * never restored, so the instance is no longer trusted.
 	 */
-	async use<R>(fn: (instance: T) => R): Promise<R> {
+	async use<R>(fn: (instance: T) => R | Promise<R>): Promise<R> {
 		const pending = this.#current();
 		const instance = await this.#wait(pending);
 		try {
-			return fn(instance);
+			return await fn(instance);
 		} catch (err) {
 			codecStats.traps++;
 			// Only if no one has replaced it since (another request's trap).

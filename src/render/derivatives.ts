@@ -24,6 +24,7 @@ import {
 import { planRender, type RenderPlan, uploadSizes } from "./plan";
 import { decodeScale } from "./scale";
 import { DecodedSources } from "./sources";
+import { renderStreamed, streams } from "./stream";
 
 /**
  * Resize settings; part of every derivative's ETag (through PIPELINE_VERSION).
@@ -208,6 +209,12 @@ export async function renderPlan(
 ): Promise<Rendered> {
 	const { limits } = config;
 	assertWithinLimits(meta, plan, limits);
+	// Big JPEGs: each size streams at its own scale instead of one whole decode.
+	if (streams(meta, uploadScale(meta, config))) {
+		const id = sourceId(meta);
+		const job = { id, limits, encode: encodeSettings(config), resize: RESIZE, timing, onStale };
+		return renderStreamed(storage, meta, plan, output, { ...job, scale: scaleFor(meta, [plan]) });
+	}
 	let readMs = 0;
 	const { source } = meta;
 	const decoding = () =>

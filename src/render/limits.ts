@@ -7,6 +7,7 @@
 import type { Limits } from "../config";
 import { LimitExceededError } from "../http/errors";
 import { assertDecodable } from "../image/formats";
+import type { ImageInfo } from "../image/probe";
 import type { UploadMeta } from "../origin/lookup";
 
 /** The output dimensions of one derivative. */
@@ -17,8 +18,8 @@ export interface OutputSize {
 
 /**
  * Throws the error serving would answer with: 415 for a format the pipeline
- * cannot decode, 422 naming MAX_SOURCE_BYTES, MAX_SOURCE_PIXELS or
- * MAX_OUTPUT_SIDE. The source checks come first: they fail every size alike.
+ * cannot decode, 422 naming MAX_SOURCE_BYTES, MAX_SOURCE_PIXELS,
+ * MAX_SOURCE_PIXELS_WHOLE or MAX_OUTPUT_SIDE. The source checks come first: they fail every size alike.
  */
 export function assertWithinLimits(meta: UploadMeta, plan: OutputSize, limits: Limits): void {
 	const { source } = meta;
@@ -26,10 +27,17 @@ export function assertWithinLimits(meta: UploadMeta, plan: OutputSize, limits: L
 	if (source.size > limits.maxSourceBytes) {
 		throw new LimitExceededError("MAX_SOURCE_BYTES", `Original is ${source.size} bytes`);
 	}
-	if (source.info.width * source.info.height > limits.maxSourcePixels) {
+	const pixels = source.info.width * source.info.height;
+	if (pixels > limits.maxSourcePixels) {
 		throw new LimitExceededError(
 			"MAX_SOURCE_PIXELS",
 			`Original is ${source.info.width}x${source.info.height} pixels`,
+		);
+	}
+	if (pixels > limits.maxSourcePixelsWhole && decodedWhole(source.info)) {
+		throw new LimitExceededError(
+			"MAX_SOURCE_PIXELS_WHOLE",
+			`Original is ${source.info.width}x${source.info.height} pixels (${wholeKind(source.info)})`,
 		);
 	}
 	if (plan.width > limits.maxOutputSide || plan.height > limits.maxOutputSide) {
@@ -39,6 +47,18 @@ export function assertWithinLimits(meta: UploadMeta, plan: OutputSize, limits: L
 		);
 	}
 }
+
+/**
+ * Originals that cannot stream: PNG and WebP (whole-image decoders), and
+ * progressive JPEG (libjpeg holds every coefficient until the last scan:
+ * 2-6 bytes a pixel). Only baseline JPEG streams (render/stream.ts).
+ */
+function decodedWhole(info: ImageInfo): boolean {
+	return info.format !== "jpeg" || info.jpeg?.progressive === true;
+}
+
+const wholeKind = (info: ImageInfo) =>
+	info.format === "jpeg" ? "progressive JPEG" : info.format.toUpperCase();
 
 /** Whether one size fails only by its own output side (the others may still be made). */
 export function isOutputLimit(err: unknown): boolean {

@@ -23,7 +23,9 @@ export interface Decoded {
 	readonly image: RGBAImage;
 }
 
-export class DecodedSources<T extends Decoded = Decoded> {
+const pixelBytes = (value: unknown) => (value as Decoded).image.data.byteLength;
+
+export class DecodedSources<T = Decoded> {
 	readonly #entries = new Map<string, Entry<T>>();
 
 	constructor(
@@ -36,6 +38,8 @@ export class DecodedSources<T extends Decoded = Decoded> {
 		 * cancelled (client gone) and will never settle: it is replaced.
 		 */
 		readonly maxPendingMs = 60_000,
+		/** The bytes a settled value holds (default: its decoded pixels). */
+		readonly sizeOf: (value: T) => number = pixelBytes,
 	) {}
 
 	/**
@@ -89,7 +93,7 @@ export class DecodedSources<T extends Decoded = Decoded> {
 		value.then(
 			(decoded) => {
 				if (this.#entries.get(key) !== entry) return;
-				entry.bytes = decoded.image.data.byteLength;
+				entry.bytes = this.sizeOf(decoded);
 				// An upgrade serves every size the smaller decodes did: let them go.
 				for (const [k, other] of this.#entries) {
 					if (other.id === id && other.scale < at && other.bytes > 0) this.#entries.delete(k);

@@ -215,7 +215,8 @@ describe("bursts", () => {
 	});
 
 	it("20 concurrent misses for different sizes of the largest accepted source all complete", async () => {
-		// 3464 x 2309 = 7,998,376 px: just under MAX_SOURCE_PIXELS (8,000,000).
+		// 3464 x 2309 = 7,998,376 px: just under the 8 MP that PNG/WebP may have
+		// (MAX_SOURCE_PIXELS_WHOLE); its sizes here share one decode (no streaming).
 		const width = 3464;
 		const height = 2309;
 		const data = new Uint8ClampedArray(width * height * 4);

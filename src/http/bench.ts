@@ -12,6 +12,7 @@ import { Storage } from "../origin/storage";
 import { plannedSizes, renderPlan, sources, uploadScale } from "../render/derivatives";
 import { matchSize, planRender } from "../render/plan";
 import { FULL_SCALE } from "../render/scale";
+import { originals } from "../render/stream";
 import { parseImagePath } from "../url/path";
 import { type AppEnv, directory } from "./derivative";
 import { BadRequestError } from "./errors";
@@ -29,11 +30,13 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 			wasm: await wasmMemory(),
 			wasmPeak: wasmPeakMemory(),
 			decodedBytes: sources.heldBytes,
+			compressedBytes: originals.heldBytes,
 		}),
 	);
 
 	app.post("/__bench/reset", (c) => {
 		sources.forget();
+		originals.forget();
 		directory.forget("");
 		return c.json({ ok: true });
 	});
@@ -62,6 +65,7 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		const started = performance.now();
 		const sizes = [];
 		let decodedBytes = 0;
+		let compressedBytes = 0;
 		// ?full=1: decode at full size (the worst case for memory) instead of
 		// the scale the sizes need.
 		const scale = c.req.query("full") === "1" ? FULL_SCALE : uploadScale(meta, config);
@@ -70,9 +74,11 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 			const rendered = await renderPlan(storage, meta, plan, output, config, { timing, scale });
 			sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });
 			decodedBytes = Math.max(decodedBytes, sources.heldBytes);
+			compressedBytes = Math.max(compressedBytes, originals.heldBytes);
 		}
 		const ms = performance.now() - started;
 		sources.forget();
-		return c.json({ ms, sizes, decodedBytes });
+		originals.forget();
+		return c.json({ ms, sizes, decodedBytes, compressedBytes });
 	});
 }

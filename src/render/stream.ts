@@ -1,8 +1,8 @@
 /**
  * Big JPEG originals in bounded memory. The shared whole decode (sources.ts)
  * holds an upload's pixels at the scale all its sizes need: fine for a few
- * megapixels, but 56 MB for the 2560-wide size of a 100 MP photo (3/8
- * scale). Above STREAM_ABOVE_BYTES each size streams instead: libjpeg decodes
+ * megapixels, but 25 MB for the 1200x800 size of a 100 MP photo (2/8
+ * scale) and 56 MB for a 2048x1365 (3/8), held both in the codec and in JS. Above STREAM_ABOVE_BYTES each size streams instead: libjpeg decodes
  * at that size's own DCT scale, only the crop window's iMCU columns, from
  * its first row down, a chunk of rows at a time straight into the resize
  * kernel (jpegRows → resizeRows). What is shared between the sizes is the
@@ -24,11 +24,13 @@ import { DecodedSources } from "./sources";
 
 /**
  * A JPEG whose shared decode would be larger than this (bytes of RGBA) has
- * its sizes streamed. 32 MiB keeps today's ≤ 8 MP sources on the shared
- * decode (7,998,376 px at full size: 30.5 MiB) and sends anything bigger
- * down the bounded path.
+ * its sizes streamed. A whole decode is held twice at its peak (the codec's
+ * heap and the JS copy), and two renders run at once: 16 MiB keeps that
+ * under 64 MB. A 100 MP photo's sizes up to 1200x800 share a 2/8 decode of
+ * 25 MB, so they stream; a 50 MP one's share 12 MB. Streaming costs a
+ * Huffman pass over the file per size (about 1 s at 100 MP) instead of one.
  */
-export const STREAM_ABOVE_BYTES = 32 * 2 ** 20;
+export const STREAM_ABOVE_BYTES = 16 * 2 ** 20;
 
 /** Whether `meta`'s sizes stream, given the scale one shared decode would need. */
 export function streams(meta: UploadMeta, sharedScale: number): boolean {
@@ -40,9 +42,12 @@ export function streams(meta: UploadMeta, sharedScale: number): boolean {
 	return w * h * 4 > STREAM_ABOVE_BYTES;
 }
 
-/** Compressed originals shared by the streamed sizes of an upload (a few seconds). */
+/**
+ * Compressed originals shared by the streamed sizes of an upload (a few
+ * seconds). 32 MiB holds the largest file MAX_SOURCE_BYTES lets through.
+ */
 export const originals = new DecodedSources<Uint8Array>(
-	48 * 2 ** 20,
+	32 * 2 ** 20,
 	10_000,
 	60_000,
 	(bytes) => bytes.byteLength,

@@ -11,7 +11,7 @@ import { psnr } from "../../test/images";
 import { decodeJpeg, jpegRows, scaledSide } from "./jpeg";
 import type { RGBAImage } from "./orientation";
 import { probeImage } from "./probe";
-import { resizeRGBA, resizeRows, type SourceWindow } from "./resize";
+import { resizeRGBA, resizeRows, resizeRowsMany, type SourceWindow } from "./resize";
 import { codecStats, resetCodecs, wasmPeakMemory } from "./wasm-lazy";
 
 const DIR = "originals/2025/09/";
@@ -128,5 +128,28 @@ describe("streamed JPEG decode into the resize kernel", () => {
 			[160, 90],
 		);
 		expect(maxDiff(got, want)).toBeLessThanOrEqual(8);
+	});
+});
+
+describe("one streamed decode feeding several resize kernels", () => {
+	it("gives each size the pixels of its own resize from the same decode", async () => {
+		const bytes = await fixtureBytes(`${DIR}AdobeStock_1228396051_Editorial_Use_Only.jpeg`);
+		const stored = { width: 3264, height: 2176 };
+		const scale = 4;
+		const [w, h] = [scaledSide(3264, scale), scaledSide(2176, scale)];
+		const whole = { x: 0, y: 0, w, h };
+		const targets = [
+			{ win: { x: (w - h) / 2, y: 0, w: h, h }, width: 150, height: 150, options },
+			{ win: whole, width: 730, height: 487, options },
+			{ win: { x: 0, y: h * 0.18, w, h: h * 0.64 }, width: 800, height: 340, options },
+			{ win: { x: 100.5, y: 40.25, w: 900, h: 700 }, width: 97, height: 61, options },
+		];
+		const many = await jpegRows(bytes, scale, stored, (rows) => resizeRowsMany(rows, targets));
+		const decoded = await decodeJpeg(bytes, scale);
+		for (const [k, t] of targets.entries()) {
+			const want = await resizeRGBA(decoded, t.win, t.width, t.height, t.options);
+			expect([many[k]?.width, many[k]?.height]).toEqual([t.width, t.height]);
+			expect(maxDiff(many[k] as RGBAImage, want), `${t.width}x${t.height}`).toBe(0);
+		}
 	});
 });

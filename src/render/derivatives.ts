@@ -24,7 +24,7 @@ import {
 import { planRender, type RenderPlan, uploadSizes } from "./plan";
 import { decodeScale } from "./scale";
 import { DecodedSources } from "./sources";
-import { renderStreamed, streams } from "./stream";
+import { renderStreamed, renderStreamedMany, type StreamJob, streams } from "./stream";
 
 /**
  * Resize settings; part of every derivative's ETag (through PIPELINE_VERSION).
@@ -185,6 +185,24 @@ export function uploadScale(meta: UploadMeta, config: Config): number {
 	return scale;
 }
 
+/** What a streamed render of `meta` needs from the config (render/stream.ts). */
+function streamJob(
+	meta: UploadMeta,
+	config: Config,
+	timing: Record<string, number> = {},
+	onStale: () => void = () => {},
+): Omit<StreamJob, "scale"> {
+	const { limits } = config;
+	return {
+		id: sourceId(meta),
+		limits,
+		encode: encodeSettings(config),
+		resize: RESIZE,
+		timing,
+		onStale,
+	};
+}
+
 export interface RenderOptions {
 	/** Gets the source read's time as `r2` if this call made it. */
 	readonly timing?: Record<string, number>;
@@ -211,9 +229,8 @@ export async function renderPlan(
 	assertWithinLimits(meta, plan, limits);
 	// Big JPEGs: each size streams at its own scale instead of one whole decode.
 	if (streams(meta, uploadScale(meta, config))) {
-		const id = sourceId(meta);
-		const job = { id, limits, encode: encodeSettings(config), resize: RESIZE, timing, onStale };
-		return renderStreamed(storage, meta, plan, output, { ...job, scale: scaleFor(meta, [plan]) });
+		const job = { ...streamJob(meta, config, timing, onStale), scale: scaleFor(meta, [plan]) };
+		return renderStreamed(storage, meta, plan, output, job);
 	}
 	let readMs = 0;
 	const { source } = meta;
@@ -354,6 +371,7 @@ export async function fanOut(
 	try {
 		// One decode for all of them (the miss that started this made it at this scale).
 		const scale = uploadScale(meta, config);
+		const missing = [];
 		for (const { key, plan } of plannedSizes(meta, config)) {
 			if (key === path.key) continue;
 			const generation = await generationOf(key);
@@ -362,7 +380,22 @@ export async function fanOut(
 				generation,
 			};
 			if (await tier.has(tierKey(key, output, own), record)) continue;
-			const rendered = await renderPlan(storage, meta, plan, output, config, { scale });
+			missing.push({ key, plan, record });
+		}
+		// Big JPEGs: one streamed decode feeds every missing size (render/stream.ts).
+		const batch = streams(meta, scale)
+			? await renderStreamedMany(
+					storage,
+					meta,
+					missing.map((m) => m.plan),
+					output,
+					streamJob(meta, config),
+					(plans) => scaleFor(meta, plans),
+				)
+			: undefined;
+		for (const [k, { key, plan, record }] of missing.entries()) {
+			const rendered =
+				batch?.[k] ?? (await renderPlan(storage, meta, plan, output, config, { scale }));
 			await tier.put(tierKey(key, output, own), rendered.bytes, rendered.contentType, record);
 			made++;
 		}

@@ -12,7 +12,8 @@ import type { Limits } from "../config";
 import { UpstreamError } from "../http/errors";
 import type { EncodeSettings, OutputFormat } from "../image/formats";
 import { jpegRows, scaledSide } from "../image/jpeg";
-import { resizeRows } from "../image/resize";
+import type { RGBAImage } from "../image/orientation";
+import { type RowSource, resizeRows, resizeRowsMany } from "../image/resize";
 import { codecError } from "../image/wasm-lazy";
 import type { UploadMeta } from "../origin/lookup";
 import type { Storage } from "../origin/storage";
@@ -103,6 +104,53 @@ async function sharedBytes(storage: Storage, meta: UploadMeta, job: StreamJob) {
 	}
 }
 
+/** The crop window of `plan` in a decode at `scale` eighths. */
+function windowAt(plan: RenderPlan, scale: number) {
+	const s = scale / FULL_SCALE;
+	const { crop } = plan;
+	return { x: crop.x * s, y: crop.y * s, w: crop.w * s, h: crop.h * s };
+}
+
+/** Decode (streamed) and resize, typing the kernel's failures as ours. */
+async function streamResize<R>(
+	storage: Storage,
+	meta: UploadMeta,
+	job: StreamJob,
+	scale: number,
+	resize: (rows: RowSource) => Promise<R>,
+): Promise<{ value: R; readMs: number }> {
+	const read = await sharedBytes(storage, meta, job);
+	try {
+		const value = await jpegRows(read.bytes, scale, meta.source.info, resize);
+		return { value, readMs: read.readMs };
+	} catch (err) {
+		// libjpeg's failures arrive typed (422/503); the kernel's are ours (or OOM).
+		throw codecError(err, "ours", "Could not resize image", "stream resize");
+	}
+}
+
+/** Orientation and encoding of one size already resized (pipeline.ts). */
+async function finish(
+	plan: RenderPlan,
+	output: OutputFormat,
+	job: StreamJob,
+	resized: () => Promise<RGBAImage>,
+): Promise<Rendered> {
+	return render({
+		resized,
+		format: "jpeg",
+		crop: plan.crop,
+		width: plan.resizeWidth,
+		height: plan.resizeHeight,
+		orientation: plan.orientation,
+		output,
+		encode: job.encode,
+		palette: false,
+		resize: job.resize,
+		deadline: Date.now() + job.limits.renderBudgetMs,
+	});
+}
+
 /**
  * Render one size of a big JPEG by streaming (see the module comment). Same
  * output as the shared-decode path: the crop window (stored pixels) resized
@@ -115,39 +163,77 @@ export async function renderStreamed(
 	output: OutputFormat,
 	job: StreamJob,
 ): Promise<Rendered> {
-	const { info } = meta.source;
-	const s = job.scale / FULL_SCALE;
-	const { crop } = plan;
-	const window = { x: crop.x * s, y: crop.y * s, w: crop.w * s, h: crop.h * s };
 	// JPEG pixels are opaque: no premultiplied filtering.
 	const options = { ...job.resize, premultiply: false };
+	const window = windowAt(plan, job.scale);
 	let readMs = 0;
-	const resized = async () => {
-		const read = await sharedBytes(storage, meta, job);
-		readMs = read.readMs;
-		try {
-			return await jpegRows(read.bytes, job.scale, info, (rows) =>
-				resizeRows(rows, window, plan.resizeWidth, plan.resizeHeight, options),
-			);
-		} catch (err) {
-			// libjpeg's failures arrive typed (422/503); the kernel's are ours (or OOM).
-			throw codecError(err, "ours", "Could not resize image", "stream resize");
-		}
-	};
-	const rendered = await render({
-		resized,
-		format: "jpeg",
-		crop,
-		width: plan.resizeWidth,
-		height: plan.resizeHeight,
-		orientation: plan.orientation,
-		output,
-		encode: job.encode,
-		palette: false,
-		resize: job.resize,
-		deadline: Date.now() + job.limits.renderBudgetMs,
+	const rendered = await finish(plan, output, job, async () => {
+		const done = await streamResize(storage, meta, job, job.scale, (rows) =>
+			resizeRows(rows, window, plan.resizeWidth, plan.resizeHeight, options),
+		);
+		readMs = done.readMs;
+		return done.value;
 	});
 	job.timing.r2 = (job.timing.r2 ?? 0) + readMs;
 	rendered.timings.decode = Math.max(0, rendered.timings.decode - readMs);
 	return rendered;
+}
+
+/**
+ * Most output bytes one pass of renderStreamedMany makes at once: each is
+ * held in its kernel's heap and then in JS until encoded. A pass costs a
+ * Huffman decode of the file (about 0.2-1 s at 100 MP).
+ */
+export const PASS_OUTPUT_BYTES = 8 * 2 ** 20;
+
+/** Groups of plans whose outputs together stay within PASS_OUTPUT_BYTES (one pass each). */
+function groups(plans: readonly RenderPlan[]): RenderPlan[][] {
+	const out: RenderPlan[][] = [];
+	let bytes = Number.POSITIVE_INFINITY;
+	for (const plan of plans) {
+		const size = plan.resizeWidth * plan.resizeHeight * 4;
+		if (bytes + size > PASS_OUTPUT_BYTES) {
+			out.push([]);
+			bytes = 0;
+		}
+		out[out.length - 1]?.push(plan);
+		bytes += size;
+	}
+	return out;
+}
+
+/**
+ * Several sizes of a big JPEG (the fan-out) from one streamed decode per
+ * group of sizes: decoded once at the scale the group needs (`scaleOf`),
+ * the rows fed to one resize kernel per size (resizeRowsMany). Outputs in
+ * the order of `plans`.
+ */
+export async function renderStreamedMany(
+	storage: Storage,
+	meta: UploadMeta,
+	plans: readonly RenderPlan[],
+	output: OutputFormat,
+	job: Omit<StreamJob, "scale">,
+	scaleOf: (plans: readonly RenderPlan[]) => number,
+): Promise<Rendered[]> {
+	const options = { ...job.resize, premultiply: false };
+	const out: Rendered[] = [];
+	for (const group of groups(plans)) {
+		const scale = scaleOf(group);
+		const targets = group.map((plan) => ({
+			win: windowAt(plan, scale),
+			width: plan.resizeWidth,
+			height: plan.resizeHeight,
+			options,
+		}));
+		const whole = { ...job, scale };
+		const { value: images } = await streamResize(storage, meta, whole, scale, (rows) =>
+			resizeRowsMany(rows, targets),
+		);
+		for (const [k, plan] of group.entries()) {
+			const image = images[k] as RGBAImage;
+			out.push(await finish(plan, output, whole, async () => image));
+		}
+	}
+	return out;
 }

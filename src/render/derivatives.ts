@@ -382,7 +382,7 @@ export async function fanOut(
 			if (await tier.has(tierKey(key, output, own), record)) continue;
 			missing.push({ key, plan, record });
 		}
-		// Big JPEGs: one streamed decode feeds every missing size (render/stream.ts).
+		// Big JPEGs: one streamed decode per pass feeds the missing sizes (render/stream.ts).
 		const batch = streams(meta, scale)
 			? await renderStreamedMany(
 					storage,

@@ -2,7 +2,7 @@
 // Peak memory and time for every registered size of big JPEG originals
 // (8, 24, 50, 100 MP at 3:2, the seed photo enlarged by sharp at quality 90),
 // each in a fresh workerd isolate through the /__bench routes:
-//   node bench/memory-sweep.mjs [--sizes 8,24,50,100] [--full] [--wp-core]
+//   node bench/memory-sweep.mjs [--sizes 8,24,50,100] [--full] [--wp-core] [--pass]
 // --full decodes the shared path at full size (the worst case) instead of
 // the scale the sizes need; streamed sources always use their own scales.
 // Prints one line per source: all sizes' wall time, peak WASM heaps, and
@@ -19,6 +19,7 @@ const { values: opts } = parseArgs({
 		sizes: { type: "string", default: "8,24,50,100" },
 		full: { type: "boolean", default: false },
 		"wp-core": { type: "boolean", default: false },
+		pass: { type: "boolean", default: false },
 	},
 });
 const root = new URL("../", import.meta.url).pathname;
@@ -105,7 +106,8 @@ for (const s of sources) {
 	let all;
 	let stats;
 	try {
-		const query = opts.full ? "?full=1" : "";
+		// --pass: streamed sources as the fan-out makes them (one decode per pass of sizes).
+		const query = opts.full ? "?full=1" : opts.pass ? "?pass=1" : "";
 		all = await json(worker, `/__bench/all/${DIR}sweep-${s.mp}mp-150x150.jpg${query}`);
 		stats = await json(worker, "/__bench/stats");
 	} finally {

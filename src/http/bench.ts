@@ -6,16 +6,50 @@
  * run is a cold miss in a warm isolate.
  */
 import type { Hono } from "hono";
+import type { Config } from "../config";
+import type { OutputFormat } from "../image/formats";
 import { codecStats, wasmMemory, wasmPeakMemory } from "../image/wasm-lazy";
-import { extensionFormat, lookupUpload } from "../origin/lookup";
+import { extensionFormat, lookupUpload, type UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
-import { plannedSizes, renderPlan, sources, uploadScale } from "../render/derivatives";
+import {
+	plannedSizes,
+	renderPlan,
+	scaleFor,
+	sources,
+	streamJob,
+	uploadScale,
+} from "../render/derivatives";
 import { matchSize, planRender } from "../render/plan";
 import { FULL_SCALE } from "../render/scale";
-import { originals } from "../render/stream";
+import { originals, renderStreamedMany, streams } from "../render/stream";
 import { parseImagePath } from "../url/path";
 import { type AppEnv, directory } from "./derivative";
 import { BadRequestError } from "./errors";
+
+/** A streamed upload's sizes as the fan-out makes them: one decode per pass of sizes. */
+async function allInPasses(
+	storage: Storage,
+	meta: UploadMeta,
+	output: OutputFormat,
+	config: Config,
+) {
+	const started = performance.now();
+	const planned = plannedSizes(meta, config);
+	const plans = planned.map((p) => p.plan);
+	const all = await renderStreamedMany(
+		storage,
+		meta,
+		plans,
+		output,
+		streamJob(meta, config),
+		(group) => scaleFor(meta, group),
+	);
+	const ms = performance.now() - started;
+	const sizes = all.map((r, k) => ({ key: planned[k]?.key, bytes: r.bytes.byteLength }));
+	const compressedBytes = originals.heldBytes;
+	originals.forget();
+	return { ms, sizes, decodedBytes: 0, compressedBytes };
+}
 
 function derivativeOf(rest: string) {
 	const path = parseImagePath(rest);
@@ -62,6 +96,10 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 			throw new BadRequestError("No sizes for this format");
 		}
 		sources.forget();
+		// ?pass=1: a streamed source's sizes as the fan-out makes them.
+		if (c.req.query("pass") === "1" && streams(meta, uploadScale(meta, config))) {
+			return c.json(await allInPasses(storage, meta, output, config));
+		}
 		const started = performance.now();
 		const sizes = [];
 		let decodedBytes = 0;

@@ -186,7 +186,7 @@ export function uploadScale(meta: UploadMeta, config: Config): number {
 }
 
 /** What a streamed render of `meta` needs from the config (render/stream.ts). */
-function streamJob(
+export function streamJob(
 	meta: UploadMeta,
 	config: Config,
 	timing: Record<string, number> = {},

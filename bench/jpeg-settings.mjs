@@ -29,7 +29,7 @@ const { instance } = await WebAssembly.instantiate(
 const ours = instance.exports;
 memory = ours.memory;
 
-/** Our encoder, as src/image/codecs.ts calls it. */
+/** Our encoder, as src/image/jpeg.ts calls it. */
 function encodeOurs(rgba, width, height, { quality, progressive = false, tables = 3 }) {
 	const input = ours.alloc(rgba.byteLength);
 	new Uint8Array(memory.buffer, input, rgba.byteLength).set(rgba);

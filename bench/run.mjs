@@ -292,6 +292,7 @@ const uploads = {};
 		}
 	}
 	// Memory sources: the largest the worker accepts (MAX_SOURCE_PIXELS at 3:2),
+	// 50, 24 and 8 MP (over 32 MiB decoded, baseline JPEGs stream: render/stream.ts),
 	// WordPress's largest -scaled copy (2560x2560) and two smaller ones.
 	const adobe = await readFile(join(root, "fixtures/originals", DIR, `${ADOBE}.jpeg`));
 	const sweep = !jpegSections
@@ -301,6 +302,9 @@ const uploads = {};
 					Math.floor(Math.sqrt(maxPixels * 1.5)),
 					Math.floor(maxPixels / Math.floor(Math.sqrt(maxPixels * 1.5))),
 				],
+				[8660, 5773],
+				[6000, 4000],
+				[3464, 2309],
 				[2560, 2560],
 				[2560, 1920],
 				[2560, 1707],
@@ -526,8 +530,7 @@ for (const m of uploads.memory) {
 	for (const full of [false, true]) {
 		// A fresh isolate per source: WASM memories only grow.
 		log(`peak memory for a ${m.width}x${m.height} source${full ? ", full-size decode" : ""}`);
-		// (the limit is lifted here so the sweep can measure sources above it too)
-		const fresh = await start(false, { MAX_SOURCE_PIXELS: "16000000" });
+		const fresh = await start(false);
 		const all = await json(
 			fresh,
 			`/__bench/all/${DIR}${m.name}-150x150.jpg${full ? "?full=1" : ""}`,
@@ -544,8 +547,10 @@ for (const m of uploads.memory) {
 			// so the heaps alive now can be smaller than what the render needed.
 			wasm: stats.wasmPeak,
 			wasmTotal: Object.values(stats.wasmPeak).reduce((a, b) => a + b, 0),
-			// Decoded RGBA of the source, held in JS (not WASM) while its sizes are made.
+			// Decoded RGBA of the source, held in JS (not WASM) while its sizes are
+			// made; for a streamed source, its compressed file instead.
 			decodedBytes: all.decodedBytes,
+			compressedBytes: all.compressedBytes,
 		});
 	}
 }
@@ -729,9 +734,9 @@ for (const a of results.all) {
 if (jpegSections)
 	lines.push(
 		"",
-		`Peak memory per source (fresh isolate, all sizes from one decode; MAX_SOURCE_PIXELS=${maxPixels})`,
+		`Peak memory per source (fresh isolate, all sizes from one decode, or streamed per size above 32 MiB decoded; MAX_SOURCE_PIXELS=${maxPixels})`,
 		"",
-		"| source | MP | accepted | decode | WASM MB (sum of peaks) | per codec MB | decoded RGBA in JS MB | WASM + RGBA MB | all sizes ms |",
+		"| source | MP | accepted | decode | WASM MB (sum of peaks) | per codec MB | decoded RGBA (or streamed file) in JS MB | WASM + JS MB | all sizes ms |",
 		"|---|--:|---|---|--:|---|--:|--:|--:|",
 	);
 for (const m of results.memory) {
@@ -742,7 +747,7 @@ for (const m of results.memory) {
 			.map(([codec, bytes]) => `${codec} ${mb(bytes)}`)
 			.join(
 				", ",
-			)} | ${mb(m.decodedBytes)} | ${mb(m.wasmTotal + m.decodedBytes)} | ${f0(m.allSizesMs)} |`,
+			)} | ${mb(m.decodedBytes + (m.compressedBytes ?? 0))} | ${mb(m.wasmTotal + m.decodedBytes + (m.compressedBytes ?? 0))} | ${f0(m.allSizesMs)} |`,
 	);
 }
 const cc = results.concurrency;

@@ -84,7 +84,7 @@ export default {
 			apps.set(config, app);
 		}
 		// Hono's onError only sees `instanceof Error`; anything else thrown (a
-		// WASM ExitStatus object, a string) would escape as a bare 500.
+		// plain object thrown through WASM, a string) would escape as a bare 500.
 		try {
 			return await app.fetch(request, env, ctx);
 		} catch (err) {

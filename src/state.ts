@@ -27,6 +27,17 @@ export const hot = new HotCache();
 /** Decoded sources shared by every size being made from them (see render/sources.ts). */
 export const sources = new DecodedSources<DecodedSource>();
 
+/**
+ * Compressed originals shared by the streamed sizes of a big JPEG (a few
+ * seconds). 32 MiB holds the largest file MAX_SOURCE_BYTES lets through.
+ */
+export const streamedOriginals = new DecodedSources<Uint8Array>(
+	32 * 2 ** 20,
+	10_000,
+	60_000,
+	(bytes) => bytes.byteLength,
+);
+
 /** A derivative being made, shared by every miss for it. */
 export interface Made {
 	readonly bytes: Uint8Array;
@@ -71,6 +82,7 @@ export function resetState(): void {
 	generations.clear();
 	hot.clear();
 	sources.forget();
+	streamedOriginals.forget();
 	inflight.clear();
 }
 

@@ -5,7 +5,7 @@
 import { env, SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { codecStats } from "../src/image/codecs";
+import { codecStats } from "../src/image/wasm-lazy";
 import { otherForms, parseImagePath, uploadKeys } from "../src/url/path";
 import { fixtureBytes } from "./helpers";
 import { hostilePath } from "./hostile-paths";

@@ -7,7 +7,7 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, expect, it } from "vitest";
-import { codecStats } from "../src/image/codecs";
+import { codecStats } from "../src/image/wasm-lazy";
 import { renderGate } from "../src/state";
 import { sleep } from "../src/util/shared";
 import { fixtureBytes } from "./helpers";

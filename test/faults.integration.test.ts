@@ -5,17 +5,16 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InternalError } from "../src/http/errors";
+import { encodeImage } from "../src/image/formats";
+import { decodeJpeg, encodeJpeg } from "../src/image/jpeg";
+import { resizeRGBA } from "../src/image/resize";
 import {
 	codecStats,
-	decodeJpeg,
-	encodeJpeg,
 	KEEP_HEAP_BYTES,
 	resetCodecs,
 	wasmMemory,
 	wasmPeakMemory,
-} from "../src/image/codecs";
-import { encodeImage } from "../src/image/formats";
-import { resizeRGBA } from "../src/image/resize";
+} from "../src/image/wasm-lazy";
 import { renderGate } from "../src/state";
 import { fixtureBytes } from "./helpers";
 import { decode } from "./images";
@@ -216,7 +215,8 @@ describe("bursts", () => {
 	});
 
 	it("20 concurrent misses for different sizes of the largest accepted source all complete", async () => {
-		// 3464 x 2309 = 7,998,376 px: just under MAX_SOURCE_PIXELS (8,000,000).
+		// 3464 x 2309 = 7,998,376 px: just under the 8 MP that PNG/WebP may have
+		// (MAX_SOURCE_PIXELS_WHOLE); its sizes here share one decode (no streaming).
 		const width = 3464;
 		const height = 2309;
 		const data = new Uint8ClampedArray(width * height * 4);

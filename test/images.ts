@@ -8,7 +8,7 @@ import mozjpegEncFactory from "@jsquash/jpeg/codec/enc/mozjpeg_enc.js";
 import mozjpegEncWasm from "@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm";
 import { defaultOptions } from "@jsquash/jpeg/meta.js";
 import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
-import { decodeJpeg } from "../src/image/codecs";
+import { decodeJpeg } from "../src/image/jpeg";
 import type { Rect, RGBAImage } from "../src/image/orientation";
 import { fixtureBytes } from "./helpers";
 import { squooshResize } from "./squoosh-resize";

@@ -10,9 +10,9 @@
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { codecStats } from "../src/image/codecs";
 import { decodeImage } from "../src/image/formats";
 import { detectFormat } from "../src/image/probe";
+import { codecStats } from "../src/image/wasm-lazy";
 import worker from "../src/index";
 import { encodeKey, fileOf } from "../src/url/path";
 import { DEFAULT_SIZES } from "../src/wp/sizes";

@@ -10,7 +10,7 @@ import { cacheKeyRequest, cacheKeyUrl } from "../src/cache/keys";
 import { derivativeTier } from "../src/cache/tier";
 import { loadConfig } from "../src/config";
 import { variesByAccept } from "../src/http/negotiate";
-import { codecStats } from "../src/image/codecs";
+import { codecStats } from "../src/image/wasm-lazy";
 import worker from "../src/index";
 import { lookupUpload } from "../src/origin/lookup";
 import { Storage } from "../src/origin/storage";

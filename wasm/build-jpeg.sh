@@ -3,7 +3,8 @@
 # 2.1.5 sources (wasm/libjpeg-turbo, from Debian's libjpeg-turbo source
 # package; its LICENSE.md and README.ijg apply). The built module is committed,
 # so neither CI nor `npm start` needs this; rebuild after changing the C code.
-# Needs Debian's clang, lld and wasi-libc (apt-get install clang lld wasi-libc).
+# Needs Debian's clang, lld, wasi-libc, compiler-rt for wasm32 and (optional)
+# binaryen: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 binaryen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LIB=wasm/libjpeg-turbo

@@ -1,6 +1,8 @@
 /*
- * Our JPEG codec module: libjpeg-turbo (vendored in wasm/libjpeg-turbo, no
- * SIMD) behind a small API for src/image/jpeg.ts, built by wasm/build-jpeg.sh.
+ * Our JPEG codec module: libjpeg-turbo 2.1.5 (vendored in wasm/libjpeg-turbo),
+ * with WASM SIMD colour conversion, IDCTs and chroma resampling from
+ * wasm/jsimd_wasm.c, behind a small API for src/image/jpeg.ts; built by
+ * wasm/build-jpeg.sh.
  *
  * Why not @jsquash/jpeg's decoder: it always decodes at full size. libjpeg
  * can decode a JPEG at M/8 of its size by running a smaller inverse DCT on
@@ -12,7 +14,7 @@
  * return. There is no setjmp in this target, so error_exit calls the
  * imported `fail`, which throws a JavaScript exception through the WASM
  * frames; the instance's heap is then in an unknown state and the caller
- * discards the instance (src/image/codecs.ts Lazy).
+ * discards the instance (Lazy in src/image/wasm-lazy.ts).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +108,78 @@ EXPORT("decode") uint8_t *decode(const uint8_t *data, uint32_t len, int scale_nu
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
   return pixels;
+}
+
+/*
+ * Streaming decode: one stream per instance (the JS side runs a stream from
+ * start to end in one synchronous call chain, so streams never interleave).
+ * stream_start reads the header, decodes at scale_num/8, crops the columns
+ * to [x, x + w) (widened by libjpeg to iMCU boundaries) and skips the rows
+ * above y; stream_read then decodes up to `rows` rows (≤ max_rows) into one
+ * buffer; stream_end frees everything, whether or not every row was read.
+ * Memory: the compressed bytes (the caller's), libjpeg's iMCU-row buffers
+ * and max_rows cropped rows, never the whole image (baseline files; a
+ * progressive file's coefficients are held whole by libjpeg itself).
+ */
+static struct jpeg_decompress_struct stream;
+static struct jpeg_error_mgr stream_err;
+static int stream_open = 0;
+static uint8_t *stream_rows = NULL;
+/* [scaled width, scaled height, first column, columns, first row, buffer, max rows] */
+static uint32_t stream_info[7];
+
+EXPORT("stream_end") void stream_end(void) {
+  if (stream_open) jpeg_destroy_decompress(&stream);
+  stream_open = 0;
+  free(stream_rows);
+  stream_rows = NULL;
+}
+
+EXPORT("stream_start")
+uint32_t *stream_start(const uint8_t *data, uint32_t len, int scale_num, uint32_t x, uint32_t w,
+                       uint32_t y, uint32_t max_rows) {
+  stream_end();
+  stream.err = &stream_err;
+  init_errors(&stream_err);
+  jpeg_create_decompress(&stream);
+  stream_open = 1;
+  jpeg_mem_src(&stream, data, len);
+  jpeg_read_header(&stream, TRUE);
+  stream.out_color_space = JCS_EXT_RGBA;
+  stream.scale_num = (unsigned int)scale_num;
+  stream.scale_denom = 8;
+  stream.dct_method = JDCT_ISLOW;
+  jpeg_start_decompress(&stream);
+  stream_info[0] = stream.output_width;
+  stream_info[1] = stream.output_height;
+  if (x + w > stream.output_width || y > stream.output_height || w == 0 || max_rows == 0)
+    js_fail("stream window outside the image");
+  JDIMENSION xoff = x, width = w;
+  if (x != 0 || w != stream.output_width) jpeg_crop_scanline(&stream, &xoff, &width);
+  if (y > 0) jpeg_skip_scanlines(&stream, y);
+  const uint64_t bytes = (uint64_t)stream.output_width * 4 * max_rows;
+  if (bytes > MAX_BUFFER) js_fail("image too large");
+  stream_rows = malloc((size_t)bytes);
+  if (!stream_rows) js_fail("out of memory");
+  stream_info[2] = xoff;
+  stream_info[3] = stream.output_width; /* after the crop: its columns */
+  stream_info[4] = stream.output_scanline;
+  stream_info[5] = (uint32_t)(uintptr_t)stream_rows;
+  stream_info[6] = max_rows;
+  return stream_info;
+}
+
+/* Decode the next `rows` rows (fewer at the bottom) into the buffer; returns how many. */
+EXPORT("stream_read") uint32_t stream_read(uint32_t rows) {
+  if (!stream_open || rows > stream_info[6]) js_fail("stream_read without a stream");
+  const size_t stride = (size_t)stream.output_width * 4;
+  uint32_t done = 0;
+  while (done < rows && stream.output_scanline < stream.output_height) {
+    JSAMPROW row = stream_rows + done * stride;
+    done += jpeg_read_scanlines(&stream, &row, 1);
+  }
+  result[3] = (uint32_t)stream_err.num_warnings;
+  return done;
 }
 
 /*

@@ -10,6 +10,7 @@ describe("parseConfig", () => {
 		expect(config.sizes).toEqual(DEFAULT_SIZES);
 		expect(config.jpegQuality).toBe(82);
 		expect(config.limits.maxSourcePixels).toBe(DEFAULTS.MAX_SOURCE_PIXELS);
+		expect(config.limits.maxSourcePixelsWhole).toBe(DEFAULTS.MAX_SOURCE_PIXELS_WHOLE);
 	});
 
 	it("reads WordPress's own size JSON", () => {
@@ -35,6 +36,9 @@ describe("parseConfig", () => {
 		["JPEG_QUALITY", "8.5"],
 		["MAX_SOURCE_PIXELS", "-1"],
 		["MAX_SOURCE_PIXELS", "999999999999"],
+		["MAX_SOURCE_PIXELS", "100000001"],
+		["MAX_SOURCE_PIXELS_WHOLE", "0"],
+		["MAX_SOURCE_PIXELS_WHOLE", "16000001"],
 		["IMAGE_SIZES", "{not json"],
 		["IMAGE_SIZES", '{"thumbnail":{"width":-1,"height":150,"crop":true}}'],
 		["IMAGE_SIZES", '{"thumbnail":{"width":150,"height":150,"crop":["middle","top"]}}'],

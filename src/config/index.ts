@@ -13,8 +13,10 @@ import { VARS, type VarName, type VarSpec } from "./spec";
 export interface Limits {
 	/** Largest original (bytes) the worker will download to decode. */
 	readonly maxSourceBytes: number;
-	/** Largest original (width × height) the worker will decode. */
+	/** Largest original (width × height) the worker will decode (baseline JPEG: streamed). */
 	readonly maxSourcePixels: number;
+	/** Largest original decoded whole: PNG, WebP, progressive JPEG. */
+	readonly maxSourcePixelsWhole: number;
 	/** Largest side of any derivative it will make. */
 	readonly maxOutputSide: number;
 	/** Largest header prefix it reads to find an original's dimensions. */
@@ -286,6 +288,7 @@ function limits(vars: Vars): Limits {
 	return {
 		maxSourceBytes: int(vars, "MAX_SOURCE_BYTES"),
 		maxSourcePixels: int(vars, "MAX_SOURCE_PIXELS"),
+		maxSourcePixelsWhole: int(vars, "MAX_SOURCE_PIXELS_WHOLE"),
 		maxOutputSide: int(vars, "MAX_OUTPUT_SIDE"),
 		maxHeaderBytes: int(vars, "MAX_HEADER_BYTES"),
 		r2TimeoutMs: int(vars, "R2_TIMEOUT_MS"),

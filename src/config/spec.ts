@@ -112,10 +112,17 @@ export const VARS = {
 	},
 	MAX_SOURCE_PIXELS: {
 		kind: "int",
+		default: 100_000_000,
+		min: 1,
+		max: 100_000_000,
+		doc: "largest original decoded (width × height); a baseline JPEG past 16 MiB of decode streams into the resize kernel (100 MP: 29-45 MB, BENCHMARKS.md)",
+	},
+	MAX_SOURCE_PIXELS_WHOLE: {
+		kind: "int",
 		default: 8_000_000,
 		min: 1,
 		max: 16_000_000,
-		doc: "largest original decoded (width × height)",
+		doc: "largest original decoded whole: PNG, WebP and progressive JPEG (8 MP: 72 MB worst case)",
 	},
 	MAX_OUTPUT_SIDE: {
 		kind: "int",

@@ -6,17 +6,47 @@
  * run is a cold miss in a warm isolate.
  */
 import type { Hono } from "hono";
-import { codecStats, wasmMemory, wasmPeakMemory } from "../image/codecs";
+
+import type { Config } from "../config";
+import type { OutputFormat } from "../image/formats";
+import { codecStats, wasmMemory, wasmPeakMemory } from "../image/wasm-lazy";
 import { extensionFormat } from "../origin/extensions";
-import { lookupUpload } from "../origin/lookup";
+import { lookupUpload, type UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
-import { renderPlan, uploadScale } from "../render/make";
+import { renderPlan, scaleFor, streamJob, uploadScale } from "../render/make";
 import { matchSize, planRender, servableFiles } from "../render/plan";
 import { FULL_SCALE } from "../render/scale";
-import { directory, sources } from "../state";
+import { renderStreamedMany, streams } from "../render/stream";
+import { directory, sources, streamedOriginals } from "../state";
+
 import { parseImagePath } from "../url/path";
 import { BadRequestError } from "./errors";
 import type { AppEnv } from "./respond";
+
+/** A streamed upload's sizes as the fan-out makes them: one decode per pass of sizes. */
+async function allInPasses(
+	storage: Storage,
+	meta: UploadMeta,
+	output: OutputFormat,
+	config: Config,
+) {
+	const started = performance.now();
+	const planned = servableFiles(meta, config);
+	const plans = planned.map((p) => p.render);
+	const all = await renderStreamedMany(
+		storage,
+		meta,
+		plans,
+		output,
+		streamJob(meta, config),
+		(group) => scaleFor(meta, group),
+	);
+	const ms = performance.now() - started;
+	const sizes = all.map((r, k) => ({ key: planned[k]?.key, bytes: r.bytes.byteLength }));
+	const compressedBytes = streamedOriginals.heldBytes;
+	streamedOriginals.forget();
+	return { ms, sizes, decodedBytes: 0, compressedBytes };
+}
 
 function derivativeOf(rest: string) {
 	const path = parseImagePath(rest);
@@ -31,11 +61,13 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 			wasm: await wasmMemory(),
 			wasmPeak: wasmPeakMemory(),
 			decodedBytes: sources.heldBytes,
+			compressedBytes: streamedOriginals.heldBytes,
 		}),
 	);
 
 	app.post("/__bench/reset", (c) => {
 		sources.forget();
+		streamedOriginals.forget();
 		directory.forget("");
 		return c.json({ ok: true });
 	});
@@ -61,9 +93,14 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 			throw new BadRequestError("No sizes for this format");
 		}
 		sources.forget();
+		// ?pass=1: a streamed source's sizes as the fan-out makes them.
+		if (c.req.query("pass") === "1" && streams(meta, uploadScale(meta, config))) {
+			return c.json(await allInPasses(storage, meta, output, config));
+		}
 		const started = performance.now();
 		const sizes = [];
 		let decodedBytes = 0;
+		let compressedBytes = 0;
 		// ?full=1: decode at full size (the worst case for memory) instead of
 		// the scale the sizes need.
 		const scale = c.req.query("full") === "1" ? FULL_SCALE : uploadScale(meta, config);
@@ -72,9 +109,11 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 			const rendered = await renderPlan(storage, meta, plan, output, config, { timing, scale });
 			sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });
 			decodedBytes = Math.max(decodedBytes, sources.heldBytes);
+			compressedBytes = Math.max(compressedBytes, streamedOriginals.heldBytes);
 		}
 		const ms = performance.now() - started;
 		sources.forget();
-		return c.json({ ms, sizes, decodedBytes });
+		streamedOriginals.forget();
+		return c.json({ ms, sizes, decodedBytes, compressedBytes });
 	});
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { fixtureBytes } from "../../test/helpers";
 import { avifPeakHeap, decodeAvif, encodeAvif } from "./avif";
-import { decodeJpeg } from "./codecs";
+import { decodeJpeg } from "./jpeg";
 import { resizeRGBA } from "./resize";
 
 const SEED = "originals/2025/09/AdobeStock_1228396051_Editorial_Use_Only-scaled.jpeg";

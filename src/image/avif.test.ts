@@ -8,7 +8,7 @@ import { fixtureBytes } from "../../test/helpers";
 import { psnr } from "../../test/images";
 import { UnprocessableError } from "../http/errors";
 import { decodeAvif, encodeAvif } from "./avif";
-import { decodeJpeg } from "./codecs";
+import { decodeJpeg } from "./jpeg";
 import type { RGBAImage } from "./orientation";
 import { probeImage } from "./probe";
 import { resizeRGBA } from "./resize";

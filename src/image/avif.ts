@@ -16,14 +16,16 @@ import avifEncWasm from "@jsquash/avif/codec/enc/avif_enc.wasm";
 import { defaultOptions as avifDefaults } from "@jsquash/avif/meta.js";
 import { initEmscriptenModule } from "@jsquash/avif/utils.js";
 import { UnprocessableError } from "../http/errors";
-import { codecStats, describe, emscriptenHeap, Lazy } from "./codecs";
 import type { RGBAImage } from "./orientation";
+import { codecStats, describe, emscriptenHeap, Lazy } from "./wasm-lazy";
 
 const decoder = new Lazy<DecModule>(
+	"avif-decode",
 	() => initEmscriptenModule(avifDecFactory, avifDecWasm),
 	emscriptenHeap,
 );
 const encoder = new Lazy<EncModule>(
+	"avif-encode",
 	() => initEmscriptenModule(avifEncFactory, avifEncWasm),
 	emscriptenHeap,
 );

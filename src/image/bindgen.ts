@@ -3,7 +3,7 @@
  * from statically imported `.wasm` modules. The generated glue keeps its
  * instance in module state and cannot make a second one, so a trap would
  * poison it for the isolate's life; this glue makes a fresh instance on
- * demand (see `Lazy` in codecs.ts) and copies bytes straight into WASM memory.
+ * demand (see `Lazy` in wasm-lazy.ts) and copies bytes straight into WASM memory.
  *
  * Imports are matched by name without wasm-bindgen's hash suffix, and an
  * import we do not know fails instantiation loudly (a codec upgrade that

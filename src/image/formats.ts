@@ -9,13 +9,14 @@
  * jSquash ships, gives the first frame only, which would silently turn an
  * animation into a still under the same name. HEIC is refused by the probe.
  */
-import { ImageError, InternalError, UnsupportedFormatError } from "../http/errors";
+import { UnsupportedFormatError } from "../http/errors";
 import { decodeAvif, encodeAvif } from "./avif";
-import { assertJpegDecodable, decodeJpeg, describe, encodeJpeg } from "./codecs";
 import { decodeGif, encodeGif } from "./gif";
+import { assertJpegDecodable, decodeJpeg, encodeJpeg } from "./jpeg";
 import type { RGBAImage } from "./orientation";
 import { decodePng, encodePng } from "./png";
 import { HEIC_REFUSAL, type ImageFormat, type ImageInfo } from "./probe";
+import { codecError } from "./wasm-lazy";
 import { decodeWebp, encodeWebp, isLosslessWebp } from "./webp";
 
 /** Formats a derivative can be written in. */
@@ -87,20 +88,16 @@ export interface EncodeRequest {
 }
 
 /**
- * Encode, with every failure typed. An encoder's error exit (libjpeg,
- * libwebp) throws a plain Emscripten `ExitStatus` object, which Hono's
- * onError would never see (it only handles Errors); the pixels are ours, not
- * the client's, so it is a 500 with a short public message.
+ * Encode, with every failure typed alike for JPEG, PNG and WebP: an encoder
+ * that fails (libjpeg's error_exit as a LibjpegError, a Rust panic, libwebp
+ * returning nothing, a trap) failed on pixels we made, so it is our bug (500)
+ * or the isolate out of memory (503 + Retry-After), never the source's (422).
  */
 export async function encodeImage(image: RGBAImage, req: EncodeRequest): Promise<Uint8Array> {
 	try {
 		return await encodeWith(image, req);
 	} catch (err) {
-		if (err instanceof ImageError) throw err;
-		throw new InternalError("Could not encode image", {
-			cause: err,
-			detail: describe(`encode ${req.format}`, err),
-		});
+		throw codecError(err, "ours", "Could not encode image", `encode ${req.format}`);
 	}
 }
 

@@ -8,7 +8,6 @@ import { describe, expect, it } from "vitest";
 import { fixtureBytes } from "../../test/helpers";
 import { psnr } from "../../test/images";
 import { LimitExceededError, UnprocessableError } from "../http/errors";
-import { decodeJpeg } from "./codecs";
 import {
 	AnimatedGifWriter,
 	assertGifFrameBudget,
@@ -17,6 +16,7 @@ import {
 	gifFrames,
 	summarizeGif,
 } from "./gif";
+import { decodeJpeg } from "./jpeg";
 import type { RGBAImage } from "./orientation";
 import { decodePng } from "./png";
 import { probeImage } from "./probe";

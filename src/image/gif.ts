@@ -14,8 +14,8 @@
 import { applyPalette, GIFEncoder, type Palette, quantize } from "gifenc";
 import { GifReader } from "omggif";
 import { LimitExceededError, UnprocessableError } from "../http/errors";
-import { codecStats, describe } from "./codecs";
 import type { RGBAImage } from "./orientation";
+import { codecStats, describe } from "./wasm-lazy";
 
 /** One composited frame: the whole canvas as it is shown, and for how long. */
 export interface GifFrame {

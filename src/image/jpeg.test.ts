@@ -10,7 +10,7 @@ import { initEmscriptenModule } from "@jsquash/jpeg/utils.js";
 import { describe, expect, it } from "vitest";
 import { fixtureBytes } from "../../test/helpers";
 import { psnr } from "../../test/images";
-import { decodeJpeg, encodeJpeg } from "./codecs";
+import { decodeJpeg, encodeJpeg } from "./jpeg";
 import type { RGBAImage } from "./orientation";
 
 const mozjpeg = initEmscriptenModule(mozjpegDecFactory, mozjpegDecWasm);

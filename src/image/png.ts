@@ -9,7 +9,6 @@
 
 import oxipngWasm from "@jsquash/oxipng/codec/pkg/squoosh_oxipng_bg.wasm";
 import pngWasm from "@jsquash/png/codec/pkg/squoosh_png_bg.wasm";
-import { UnprocessableError } from "../http/errors";
 import {
 	type BindgenExports,
 	instantiateBindgen,
@@ -18,8 +17,8 @@ import {
 	returningBytes,
 	throwFrom,
 } from "./bindgen";
-import { codecStats, Lazy } from "./codecs";
 import type { RGBAImage } from "./orientation";
+import { codecError, codecStats, Lazy } from "./wasm-lazy";
 
 interface PngDecoder extends BindgenExports {
 	decode(ptr: number, len: number): number;
@@ -31,6 +30,7 @@ interface PngInstance {
 }
 
 const decoder = new Lazy<PngInstance>(
+	"png",
 	async () => {
 		const heap = new ObjectHeap();
 		const wasm = await instantiateBindgen<PngDecoder>(pngWasm, (exports) => ({
@@ -68,6 +68,7 @@ interface Oxipng extends BindgenExports {
 }
 
 const optimiser = new Lazy<Oxipng>(
+	"oxipng",
 	() =>
 		instantiateBindgen<Oxipng>(oxipngWasm, (exports) => ({ __wbindgen_throw: throwFrom(exports) })),
 	(wasm) => wasm.memory.buffer.byteLength,
@@ -75,20 +76,27 @@ const optimiser = new Lazy<Oxipng>(
 
 /**
  * A Rust panic surfaces as a JS Error thrown through the WASM stack, leaving
- * that instance's allocator in an unknown state: drop it like a trap.
+ * that instance's allocator in an unknown state: drop it like a trap. Who is
+ * to blame sets the status (codecError): the source's bytes (decode) or our
+ * own pixels (encode).
  */
-async function guarded<T, R>(lazy: Lazy<T>, what: string, fn: (instance: T) => R): Promise<R> {
+async function guarded<T, R>(
+	lazy: Lazy<T>,
+	what: string,
+	blame: "source" | "ours",
+	fn: (instance: T) => R,
+): Promise<R> {
 	try {
 		return await lazy.use(fn);
 	} catch (err) {
 		lazy.reset();
-		throw new UnprocessableError(`Could not ${what}`, { cause: err });
+		throw codecError(err, blame, `Could not ${what}`, what);
 	}
 }
 
 export async function decodePng(bytes: Uint8Array): Promise<RGBAImage> {
 	codecStats.decodes++;
-	return guarded(decoder, "decode PNG", ({ wasm, heap }) => {
+	return guarded(decoder, "decode PNG", "source", ({ wasm, heap }) => {
 		const ptr = passBytes(wasm, bytes);
 		return heap.take(wasm.decode(ptr, bytes.byteLength)) as RGBAImage;
 	});
@@ -101,7 +109,7 @@ export interface PngEncodeOptions {
 
 export async function encodePng(image: RGBAImage, options: PngEncodeOptions): Promise<Uint8Array> {
 	codecStats.encodes++;
-	return guarded(optimiser, "encode PNG", (wasm) => {
+	return guarded(optimiser, "encode PNG", "ours", (wasm) => {
 		const ptr = passBytes(wasm, image.data);
 		return returningBytes(wasm, (retptr) =>
 			// Alpha optimisation may change the colour of fully transparent pixels

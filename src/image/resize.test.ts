@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { resetCodecs, wasmMemory } from "./codecs";
 import type { RGBAImage } from "./orientation";
 import { type Filter, preShrinkSize, resizeRGBA, type SourceWindow } from "./resize";
+import { resetCodecs, wasmMemory } from "./wasm-lazy";
 
 // ---- a plain double-precision implementation of the same maths ----------
 

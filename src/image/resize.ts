@@ -6,8 +6,8 @@
  * heap grows past KEEP_HEAP_BYTES).
  */
 import resizeWasm from "../wasm/resize.wasm";
-import { codecStats, Lazy } from "./codecs";
 import type { RGBAImage } from "./orientation";
+import { codecStats, Lazy } from "./wasm-lazy";
 
 interface ResizeExports {
 	readonly memory: WebAssembly.Memory;
@@ -28,14 +28,30 @@ interface ResizeExports {
 	rs_feed(rows: number): number;
 }
 
-const resizer = new Lazy<ResizeExports>(
-	async () => {
-		const instance = await WebAssembly.instantiate(resizeWasm, {});
-		return instance.exports as unknown as ResizeExports;
-	},
-	(wasm) => wasm.memory.buffer.byteLength,
-	"resize",
-);
+const createResizer = async () => {
+	const instance = await WebAssembly.instantiate(resizeWasm, {});
+	return instance.exports as unknown as ResizeExports;
+};
+const resizerHeap = (wasm: ResizeExports) => wasm.memory.buffer.byteLength;
+const resizer = new Lazy<ResizeExports>("resize", createResizer, resizerHeap);
+
+/** Instances for resizeRowsMany (one per output: the kernel holds one resize at a time). */
+const pool: Lazy<ResizeExports>[] = [resizer];
+
+/** Run fn with n kernel instances at once, each used (and dropped after a trap) by its Lazy. */
+function withResizers<R>(n: number, fn: (all: ResizeExports[]) => R): Promise<R> {
+	while (pool.length < n) {
+		pool.push(new Lazy(`resize-${pool.length + 1}`, createResizer, resizerHeap));
+	}
+	const go = (k: number, got: ResizeExports[]): Promise<R> =>
+		k === n
+			? Promise.resolve(fn(got))
+			: (pool[k] as Lazy<ResizeExports>).use((wasm) => go(k + 1, [...got, wasm]));
+	// The extra instances are let go afterwards: their heaps hold whole outputs.
+	return go(0, []).finally(() => {
+		for (const lazy of pool.slice(1)) lazy.reset();
+	});
+}
 
 export const FILTERS = { triangle: 0, catrom: 1, mitchell: 2, lanczos3: 3 } as const;
 export type Filter = keyof typeof FILTERS;
@@ -76,7 +92,55 @@ const FLAG_FLOAT = 2;
 /** Slack for windows computed in floating point (e.g. x + w = width + 1e-12). */
 const EDGE_SLACK = 1e-6;
 
-function checkArgs(src: RGBAImage, win: SourceWindow, width: number, height: number): void {
+/**
+ * Source rows pulled in order, so a resize never needs the whole source in
+ * memory (e.g. a JPEG decoded a few rows at a time: jpeg.ts jpegRows). The
+ * kernel calls begin, then read for consecutive rows, then end, all in one
+ * synchronous run.
+ */
+export interface RowSource {
+	readonly width: number;
+	readonly height: number;
+	/** Rows y .. y+h-1, columns x .. x+w-1 will be read, at most `chunk` rows at a time. */
+	begin(x: number, y: number, w: number, h: number, chunk: number): void;
+	/** Write `rows` rows from row y, columns x .. x+w-1, packed (w × 4 bytes a row) into `into`. */
+	read(y: number, rows: number, into: Uint8Array): void;
+	/** Called once after the last read, or after a failure. */
+	end(): void;
+}
+
+/** An image in memory as a RowSource. */
+export function imageRows(src: RGBAImage): RowSource {
+	let x0 = 0;
+	let w = src.width;
+	return {
+		width: src.width,
+		height: src.height,
+		begin(x, _y, width) {
+			x0 = x;
+			w = width;
+		},
+		read(y, rows, into) {
+			const rowBytes = w * 4;
+			if (w === src.width) {
+				into.set(src.data.subarray(y * rowBytes, (y + rows) * rowBytes));
+				return;
+			}
+			for (let r = 0; r < rows; r++) {
+				const from = ((y + r) * src.width + x0) * 4;
+				into.set(src.data.subarray(from, from + rowBytes), r * rowBytes);
+			}
+		},
+		end() {},
+	};
+}
+
+function checkArgs(
+	src: { width: number; height: number },
+	win: SourceWindow,
+	width: number,
+	height: number,
+): void {
 	const ok =
 		Number.isInteger(width) &&
 		Number.isInteger(height) &&
@@ -87,8 +151,7 @@ function checkArgs(src: RGBAImage, win: SourceWindow, width: number, height: num
 		win.x >= 0 &&
 		win.y >= 0 &&
 		win.x + win.w <= src.width + EDGE_SLACK &&
-		win.y + win.h <= src.height + EDGE_SLACK &&
-		src.data.length === src.width * src.height * 4;
+		win.y + win.h <= src.height + EDGE_SLACK;
 	if (!ok) {
 		throw new RangeError(
 			`resize: window ${JSON.stringify(win)} of ${src.width}x${src.height} to ${width}x${height}`,
@@ -112,10 +175,10 @@ export function preShrinkSize(
 	};
 }
 
-/** One pass of the kernel over `win` of `src`. */
+/** One pass of the kernel over `win` of `src`, a chunk of rows at a time. */
 function run(
 	wasm: ResizeExports,
-	src: RGBAImage,
+	src: RowSource,
 	win: SourceWindow,
 	width: number,
 	height: number,
@@ -144,18 +207,15 @@ function run(
 	);
 	// Only the rows and columns the filter reads, a chunk of rows at a time.
 	const rowBytes = inW * 4;
-	for (let y = 0; y < inH; y += chunk) {
-		const rows = Math.min(chunk, inH - y);
-		if (inW === src.width) {
-			const from = (inY + y) * rowBytes;
-			heap.set(src.data.subarray(from, from + rows * rowBytes), inPtr);
-		} else {
-			for (let r = 0; r < rows; r++) {
-				const from = ((inY + y + r) * src.width + inX) * 4;
-				heap.set(src.data.subarray(from, from + rowBytes), inPtr + r * rowBytes);
-			}
+	src.begin(inX, inY, inW, inH, chunk);
+	try {
+		for (let y = 0; y < inH; y += chunk) {
+			const rows = Math.min(chunk, inH - y);
+			src.read(inY + y, rows, heap.subarray(inPtr, inPtr + rows * rowBytes));
+			wasm.rs_feed(rows);
 		}
-		wasm.rs_feed(rows);
+	} finally {
+		src.end();
 	}
 	const data = new Uint8ClampedArray(width * height * 4);
 	data.set(new Uint8Array(wasm.memory.buffer, outPtr, data.length));
@@ -174,6 +234,20 @@ export async function resizeRGBA(
 	height: number,
 	options: ResizeOptions,
 ): Promise<RGBAImage> {
+	if (src.data.length !== src.width * src.height * 4) {
+		throw new RangeError(`resize: ${src.data.length} bytes for ${src.width}x${src.height}`);
+	}
+	return resizeRows(imageRows(src), win, width, height, options);
+}
+
+/** resizeRGBA from rows pulled in order (RowSource): the source is never held whole. */
+export async function resizeRows(
+	src: RowSource,
+	win: SourceWindow,
+	width: number,
+	height: number,
+	options: ResizeOptions,
+): Promise<RGBAImage> {
 	checkArgs(src, win, width, height);
 	codecStats.resizes++;
 	const flags = (options.premultiply ? FLAG_PREMULTIPLY : 0) | (options.float ? FLAG_FLOAT : 0);
@@ -185,6 +259,141 @@ export async function resizeRGBA(
 		if (!shrunk) return run(wasm, src, win, width, height, filter, flags);
 		const small = run(wasm, src, win, shrunk.width, shrunk.height, BOX, flags);
 		const all = { x: 0, y: 0, w: small.width, h: small.height };
-		return run(wasm, small, all, width, height, filter, flags);
+		return run(wasm, imageRows(small), all, width, height, filter, flags);
+	});
+}
+
+/** One resize of several fed from the same rows (resizeRowsMany). */
+export interface ResizeTarget {
+	readonly win: SourceWindow;
+	readonly width: number;
+	readonly height: number;
+	readonly options: ResizeOptions;
+}
+
+/** A kernel prepared for one target: where its rows go, and how many wait to be fed. */
+interface Feed {
+	readonly wasm: ResizeExports;
+	readonly info: Int32Array;
+	readonly width: number;
+	readonly height: number;
+	pending: number;
+}
+
+function prepare(wasm: ResizeExports, src: RowSource, t: ResizeTarget, size: OutputSize): Feed {
+	const flags = (t.options.premultiply ? FLAG_PREMULTIPLY : 0) | (t.options.float ? FLAG_FLOAT : 0);
+	const filter = size.box ? BOX : FILTERS[t.options.filter];
+	const { win } = t;
+	const at = wasm.rs_prepare(
+		src.width,
+		src.height,
+		win.x,
+		win.y,
+		win.w,
+		win.h,
+		size.width,
+		size.height,
+		filter,
+		flags,
+	);
+	const info = new Int32Array(wasm.memory.buffer, at, 7).slice();
+	return { wasm, info, width: size.width, height: size.height, pending: 0 };
+}
+
+interface OutputSize {
+	readonly width: number;
+	readonly height: number;
+	/** The area pre-shrink pass (the filter pass follows from its output). */
+	readonly box: boolean;
+}
+
+/** Copy source row y (columns x0.. of `row`) into each kernel that reads it; feed full chunks. */
+function deliver(feeds: readonly Feed[], y: number, row: Uint8Array, x0: number): void {
+	for (const f of feeds) {
+		const [inX = 0, inY = 0, inW = 0, inH = 0, inPtr = 0, , chunk = 1] = f.info;
+		if (y < inY || y >= inY + inH) continue;
+		const rowBytes = inW * 4;
+		const from = (inX - x0) * 4;
+		new Uint8Array(f.wasm.memory.buffer).set(
+			row.subarray(from, from + rowBytes),
+			inPtr + f.pending * rowBytes,
+		);
+		f.pending++;
+		if (f.pending === chunk || y === inY + inH - 1) {
+			f.wasm.rs_feed(f.pending);
+			f.pending = 0;
+		}
+	}
+}
+
+/** Rows read from the source per step in resizeRowsMany. */
+const MANY_CHUNK_ROWS = 16;
+
+/** One pass over `src` feeding every kernel; returns each kernel's output. */
+function runMany(src: RowSource, feeds: readonly Feed[]): RGBAImage[] {
+	const x0 = Math.min(...feeds.map((f) => f.info[0] ?? 0));
+	const y0 = Math.min(...feeds.map((f) => f.info[1] ?? 0));
+	const x1 = Math.max(...feeds.map((f) => (f.info[0] ?? 0) + (f.info[2] ?? 0)));
+	const y1 = Math.max(...feeds.map((f) => (f.info[1] ?? 0) + (f.info[3] ?? 0)));
+	const rowBytes = (x1 - x0) * 4;
+	const buffer = new Uint8Array(rowBytes * MANY_CHUNK_ROWS);
+	src.begin(x0, y0, x1 - x0, y1 - y0, MANY_CHUNK_ROWS);
+	try {
+		for (let y = y0; y < y1; y += MANY_CHUNK_ROWS) {
+			const rows = Math.min(MANY_CHUNK_ROWS, y1 - y);
+			src.read(y, rows, buffer.subarray(0, rows * rowBytes));
+			for (let r = 0; r < rows; r++) {
+				deliver(feeds, y + r, buffer.subarray(r * rowBytes, (r + 1) * rowBytes), x0);
+			}
+		}
+	} finally {
+		src.end();
+	}
+	return feeds.map((f) => {
+		const data = new Uint8ClampedArray(f.width * f.height * 4);
+		data.set(new Uint8Array(f.wasm.memory.buffer, f.info[5] ?? 0, data.length));
+		return { data, width: f.width, height: f.height };
+	});
+}
+
+/**
+ * Several resizes of one source in one pass over its rows (e.g. every size
+ * of an upload from one streamed JPEG decode): each target gets its own
+ * kernel instance, holding its output and a few rows; the source is read
+ * once, in order. Same pixels as resizeRows per target.
+ */
+export async function resizeRowsMany(
+	src: RowSource,
+	targets: readonly ResizeTarget[],
+): Promise<RGBAImage[]> {
+	for (const t of targets) checkArgs(src, t.win, t.width, t.height);
+	codecStats.resizes += targets.length;
+	const sizes = targets.map((t): OutputSize => {
+		const shrunk = t.options.premultiply
+			? undefined
+			: preShrinkSize(t.win, t.width, t.height, t.options.shrinkGap ?? 0);
+		return shrunk ? { ...shrunk, box: true } : { width: t.width, height: t.height, box: false };
+	});
+	return withResizers(targets.length, (wasms) => {
+		const feeds = targets.map((t, k) =>
+			prepare(wasms[k] as ResizeExports, src, t, sizes[k] as OutputSize),
+		);
+		const firstPass = runMany(src, feeds);
+		// Targets that were area-averaged first get their filter pass now.
+		return firstPass.map((image, k) => {
+			const t = targets[k] as ResizeTarget;
+			if (!sizes[k]?.box) return image;
+			const flags = t.options.float ? FLAG_FLOAT : 0;
+			const all = { x: 0, y: 0, w: image.width, h: image.height };
+			return run(
+				wasms[k] as ResizeExports,
+				imageRows(image),
+				all,
+				t.width,
+				t.height,
+				FILTERS[t.options.filter],
+				flags,
+			);
+		});
 	});
 }

@@ -12,14 +12,16 @@ import webpEncWasm from "@jsquash/webp/codec/enc/webp_enc_simd.wasm";
 import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
 import { initEmscriptenModule } from "@jsquash/webp/utils.js";
 import { UnprocessableError } from "../http/errors";
-import { codecStats, describe, emscriptenHeap, Lazy } from "./codecs";
 import type { RGBAImage } from "./orientation";
+import { codecError, codecStats, emscriptenHeap, Lazy } from "./wasm-lazy";
 
 const decoder = new Lazy<DecModule>(
+	"webp-decode",
 	() => initEmscriptenModule(webpDecFactory, webpDecWasm),
 	emscriptenHeap,
 );
 const encoder = new Lazy<EncModule>(
+	"webp-encode",
 	() => initEmscriptenModule(webpEncFactory, webpEncWasm),
 	emscriptenHeap,
 );
@@ -30,12 +32,9 @@ export async function decodeWebp(bytes: Uint8Array): Promise<RGBAImage> {
 	try {
 		image = await decoder.use((m) => m.decode(bytes));
 	} catch (err) {
-		// As for JPEG: the file's data made the decoder fail (or exit with a
-		// plain ExitStatus object); the instance is gone.
-		throw new UnprocessableError("Could not decode WebP", {
-			cause: err,
-			detail: describe("decode webp", err),
-		});
+		// As for JPEG: the file's data made the decoder fail (422), unless the
+		// heap could not grow (503); the instance is gone.
+		throw codecError(err, "source", "Could not decode WebP", "decode webp");
 	}
 	if (!image) throw new UnprocessableError("Could not decode WebP");
 	return { data: image.data, width: image.width, height: image.height };
@@ -61,7 +60,9 @@ export async function encodeWebp(
 	const out = await encoder.use((m) =>
 		m.encode(image.data, image.width, image.height, settings)?.slice(),
 	);
-	if (!out) throw new UnprocessableError("Could not encode WebP");
+	// libwebp refused our own pixels (e.g. a side over 16383): our bug, not the
+	// source's (formats.ts answers 500).
+	if (!out) throw new Error(`libwebp could not encode ${image.width}x${image.height}`);
 	return out;
 }
 

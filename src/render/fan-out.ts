@@ -8,15 +8,17 @@ import { tierKey } from "../cache/tier";
 import type { Config } from "../config";
 import { variesByAccept } from "../http/negotiate";
 import type { OutputFormat } from "../image/formats";
+import type { ImageFormat } from "../image/probe";
 import { extensionFormat } from "../origin/extensions";
 import type { UploadMeta } from "../origin/lookup";
 import type { Storage } from "../origin/storage";
 import { fanOutLock } from "../state";
 import type { DerivativePath } from "../url/path";
 import { log } from "../util/log";
-import { renderPlan, uploadScale } from "./make";
+import { renderPlan, scaleFor, streamJob, uploadScale } from "./make";
 import { servableFiles } from "./plan";
 import { derivativeEtag, derivativeSettings } from "./settings";
+import { renderStreamedMany, streams } from "./stream";
 
 /** Everything one fan-out needs: where to read and write, and what to make. */
 export interface FanOutJob {
@@ -56,20 +58,43 @@ export async function fanOut(job: FanOutJob): Promise<number> {
 async function fillTier(job: FanOutJob): Promise<number> {
 	const { storage, tier, meta, path, output, config } = job;
 	const own = extensionFormat(path.ext) ?? "jpeg";
-	// The same settings hash the serving path keys this upload's entries by.
-	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
 	// One decode for all of them (the miss that started this made it at this scale).
 	const scale = uploadScale(meta, config);
-	let made = 0;
+	const missing = await missingSizes(job, own);
+	// Big JPEGs: one streamed decode per pass feeds the missing sizes (render/stream.ts).
+	const batch = streams(meta, scale)
+		? await renderStreamedMany(
+				storage,
+				meta,
+				missing.map((m) => m.plan),
+				output,
+				streamJob(meta, config),
+				(plans) => scaleFor(meta, plans),
+			)
+		: undefined;
+	for (const [k, { key, plan, record }] of missing.entries()) {
+		const rendered =
+			batch?.[k] ?? (await renderPlan(storage, meta, plan, output, config, { scale }));
+		await tier.put(tierKey(key, output, own), rendered.bytes, rendered.contentType, record);
+	}
+	return missing.length;
+}
+
+/** The upload's sizes not yet in the tier as they would be made now. */
+async function missingSizes(job: FanOutJob, own: string) {
+	const { tier, meta, path, output, config } = job;
+	// The same settings hash the serving path keys this upload's entries by.
+	const settings = derivativeSettings(
+		config,
+		variesByAccept(own as ImageFormat, config.autoFormat),
+	);
+	const missing = [];
 	for (const { key, render: plan } of servableFiles(meta, config)) {
 		if (key === path.key) continue;
 		const generation = await job.generationOf(key);
 		const etag = await derivativeEtag(meta, plan, output, config, generation, settings);
 		const record = { etag, generation };
-		if (await tier.has(tierKey(key, output, own), record)) continue;
-		const rendered = await renderPlan(storage, meta, plan, output, config, { scale });
-		await tier.put(tierKey(key, output, own), rendered.bytes, rendered.contentType, record);
-		made++;
+		if (!(await tier.has(tierKey(key, output, own), record))) missing.push({ key, plan, record });
 	}
-	return made;
+	return missing;
 }

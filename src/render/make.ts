@@ -4,7 +4,6 @@
  * sources.ts), at the scale every size of the upload needs, then the pipeline.
  */
 import type { Config } from "../config";
-import { SourceChangedError } from "../http/errors";
 import type { OutputFormat } from "../image/formats";
 import type { UploadMeta } from "../origin/lookup";
 import type { Storage } from "../origin/storage";
@@ -13,8 +12,10 @@ import { memoized } from "../util/memo";
 import { SharedTimeoutError, watch } from "../util/shared";
 import { type DecodedSource, decodeSource, type Rendered, render } from "./pipeline";
 import { type RenderPlan, servableSizes } from "./plan";
+import { readSource } from "./read";
 import { decodeScale } from "./scale";
 import { encodeSettings, RESIZE } from "./settings";
+import { renderStreamed, type StreamJob, streams } from "./stream";
 
 /** The shared-decode id of an upload's source: changes whenever its bytes do. */
 export function sourceId(meta: UploadMeta): string {
@@ -42,6 +43,24 @@ export const uploadScale = memoized((meta: UploadMeta, config: Config): number =
 	),
 );
 
+/** What a streamed render of `meta` needs from the config (render/stream.ts). */
+export function streamJob(
+	meta: UploadMeta,
+	config: Config,
+	timing: Record<string, number> = {},
+	onStale: () => void = () => {},
+): Omit<StreamJob, "scale"> {
+	return {
+		id: sourceId(meta),
+		limits: config.limits,
+		encode: encodeSettings(config),
+		resize: RESIZE,
+		sizesFormat: meta.sizesFormat,
+		timing,
+		onStale,
+	};
+}
+
 export interface RenderOptions {
 	/** Gets the source read's time as `r2` if this call made it. */
 	readonly timing?: Record<string, number>;
@@ -49,20 +68,6 @@ export interface RenderOptions {
 	readonly onStale?: () => void;
 	/** Decode at this scale or larger (default: what this plan needs). */
 	readonly scale?: number;
-}
-
-/** Read exactly the version the lookup probed: its header is what the plan was made from. */
-async function readSource(storage: Storage, meta: UploadMeta, onStale: () => void) {
-	const { source } = meta;
-	try {
-		const read = await storage.read(source.key, source.etag);
-		if (read) return read.bytes;
-	} catch (err) {
-		onStale();
-		throw err;
-	}
-	onStale();
-	throw new SourceChangedError(`get ${source.key}: gone since lookup`);
 }
 
 /**
@@ -129,6 +134,11 @@ export async function renderPlan(
 	config: Config,
 	{ timing = {}, onStale = () => {}, scale = scaleFor(meta, [plan]) }: RenderOptions = {},
 ): Promise<Rendered> {
+	// Big JPEGs: each size streams at its own scale instead of one whole decode.
+	if (streams(meta, uploadScale(meta, config))) {
+		const job = { ...streamJob(meta, config, timing, onStale), scale: scaleFor(meta, [plan]) };
+		return renderStreamed(storage, meta, plan, output, job);
+	}
 	let readMs = 0;
 	const rendered = await render({
 		source: () => decodedSource(storage, meta, config, scale, (ms) => (readMs = ms), onStale),

@@ -61,7 +61,13 @@ export async function decodeSource(
 
 export interface RenderJob {
 	/** The decoded source (may be shared with other renders: never mutated). */
-	readonly source: () => Promise<DecodedSource>;
+	readonly source?: () => Promise<DecodedSource>;
+	/**
+	 * Instead of `source`: the crop already resized to width × height, made
+	 * without a whole decode (an opaque JPEG streamed into the kernel, see
+	 * render/stream.ts). Orientation and encoding still follow.
+	 */
+	readonly resized?: () => Promise<RGBAImage>;
 	readonly format: ImageFormat;
 	/** Crop window in the stored (un-rotated) pixels of the source. */
 	readonly crop: Rect;
@@ -122,7 +128,13 @@ const decode: Step = {
 	name: "decode",
 	async run(ctx) {
 		const { job } = ctx;
-		const source = await job.source();
+		if (job.resized) {
+			const image = await job.resized();
+			ctx.image = image;
+			ctx.window = { x: 0, y: 0, w: image.width, h: image.height };
+			return;
+		}
+		const source = await need(job.source, "source")();
 		const { image } = source;
 		// The crop window in the decoded pixels (fractional after a scaled decode).
 		const s = source.scale / FULL_SCALE;

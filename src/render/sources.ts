@@ -23,7 +23,9 @@ export interface Decoded {
 	readonly image: RGBAImage;
 }
 
-export class DecodedSources<T extends Decoded = Decoded> {
+const pixelBytes = (value: unknown) => (value as Decoded).image.data.byteLength;
+
+export class DecodedSources<T = Decoded> {
 	/** Keyed `id@scale`; pending decodes weigh nothing and never expire. */
 	readonly #entries: BoundedMap<Entry<T>>;
 
@@ -37,6 +39,8 @@ export class DecodedSources<T extends Decoded = Decoded> {
 		 * cancelled (client gone) and will never settle: it is replaced.
 		 */
 		readonly maxPendingMs = 60_000,
+		/** The bytes a settled value holds (default: its decoded pixels). */
+		readonly sizeOf: (value: T) => number = pixelBytes,
 	) {
 		this.#entries = new BoundedMap({ maxWeight: budgetBytes });
 	}
@@ -81,7 +85,7 @@ export class DecodedSources<T extends Decoded = Decoded> {
 		const entry: Entry<T> = { id, scale: at, value, started: now, settled: false };
 		this.#entries.set(key, entry, Number.POSITIVE_INFINITY);
 		value.then(
-			(decoded) => this.#settle(key, entry, decoded.image.data.byteLength, now),
+			(decoded) => this.#settle(key, entry, this.sizeOf(decoded), now),
 			() => {
 				if (this.#entries.peek(key) === entry) this.#entries.delete(key);
 			},

@@ -1,0 +1,212 @@
+/**
+ * Big JPEG originals in bounded memory. The shared whole decode (sources.ts)
+ * holds an upload's pixels at the scale all its sizes need: fine for a few
+ * megapixels, but 25 MB for the 1200x800 size of a 100 MP photo (2/8
+ * scale) and 56 MB for a 2048x1365 (3/8), held both in the codec and in JS. Above STREAM_ABOVE_BYTES each size streams instead: libjpeg decodes
+ * at that size's own DCT scale, only the crop window's iMCU columns, from
+ * its first row down, a chunk of rows at a time straight into the resize
+ * kernel (jpegRows → resizeRows). What is shared between the sizes is the
+ * compressed file, read from R2 once while it is wanted.
+ */
+import type { Limits } from "../config";
+import type { EncodeSettings, OutputFormat } from "../image/formats";
+import { jpegRows, scaledSide } from "../image/jpeg";
+import type { RGBAImage } from "../image/orientation";
+import type { ImageFormat } from "../image/probe";
+import { type RowSource, resizeRows, resizeRowsMany } from "../image/resize";
+import { codecError } from "../image/wasm-lazy";
+import type { UploadMeta } from "../origin/lookup";
+import type { Storage } from "../origin/storage";
+import { streamedOriginals } from "../state";
+import { SharedTimeoutError, watch } from "../util/shared";
+import { type Rendered, type ResizeSettings, render } from "./pipeline";
+import type { RenderPlan } from "./plan";
+import { readSource } from "./read";
+import { FULL_SCALE } from "./scale";
+
+/**
+ * A JPEG whose shared decode would be larger than this (bytes of RGBA) has
+ * its sizes streamed. A whole decode is held twice at its peak (the codec's
+ * heap and the JS copy), and two renders run at once: 16 MiB keeps that
+ * under 64 MB. A 100 MP photo's sizes up to 1200x800 share a 2/8 decode of
+ * 25 MB, so they stream; a 50 MP one's share 12 MB. Streaming costs a
+ * Huffman pass over the file per size (about 1 s at 100 MP) instead of one.
+ */
+export const STREAM_ABOVE_BYTES = 16 * 2 ** 20;
+
+/** Whether `meta`'s sizes stream, given the scale one shared decode would need. */
+export function streams(meta: UploadMeta, sharedScale: number): boolean {
+	const { info } = meta.source;
+	// A progressive file's coefficients are held whole anyway (limits.ts keeps them small).
+	if (info.format !== "jpeg" || info.jpeg?.progressive) return false;
+	const w = scaledSide(info.width, sharedScale);
+	const h = scaledSide(info.height, sharedScale);
+	return w * h * 4 > STREAM_ABOVE_BYTES;
+}
+
+export interface StreamJob {
+	/** Same key as the shared decodes use: changes with the source's bytes. */
+	readonly id: string;
+	readonly limits: Limits;
+	readonly encode: EncodeSettings;
+	readonly resize: ResizeSettings;
+	/** The format the upload's sizes are written in (a different output was negotiated). */
+	readonly sizesFormat: ImageFormat;
+	/** The DCT scale (eighths) this size decodes at: its own (scaleFor). */
+	readonly scale: number;
+	readonly timing: Record<string, number>;
+	readonly onStale: () => void;
+}
+
+/** The compressed bytes, read once for concurrent sizes (watched, never awaited: util/shared.ts). */
+async function sharedBytes(storage: Storage, meta: UploadMeta, job: StreamJob) {
+	let readMs = 0;
+	const pending = streamedOriginals.get(job.id, FULL_SCALE, async () => {
+		const started = performance.now();
+		const bytes = await readSource(storage, meta, job.onStale);
+		readMs = performance.now() - started;
+		return bytes;
+	});
+	try {
+		const bytes = await watch(pending, job.limits.r2TimeoutMs + job.limits.renderBudgetMs);
+		return { bytes, readMs };
+	} catch (err) {
+		if (err instanceof SharedTimeoutError) streamedOriginals.drop(job.id, pending);
+		throw err;
+	}
+}
+
+/** The crop window of `plan` in a decode at `scale` eighths. */
+function windowAt(plan: RenderPlan, scale: number) {
+	const s = scale / FULL_SCALE;
+	const { crop } = plan;
+	return { x: crop.x * s, y: crop.y * s, w: crop.w * s, h: crop.h * s };
+}
+
+/** Decode (streamed) and resize, typing the kernel's failures as ours. */
+async function streamResize<R>(
+	storage: Storage,
+	meta: UploadMeta,
+	job: StreamJob,
+	scale: number,
+	resize: (rows: RowSource) => Promise<R>,
+): Promise<{ value: R; readMs: number }> {
+	const read = await sharedBytes(storage, meta, job);
+	try {
+		const value = await jpegRows(read.bytes, scale, meta.source.info, resize);
+		return { value, readMs: read.readMs };
+	} catch (err) {
+		// libjpeg's failures arrive typed (422/503); the kernel's are ours (or OOM).
+		throw codecError(err, "ours", "Could not resize image", "stream resize");
+	}
+}
+
+/** Orientation and encoding of one size already resized (pipeline.ts). */
+async function finish(
+	plan: RenderPlan,
+	output: OutputFormat,
+	job: StreamJob,
+	resized: () => Promise<RGBAImage>,
+): Promise<Rendered> {
+	return render({
+		resized,
+		format: "jpeg",
+		crop: plan.crop,
+		width: plan.resizeWidth,
+		height: plan.resizeHeight,
+		orientation: plan.orientation,
+		output,
+		negotiated: output !== job.sizesFormat,
+		encode: job.encode,
+		palette: false,
+		resize: job.resize,
+		deadline: Date.now() + job.limits.renderBudgetMs,
+	});
+}
+
+/**
+ * Render one size of a big JPEG by streaming (see the module comment). Same
+ * output as the shared-decode path: the crop window (stored pixels) resized
+ * at this size's DCT scale, then EXIF orientation, then the encoder.
+ */
+export async function renderStreamed(
+	storage: Storage,
+	meta: UploadMeta,
+	plan: RenderPlan,
+	output: OutputFormat,
+	job: StreamJob,
+): Promise<Rendered> {
+	// JPEG pixels are opaque: no premultiplied filtering.
+	const options = { ...job.resize, premultiply: false };
+	const window = windowAt(plan, job.scale);
+	let readMs = 0;
+	const rendered = await finish(plan, output, job, async () => {
+		const done = await streamResize(storage, meta, job, job.scale, (rows) =>
+			resizeRows(rows, window, plan.resizeWidth, plan.resizeHeight, options),
+		);
+		readMs = done.readMs;
+		return done.value;
+	});
+	job.timing.r2 = (job.timing.r2 ?? 0) + readMs;
+	rendered.timings.decode = Math.max(0, rendered.timings.decode - readMs);
+	return rendered;
+}
+
+/**
+ * Most output bytes one pass of renderStreamedMany makes at once: each is
+ * held in its kernel's heap and then in JS until encoded. A pass costs a
+ * Huffman decode of the file (about 0.2-1 s at 100 MP).
+ */
+export const PASS_OUTPUT_BYTES = 8 * 2 ** 20;
+
+/** Groups of plans whose outputs together stay within PASS_OUTPUT_BYTES (one pass each). */
+function groups(plans: readonly RenderPlan[]): RenderPlan[][] {
+	const out: RenderPlan[][] = [];
+	let bytes = Number.POSITIVE_INFINITY;
+	for (const plan of plans) {
+		const size = plan.resizeWidth * plan.resizeHeight * 4;
+		if (bytes + size > PASS_OUTPUT_BYTES) {
+			out.push([]);
+			bytes = 0;
+		}
+		out[out.length - 1]?.push(plan);
+		bytes += size;
+	}
+	return out;
+}
+
+/**
+ * Several sizes of a big JPEG (the fan-out) from one streamed decode per
+ * group of sizes: decoded once at the scale the group needs (`scaleOf`),
+ * the rows fed to one resize kernel per size (resizeRowsMany). Outputs in
+ * the order of `plans`.
+ */
+export async function renderStreamedMany(
+	storage: Storage,
+	meta: UploadMeta,
+	plans: readonly RenderPlan[],
+	output: OutputFormat,
+	job: Omit<StreamJob, "scale">,
+	scaleOf: (plans: readonly RenderPlan[]) => number,
+): Promise<Rendered[]> {
+	const options = { ...job.resize, premultiply: false };
+	const out: Rendered[] = [];
+	for (const group of groups(plans)) {
+		const scale = scaleOf(group);
+		const targets = group.map((plan) => ({
+			win: windowAt(plan, scale),
+			width: plan.resizeWidth,
+			height: plan.resizeHeight,
+			options,
+		}));
+		const whole = { ...job, scale };
+		const { value: images } = await streamResize(storage, meta, whole, scale, (rows) =>
+			resizeRowsMany(rows, targets),
+		);
+		for (const [k, plan] of group.entries()) {
+			const image = images[k] as RGBAImage;
+			out.push(await finish(plan, output, whole, async () => image));
+		}
+	}
+	return out;
+}

@@ -45,7 +45,8 @@ export function negotiateFormat(
 	accept: AcceptClass,
 	autoFormat: boolean,
 ): OutputFormat {
-	const fallback: OutputFormat = own === "png" || own === "webp" ? own : "jpeg";
+	// A size keeps its upload's format (GIF stays GIF, AVIF stays AVIF); HEIC never renders.
+	const fallback: OutputFormat = own === "heic" ? "jpeg" : own;
 	if (!autoFormat || !NEGOTIABLE.has(own)) return fallback;
 	return accept === "neither" ? fallback : "webp";
 }

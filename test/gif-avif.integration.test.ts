@@ -137,7 +137,8 @@ describe("GIF sizes as WordPress makes them: first frame, GIF, exact size", () =
 			expect(alphaAgreement(out, ref)).toBeGreaterThan(0.98);
 			const { db, pixels } = interiorPsnr(out, ref);
 			expect(pixels).toBeGreaterThan(w * h * 0.4);
-			expect(db).toBeGreaterThan(28);
+			// Measured 35.4–36.5 dB (52 dB for the 1:1 crop, whose colours fit the palette).
+			expect(db).toBeGreaterThan(32);
 
 			const hit = await SELF.fetch(url(HOST, file));
 			expect(hit.headers.get("X-Cache")).toBe("HIT");
@@ -164,7 +165,7 @@ describe("GIF sizes as WordPress makes them: first frame, GIF, exact size", () =
 		const ref = await reference(frame0, { x: 50, y: 0, w: 300, h: 300 }, 150, 150);
 		const out = decodeGif(bytes);
 		expect(alphaAgreement(out, ref)).toBeGreaterThan(0.98);
-		expect(interiorPsnr(out, ref).db).toBeGreaterThan(30);
+		expect(interiorPsnr(out, ref).db).toBeGreaterThan(35);
 	});
 });
 
@@ -204,7 +205,8 @@ describe("ANIMATED_GIF=true: every frame resized, timing and looping kept", () =
 				expect(alphaAgreement(frame.image, ref)).toBeGreaterThan(0.98);
 				const other = refs[(i + 1) % 4] as RGBAImage;
 				expect(alphaAgreement(frame.image, other)).toBeLessThan(0.97);
-				expect(interiorPsnr(frame.image, ref).db).toBeGreaterThan(30);
+				// Measured 38–67 dB (flat colours; the disc's rim is the error).
+				expect(interiorPsnr(frame.image, ref).db).toBeGreaterThan(35);
 			});
 			// The setting is part of the ETag: the still of the same name is another entry.
 			const still = await fetchWith({ IMAGE_SIZES: SIZES }, target.replace(HOST, "still.test"));

@@ -216,6 +216,20 @@ describe("ANIMATED_GIF=true: every frame resized, timing and looping kept", () =
 		},
 	);
 
+	it("a GIF that plays once (no looping extension) stays animated and plays once", async () => {
+		// bouncing-disc.gif without its NETSCAPE2.0 block (19 bytes): still 4 frames.
+		const bytes = await source("bouncing-disc.gif");
+		const at = new TextDecoder("latin1").decode(bytes).indexOf("NETSCAPE2.0") - 3;
+		expect([bytes[at], bytes[at + 1], bytes[at + 2]]).toEqual([0x21, 0xff, 0x0b]);
+		const once = new Uint8Array([...bytes.subarray(0, at), ...bytes.subarray(at + 19)]);
+		expect(summarizeGif(once)).toMatchObject({ frames: 4, loopCount: null });
+		await env.ORIGINALS.put(`${DIR}disc-once.gif`, once);
+		const res = await fetchWith(VARS, url(HOST, "disc-once-150x150.gif"));
+		expect(res.status).toBe(200);
+		const out = new Uint8Array(await res.arrayBuffer());
+		expect(summarizeGif(out)).toEqual({ width: 150, height: 150, frames: 4, loopCount: null });
+	});
+
 	it("a still GIF stays a still with the setting on", async () => {
 		const res = await fetchWith(VARS, url(HOST, "garden-cutout-150x150.gif"));
 		expect(res.status).toBe(200);

@@ -13,6 +13,8 @@ import { animates, renderAnimated } from "./animated";
 import { RESIZE } from "./settings";
 
 const DISC = "originals/2025/10/bouncing-disc.gif";
+const STILL = "originals/2025/10/garden-cutout.gif";
+const CUPS = "originals/2025/10/colorful-cups.avif";
 
 async function info(path: string): Promise<ImageInfo> {
 	const probed = probeImage(await fixtureBytes(path));
@@ -34,13 +36,14 @@ function job(bytes: Uint8Array, overrides: Partial<Parameters<typeof renderAnima
 }
 
 describe("animates", () => {
-	it("only an animated GIF, written as GIF, with ANIMATED_GIF on", async () => {
+	it("every GIF written as GIF with ANIMATED_GIF on (frames are counted later)", async () => {
 		const disc = await info(DISC);
-		const still = await info("originals/2025/10/garden-cutout.gif");
+		const still = await info(STILL);
 		expect(animates(disc, "gif", { animatedGif: true })).toBe(true);
+		expect(animates(still, "gif", { animatedGif: true })).toBe(true);
 		expect(animates(disc, "gif", { animatedGif: false })).toBe(false);
-		expect(animates(still, "gif", { animatedGif: true })).toBe(false);
 		expect(animates(disc, "webp", { animatedGif: true })).toBe(false);
+		expect(animates(await info(CUPS), "avif", { animatedGif: true })).toBe(false);
 	});
 });
 
@@ -49,6 +52,17 @@ describe("renderAnimated", () => {
 		const out = await renderAnimated(job(await fixtureBytes(DISC)));
 		expect([out.width, out.height, out.contentType]).toEqual([150, 150, "image/gif"]);
 		expect(summarizeGif(out.bytes)).toEqual({ width: 150, height: 150, frames: 4, loopCount: 0 });
+	});
+
+	it("a one-frame GIF comes out a still (no loop extension)", async () => {
+		const still = job(await fixtureBytes(STILL), { crop: { x: 80, y: 0, w: 480, h: 480 } });
+		const out = await renderAnimated(still);
+		expect(summarizeGif(out.bytes)).toEqual({
+			width: 150,
+			height: 150,
+			frames: 1,
+			loopCount: null,
+		});
 	});
 
 	it("refuses an animation over MAX_ANIMATION_PIXELS before decoding a frame", async () => {

@@ -15,13 +15,18 @@ import { type ImageInfo, MIME } from "../image/probe";
 import { resizeRGBA } from "../image/resize";
 import type { Rendered, ResizeSettings, Timings } from "./pipeline";
 
-/** Whether a size of this source is made by renderAnimated rather than the still pipeline. */
+/**
+ * Whether a size of this source is made by renderAnimated rather than the
+ * still pipeline: every GIF when ANIMATED_GIF is on. The probe's `animated`
+ * only sees a looping extension, and a GIF that plays once has none; the
+ * frames are counted from the whole file, and a one-frame GIF comes out a still.
+ */
 export function animates(
 	info: ImageInfo,
 	output: OutputFormat,
 	config: Pick<Config, "animatedGif">,
 ): boolean {
-	return config.animatedGif && info.format === "gif" && info.animated && output === "gif";
+	return config.animatedGif && info.format === "gif" && output === "gif";
 }
 
 export interface AnimatedJob {

@@ -19,6 +19,7 @@ import { applyOrientation, type Rect, type RGBAImage } from "../src/image/orient
 import { decodePng } from "../src/image/png";
 import { detectFormat, type Orientation, probeImage } from "../src/image/probe";
 import worker from "../src/index";
+import { fanOutLock } from "../src/state";
 import type { SizeTable } from "../src/wp/size-table";
 import { fixtureBytes } from "./helpers";
 import { psnr, reference } from "./images";
@@ -228,6 +229,25 @@ describe("ANIMATED_GIF=true: every frame resized, timing and looping kept", () =
 		expect(res.status).toBe(200);
 		const out = new Uint8Array(await res.arrayBuffer());
 		expect(summarizeGif(out)).toEqual({ width: 150, height: 150, frames: 4, loopCount: null });
+	});
+
+	it("with a tier, the fan-out's other sizes of the animation are animated too", async () => {
+		// Background work of earlier tests may hold the isolate's one fan-out slot.
+		for (let release = fanOutLock.take(); ; release = fanOutLock.take()) {
+			if (release) {
+				release();
+				break;
+			}
+			await new Promise((r) => setTimeout(r, 50));
+		}
+		await env.ORIGINALS.put(`fan/${DIR}bouncing-disc.gif`, await source("bouncing-disc.gif"));
+		const res = await fetchWith(VARS, `http://${HOST}/files/fan/${DIR}bouncing-disc-150x150.gif`);
+		expect(res.status).toBe(200);
+		await res.arrayBuffer();
+		const DERIVATIVES = (env as unknown as { DERIVATIVES: R2Bucket }).DERIVATIVES;
+		const stored = await DERIVATIVES.get(`fan/${DIR}bouncing-disc-300x225.gif`);
+		const bytes = new Uint8Array((await stored?.arrayBuffer()) ?? new ArrayBuffer(0));
+		expect(summarizeGif(bytes)).toEqual({ width: 300, height: 225, frames: 4, loopCount: 0 });
 	});
 
 	it("a still GIF stays a still with the setting on", async () => {

@@ -17,6 +17,7 @@ beforeAll(async () => {
 		"autumn-tiny.jpg",
 		"goldfish.png",
 		"spinner-animated.gif",
+		"spinner-animated.webp",
 	);
 });
 
@@ -48,17 +49,19 @@ describe("demo page", () => {
 			`${DIR}autumn-tiny.jpg`,
 			`${DIR}goldfish.png`,
 			`${DIR}spinner-animated.gif`,
+			`${DIR}spinner-animated.webp`,
 		]);
 		const f = (s: string) => `http://demo.test/files/${DIR}${ADOBE}${s}.jpeg`;
 		expect(html).toContain(
 			`srcset="${f("-scaled")} 2560w, ${f("-730x487")} 730w, ${f("-1200x800")} 1200w"`,
 		);
 		expect(html).toContain('sizes="(max-width: 2560px) 100vw, 2560px"');
-		// 7 + 1 JPEG sizes, and goldfish.png's 7 PNG sizes.
-		expect(html.match(/<figure class="size"/g)).toHaveLength(15);
+		// 7 + 1 JPEG sizes, goldfish.png's 7 PNG sizes and the 200x200 GIF's thumbnail.
+		expect(html.match(/<figure class="size"/g)).toHaveLength(16);
 		expect(html).toContain(`/files/${DIR}goldfish-730x481.png`);
+		expect(html).toContain(`/files/${DIR}spinner-animated-150x150.gif`);
 		// A format the worker cannot size is named, not shown broken.
-		expect(html).toContain("415: GIF sizes are not made by this worker");
+		expect(html).toContain("415: Animated WebP sizes are not made by this worker");
 	});
 
 	it("lists only under DEMO_PREFIX", async () => {

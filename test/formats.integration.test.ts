@@ -2,7 +2,7 @@
  * PNG and WebP originals through the real worker in workerd with real R2
  * objects: every size WordPress makes for each kind of original (palette,
  * grayscale, 16-bit, RGBA PNG; lossy, lossless, alpha WebP), in the upload's
- * own format, with transparency kept; GIF and animated WebP refused with 415.
+ * own format, with transparency kept; animated WebP refused with 415.
  *
  * Golden sizes were worked out by hand from WordPress's rules for the seed
  * site's registered sizes (see README "Formats"), not by calling our size code.
@@ -263,19 +263,19 @@ describe("animated PNG", () => {
 	});
 });
 
-describe("GIF and animated WebP: 415, never cached", () => {
-	it.each([
-		["spinner-animated-150x150.gif", /GIF sizes are not made/],
-		["spinner-animated-150x150.webp", /Animated WebP sizes are not made/],
-	])("%s", async (file, message) => {
-		for (let i = 0; i < 2; i++) {
-			const res = await SELF.fetch(url(file));
-			expect(res.status).toBe(415);
-			expect(res.headers.get("Content-Type")).toMatch(/^text\/plain/);
-			expect(res.headers.get("Cache-Control")).toBe("no-store");
-			expect(await res.text()).toMatch(message);
-		}
-	});
+describe("animated WebP: 415, never cached (GIF: gif-avif.integration.test.ts)", () => {
+	it.each([["spinner-animated-150x150.webp", /Animated WebP sizes are not made/]])(
+		"%s",
+		async (file, message) => {
+			for (let i = 0; i < 2; i++) {
+				const res = await SELF.fetch(url(file));
+				expect(res.status).toBe(415);
+				expect(res.headers.get("Content-Type")).toMatch(/^text\/plain/);
+				expect(res.headers.get("Cache-Control")).toBe("no-store");
+				expect(await res.text()).toMatch(message);
+			}
+		},
+	);
 
 	it.each(["spinner-animated.gif", "spinner-animated.webp"])(
 		"the original %s is still served as stored",

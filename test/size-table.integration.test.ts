@@ -62,7 +62,7 @@ async function table(url: string): Promise<{ res: Response; body: SizeTable }> {
 }
 
 beforeAll(async () => {
-	await seed(...SEED_UPLOADS, "goldfish.png", "spinner-animated.gif", "logo-palette.png");
+	await seed(...SEED_UPLOADS, "goldfish.png", "spinner-animated.webp", "logo-palette.png");
 });
 
 describe("size table of the seed attachment", () => {
@@ -188,8 +188,8 @@ describe("size table edge cases", () => {
 		[`/_sizes/${DIR}${ADOBE}-730x487.jpeg`, 404],
 		[`/_sizes/${DIR}..%2Fsecret.jpeg`, 404],
 		[`/_sizes/${DIR}bad%E0%A4%A.jpeg`, 400],
-		// Sizes of a GIF answer 415, so its table does too.
-		[`/_sizes/${DIR}spinner-animated.gif`, 415],
+		// Sizes of an animated WebP answer 415, so its table does too.
+		[`/_sizes/${DIR}spinner-animated.webp`, 415],
 	])("%s → %i, never cached as a table", async (path, status) => {
 		const res = await SELF.fetch(`http://edge.test${path}`);
 		expect(res.status).toBe(status);

@@ -7,8 +7,9 @@ describe("formatVariants: every format a derivative's cache entries can be store
 		["a/photo-150x150.jpeg", [undefined, "webp"]],
 		["a/logo-150x150.png", [undefined, "webp"]],
 		["a/pic-150x150.webp", [undefined]],
-		// Refused when served, but a GIF's fallback would be keyed as JPEG.
-		["a/anim-150x150.gif", [undefined, "jpeg"]],
+		// GIF and AVIF sizes are only ever their own format.
+		["a/anim-150x150.gif", [undefined]],
+		["a/photo-150x150.avif", [undefined]],
 	])("%s → %j", (key, expected) => {
 		expect(formatVariants(key)).toEqual(expected);
 	});

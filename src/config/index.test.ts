@@ -218,3 +218,39 @@ describe("config: AUTO_FORMAT, WEBP_QUALITY, PNG_LEVEL", () => {
 		}
 	});
 });
+
+describe("config: AVIF_QUALITY, AVIF_SPEED, ANIMATED_GIF, MAX_ANIMATION_PIXELS", () => {
+	it("defaults: AVIF q60 at speed 8, GIF sizes from the first frame, 100 M animation pixels", () => {
+		const config = parseConfig({});
+		expect([config.avifQuality, config.avifSpeed, config.animatedGif]).toEqual([60, 8, false]);
+		expect(config.limits.maxAnimationPixels).toBe(100_000_000);
+	});
+
+	it("reads them", () => {
+		const config = parseConfig({
+			AVIF_QUALITY: "70",
+			AVIF_SPEED: "6",
+			ANIMATED_GIF: "true",
+			MAX_ANIMATION_PIXELS: "20_000_000",
+		});
+		expect([config.avifQuality, config.avifSpeed, config.animatedGif]).toEqual([70, 6, true]);
+		expect(config.limits.maxAnimationPixels).toBe(20_000_000);
+	});
+
+	it.each([
+		{ AVIF_QUALITY: "0" },
+		{ AVIF_SPEED: "11" },
+		{ ANIMATED_GIF: "yes" },
+		{ MAX_ANIMATION_PIXELS: "0" },
+	])("%j is a ConfigError naming the variable", (vars) => {
+		const name = Object.keys(vars)[0] ?? "";
+		let thrown: unknown;
+		try {
+			parseConfig(vars);
+		} catch (err) {
+			thrown = err;
+		}
+		expect(thrown).toBeInstanceOf(ConfigError);
+		expect((thrown as ConfigError).variable).toBe(name);
+	});
+});

@@ -17,6 +17,8 @@ export interface Limits {
 	readonly maxSourcePixels: number;
 	/** Largest original decoded whole: PNG, WebP, progressive JPEG. */
 	readonly maxSourcePixelsWhole: number;
+	/** Largest animation (frames × width × height) decoded when ANIMATED_GIF is on. */
+	readonly maxAnimationPixels: number;
 	/** Largest side of any derivative it will make. */
 	readonly maxOutputSide: number;
 	/** Largest header prefix it reads to find an original's dimensions. */
@@ -64,6 +66,11 @@ export interface Config {
 	readonly negotiatedWebpQuality: number;
 	/** oxipng effort for PNG output, 0 (fast) – 6 (smallest). */
 	readonly pngLevel: number;
+	/** libavif quality (1–100) and libaom speed (0–10) for AVIF sizes. */
+	readonly avifQuality: number;
+	readonly avifSpeed: number;
+	/** Keep an animated GIF's sizes animated (else the first frame, as WordPress). */
+	readonly animatedGif: boolean;
 	/** Serve JPEG/PNG derivatives as WebP to clients whose Accept asks for it. */
 	readonly autoFormat: boolean;
 	readonly cacheControl: string;
@@ -289,6 +296,7 @@ function limits(vars: Vars): Limits {
 		maxSourceBytes: int(vars, "MAX_SOURCE_BYTES"),
 		maxSourcePixels: int(vars, "MAX_SOURCE_PIXELS"),
 		maxSourcePixelsWhole: int(vars, "MAX_SOURCE_PIXELS_WHOLE"),
+		maxAnimationPixels: int(vars, "MAX_ANIMATION_PIXELS"),
 		maxOutputSide: int(vars, "MAX_OUTPUT_SIDE"),
 		maxHeaderBytes: int(vars, "MAX_HEADER_BYTES"),
 		r2TimeoutMs: int(vars, "R2_TIMEOUT_MS"),
@@ -312,6 +320,9 @@ export function parseConfig(vars: Vars): Config {
 		webpQuality: int(vars, "WEBP_QUALITY"),
 		negotiatedWebpQuality: int(vars, "NEGOTIATED_WEBP_QUALITY"),
 		pngLevel: int(vars, "PNG_LEVEL"),
+		avifQuality: int(vars, "AVIF_QUALITY"),
+		avifSpeed: int(vars, "AVIF_SPEED"),
+		animatedGif: bool(vars, "ANIMATED_GIF"),
 		autoFormat: bool(vars, "AUTO_FORMAT"),
 		cacheControl: cacheControl(vars),
 		notFoundMaxAge: int(vars, "NOT_FOUND_MAX_AGE"),

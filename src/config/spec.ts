@@ -85,6 +85,25 @@ export const VARS = {
 		max: 6,
 		doc: "oxipng effort for PNG sizes, `0`–`6`; `2` saves ~3% more bytes for about twice the CPU",
 	},
+	AVIF_QUALITY: {
+		kind: "int",
+		default: 60,
+		min: 1,
+		max: 100,
+		doc: "libavif quality for sizes of AVIF uploads. On colorful-cups, 60 against 50: +1.5–2.2 dB PSNR for +29–42% bytes (730x487: 14.4 KB, about a third of our quality-82 JPEG of it), no slower in our runs (BENCHMARKS.md)",
+	},
+	AVIF_SPEED: {
+		kind: "int",
+		default: 8,
+		min: 0,
+		max: 10,
+		doc: "libaom speed for AVIF sizes (higher is faster, slightly larger). At 8 a 730x487 size took 0.4–0.5 s of CPU, at the encoder's default 6 about 5× that (BENCHMARKS.md)",
+	},
+	ANIMATED_GIF: {
+		kind: "bool",
+		default: false,
+		doc: "`true`: sizes of an animated GIF are animated too (every frame resized, within `MAX_ANIMATION_PIXELS`); `false` makes them from the first frame, as WordPress does",
+	},
 	AUTO_FORMAT: {
 		kind: "bool",
 		default: false,
@@ -123,6 +142,13 @@ export const VARS = {
 		min: 1,
 		max: 16_000_000,
 		doc: "largest original decoded whole: PNG, WebP and progressive JPEG (8 MP: 72 MB worst case)",
+	},
+	MAX_ANIMATION_PIXELS: {
+		kind: "int",
+		default: 100_000_000,
+		min: 1,
+		max: 1_000_000_000,
+		doc: "with `ANIMATED_GIF`, largest animation decoded: frames × width × height of the GIF, counted from its blocks before any pixel is decoded",
 	},
 	MAX_OUTPUT_SIDE: {
 		kind: "int",

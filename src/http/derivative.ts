@@ -102,7 +102,7 @@ async function identify(c: Context<AppEnv>, path: DerivativePath): Promise<Wante
 	const uploadKey = uploadKeys(path).upload;
 	const keep = keepAlive(c.executionCtx);
 	const generation = await generationFor(c.env, config, uploadKey, path.key, keep);
-	// GIF, AVIF and unknown extensions never render: they are refused when prepared.
+	// Unknown extensions never render: they are refused when prepared.
 	const own = (extensionFormat(path.ext) ?? "jpeg") as OutputFormat;
 	const output = negotiateFormat(own, acceptClass(c.req.header("Accept")), config.autoFormat);
 	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));

@@ -38,6 +38,11 @@ describe("negotiateFormat", () => {
 		["png", "neither", true, "png"],
 		["webp", "neither", true, "webp"],
 		["webp", "webp", true, "webp"],
+		// GIF and AVIF sizes stay in their own format, whatever the client takes.
+		["gif", "webp", true, "gif"],
+		["gif", "neither", false, "gif"],
+		["avif", "avif", true, "avif"],
+		["avif", "neither", false, "avif"],
 		// Off: always the file's own format
 		["jpeg", "webp", false, "jpeg"],
 		["png", "avif", false, "png"],

@@ -6,8 +6,8 @@
  * different `Accept` strings browsers send. Only an explicit `image/webp`
  * with q > 0 counts: wildcards (`image/*`, the any-type range) are sent
  * by clients that cannot decode WebP (curl, old browsers, many bots), so they get the file's own
- * format. AVIF is recognised but not produced (see README: the WASM AVIF
- * encoder is too slow for a request path).
+ * format. AVIF is recognised but not negotiated (see README: the WASM AVIF
+ * encoder is too slow to offer for every JPEG); AVIF uploads' own sizes are AVIF.
  */
 import type { OutputFormat } from "../image/formats";
 import type { ImageFormat } from "../image/probe";
@@ -45,7 +45,8 @@ export function negotiateFormat(
 	accept: AcceptClass,
 	autoFormat: boolean,
 ): OutputFormat {
-	const fallback: OutputFormat = own === "png" || own === "webp" ? own : "jpeg";
+	// A size keeps its upload's format (GIF stays GIF, AVIF stays AVIF); HEIC never renders.
+	const fallback: OutputFormat = own === "heic" ? "jpeg" : own;
 	if (!autoFormat || !NEGOTIABLE.has(own)) return fallback;
 	return accept === "neither" ? fallback : "webp";
 }

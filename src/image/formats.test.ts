@@ -80,10 +80,12 @@ describe("assertDecodable", () => {
 		await expect(decodeImage("heic", bytes)).rejects.toThrow(/HEIC/);
 	});
 
-	it("GIF and AVIF originals are still refused for serving (415)", async () => {
-		for (const name of ["garden-cutout.gif", "colorful-cups.avif"]) {
+	it("GIF (still and animated) and AVIF originals are served; animated WebP is refused (415)", async () => {
+		for (const name of ["garden-cutout.gif", "bouncing-disc.gif", "colorful-cups.avif"]) {
 			const { info } = await probed(name);
-			expect(() => assertDecodable(info), name).toThrow(UnsupportedFormatError);
+			expect(() => assertDecodable(info), name).not.toThrow();
 		}
+		const webp = { ...(await probed("garden-cutout.gif")).info, format: "webp", animated: true };
+		expect(() => assertDecodable(webp as ImageInfo)).toThrow(UnsupportedFormatError);
 	});
 });

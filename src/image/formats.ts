@@ -2,13 +2,14 @@
  * The codec registry: which formats the worker reads and writes, and one
  * place that dispatches on the format detected from magic bytes.
  *
- * Reads JPEG, PNG, still WebP, GIF (first frame, as GD) and AVIF; writes
- * those too. Serving still refuses GIF and AVIF originals in assertDecodable
- * until the pipeline picks their output format (negotiate.ts would answer a
- * GIF's size as JPEG); animated WebP stays 415: libwebp's simple decoder, all
- * jSquash ships, gives the first frame only, which would silently turn an
- * animation into a still under the same name. HEIC is refused by the probe.
+ * Reads JPEG, PNG, still WebP, GIF (first frame, as GD; every frame through
+ * gifFrames when ANIMATED_GIF is on, see render/animated.ts) and AVIF; writes
+ * those too, each upload's sizes in its own format. Animated WebP stays 415:
+ * libwebp's simple decoder, all jSquash ships, gives the first frame only,
+ * which would silently turn an animation into a still under the same name.
+ * HEIC is refused by the probe.
  */
+import { VARS } from "../config/spec";
 import { UnsupportedFormatError } from "../http/errors";
 import { decodeAvif, encodeAvif } from "./avif";
 import { decodeGif, encodeGif } from "./gif";
@@ -22,8 +23,11 @@ import { decodeWebp, encodeWebp, isLosslessWebp } from "./webp";
 /** Formats a derivative can be written in. */
 export type OutputFormat = "jpeg" | "png" | "webp" | "gif" | "avif";
 
-/** AVIF defaults until the integrator makes them settings: see BENCHMARKS.md for speed. */
-export const AVIF_DEFAULTS = { quality: 50, speed: 8 } as const;
+/** AVIF settings when none are given: the AVIF_QUALITY/AVIF_SPEED defaults (BENCHMARKS.md). */
+export const AVIF_DEFAULTS = {
+	quality: VARS.AVIF_QUALITY.default,
+	speed: VARS.AVIF_SPEED.default,
+} as const;
 
 export interface EncodeSettings {
 	readonly jpegQuality: number;
@@ -37,21 +41,17 @@ export interface EncodeSettings {
 	/** libavif quality (0–100) and libaom speed (0–10); AVIF_DEFAULTS when absent. */
 	readonly avifQuality?: number;
 	readonly avifSpeed?: number;
+	/** Sizes of an animated GIF stay animated (render/animated.ts); absent or false: first frame. */
+	readonly animatedGif?: boolean;
 }
 
 /** Refuse, before any download, an original this worker will not resize. */
 export function assertDecodable(info: ImageInfo): void {
-	if (info.format === "gif") {
-		throw new UnsupportedFormatError(
-			"GIF sizes are not made by this worker; serve the GIF itself or upload a PNG/WebP",
-		);
-	}
 	if (info.format === "webp" && info.animated) {
 		throw new UnsupportedFormatError(
 			"Animated WebP sizes are not made by this worker; serve the original",
 		);
 	}
-	if (info.format === "avif") throw new UnsupportedFormatError("AVIF originals are not supported");
 	if (info.format === "heic") throw new UnsupportedFormatError(HEIC_REFUSAL);
 	assertJpegDecodable(info);
 }

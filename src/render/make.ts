@@ -10,6 +10,7 @@ import type { Storage } from "../origin/storage";
 import { sources } from "../state";
 import { memoized } from "../util/memo";
 import { SharedTimeoutError, watch } from "../util/shared";
+import { animates, renderAnimated } from "./animated";
 import { type DecodedSource, decodeSource, type Rendered, render } from "./pipeline";
 import { type RenderPlan, servableSizes } from "./plan";
 import { readSource } from "./read";
@@ -70,6 +71,19 @@ export interface RenderOptions {
 	readonly scale?: number;
 }
 
+/** readSource, reporting how long it took. */
+async function timedRead(
+	storage: Storage,
+	meta: UploadMeta,
+	onRead: (ms: number) => void,
+	onStale: () => void,
+): Promise<Uint8Array> {
+	const started = performance.now();
+	const bytes = await readSource(storage, meta, onStale);
+	onRead(performance.now() - started);
+	return bytes;
+}
+
 /**
  * The decoded source at `scale` or larger, shared within the isolate. A
  * decode another request started is watched, never awaited (util/shared.ts);
@@ -85,9 +99,7 @@ async function decodedSource(
 ): Promise<DecodedSource> {
 	const { limits } = config;
 	const decode = async (eighths: number) => {
-		const started = performance.now();
-		const bytes = await readSource(storage, meta, onStale);
-		onRead(performance.now() - started);
+		const bytes = await timedRead(storage, meta, onRead, onStale);
 		return decodeSource(meta.source.info.format, bytes, eighths);
 	};
 	// Several sizes of this upload at once: decode once for all of them.
@@ -124,7 +136,8 @@ export function decodedPixels(
 
 /**
  * Render one planned size whose limits were checked (see servableSizes and
- * the serving path), from a source decoded at `scale` eighths or more.
+ * the serving path), from a source decoded at `scale` eighths or more; an
+ * animated GIF with ANIMATED_GIF on goes through renderAnimated instead.
  */
 export async function renderPlan(
 	storage: Storage,
@@ -140,20 +153,32 @@ export async function renderPlan(
 		return renderStreamed(storage, meta, plan, output, job);
 	}
 	let readMs = 0;
-	const rendered = await render({
-		source: () => decodedSource(storage, meta, config, scale, (ms) => (readMs = ms), onStale),
-		format: meta.source.info.format,
-		crop: plan.crop,
-		width: plan.resizeWidth,
-		height: plan.resizeHeight,
-		orientation: plan.orientation,
-		output,
-		negotiated: output !== meta.sizesFormat,
-		encode: encodeSettings(config),
-		palette: meta.source.info.png?.colorType === 3,
-		resize: RESIZE,
-		deadline: Date.now() + config.limits.renderBudgetMs,
-	});
+	const onRead = (ms: number) => (readMs = ms);
+	const deadline = Date.now() + config.limits.renderBudgetMs;
+	const rendered = animates(meta.source.info, output, config)
+		? await renderAnimated({
+				bytes: () => timedRead(storage, meta, onRead, onStale),
+				crop: plan.crop,
+				width: plan.resizeWidth,
+				height: plan.resizeHeight,
+				resize: RESIZE,
+				maxPixels: config.limits.maxAnimationPixels,
+				deadline,
+			})
+		: await render({
+				source: () => decodedSource(storage, meta, config, scale, onRead, onStale),
+				format: meta.source.info.format,
+				crop: plan.crop,
+				width: plan.resizeWidth,
+				height: plan.resizeHeight,
+				orientation: plan.orientation,
+				output,
+				negotiated: output !== meta.sizesFormat,
+				encode: encodeSettings(config),
+				palette: meta.source.info.png?.colorType === 3,
+				resize: RESIZE,
+				deadline,
+			});
 	// The decode step waited for the read too; report it under r2.
 	timing.r2 = (timing.r2 ?? 0) + readMs;
 	rendered.timings.decode = Math.max(0, rendered.timings.decode - readMs);

@@ -6,7 +6,7 @@
  */
 import { settingsHash, strongEtag } from "../cache/keys";
 import type { Config } from "../config";
-import { AVIF_DEFAULTS, type EncodeSettings, type OutputFormat } from "../image/formats";
+import type { EncodeSettings, OutputFormat } from "../image/formats";
 import type { UploadMeta } from "../origin/lookup";
 import { memoized } from "../util/memo";
 import type { ResizeSettings } from "./pipeline";
@@ -49,6 +49,9 @@ export function encodeSettings(config: Config): EncodeSettings {
 		webpQuality: config.webpQuality,
 		negotiatedWebpQuality: config.negotiatedWebpQuality,
 		pngLevel: config.pngLevel,
+		avifQuality: config.avifQuality,
+		avifSpeed: config.avifSpeed,
+		animatedGif: config.animatedGif,
 	};
 }
 
@@ -62,9 +65,9 @@ function encoderTag(output: OutputFormat, config: Config): string {
 		case "png":
 			return `png-o${config.pngLevel}`;
 		case "gif":
-			return "gif";
+			return config.animatedGif ? "gif-anim" : "gif";
 		case "avif":
-			return `avif-q${AVIF_DEFAULTS.quality}-s${AVIF_DEFAULTS.speed}`;
+			return `avif-q${config.avifQuality}-s${config.avifSpeed}`;
 	}
 }
 

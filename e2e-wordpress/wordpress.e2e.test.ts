@@ -34,12 +34,6 @@ const PLUGIN_SRC = join(ROOT, "wordpress/wp-edge-images");
 const WORDPRESS_SRC = process.env.WORDPRESS_DIR ?? "/usr/share/wordpress";
 const FIXTURES = join(ROOT, "fixtures/originals/2025/09");
 
-/**
- * TODO(GIF): the worker answers 415 for sizes of GIF uploads today (GIF
- * support is being built). Set to true once it makes them: the GIF's srcset
- * and `check` assertions then run.
- */
-const WORKER_MAKES_GIF_SIZES = false;
 
 /** The Chromium to drive: one place to change when the project ships its own. */
 
@@ -682,7 +676,7 @@ describe("WordPress with the wp-edge-images plugin", () => {
 			}
 		});
 
-		it.skipIf(!WORKER_MAKES_GIF_SIZES)("the GIF's sizes load at their listed sizes", async () => {
+		it("the GIF's sizes load at their listed sizes", async () => {
 			const media = withPlugin.get("gif");
 			const m = await meta(media?.id ?? 0);
 			const base = dirname(media?.source_url ?? "");
@@ -723,8 +717,7 @@ describe("WordPress with the wp-edge-images plugin", () => {
 			expect(broken.stdout).toMatch(/2 differ from the metadata/);
 
 			const gif = await pluginCli("check", String(withPlugin.get("gif")?.id ?? 0));
-			if (WORKER_MAKES_GIF_SIZES) expect(gif.code, gif.stdout).toBe(0);
-			else expect(gif.stdout).toMatch(/^DIFF\s+thumbnail\s.*status 415/m);
+			expect(gif.code, gif.stdout).toBe(0);
 		});
 
 		it("stores the size table's placeholder fields when there are any", async () => {

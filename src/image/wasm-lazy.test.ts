@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { fixtureBytes } from "../../test/helpers";
+import { decodeAvif } from "./avif";
 import { type EncodeRequest, encodeImage } from "./formats";
 import { decodeJpeg, LibjpegError } from "./jpeg";
 import type { RGBAImage } from "./orientation";
@@ -32,7 +33,16 @@ function solid(width: number, height: number): RGBAImage {
 	return { data: new Uint8ClampedArray(width * height * 4).fill(200), width, height };
 }
 
-const CODECS = ["jpeg", "oxipng", "png", "resize", "webp-decode", "webp-encode"];
+const CODECS = [
+	"avif-decode",
+	"avif-encode",
+	"jpeg",
+	"oxipng",
+	"png",
+	"resize",
+	"webp-decode",
+	"webp-encode",
+];
 
 describe("one registry for every WASM codec", () => {
 	it("names every instance: one memory report and one reset cover them all", async () => {
@@ -48,6 +58,7 @@ describe("one registry for every WASM codec", () => {
 		const png = await encodeImage(solid(8, 8), request("png"));
 		await decodePng(png);
 		await decodeWebp(await encodeImage(solid(8, 8), request("webp")));
+		await decodeAvif(await encodeImage(solid(8, 8), request("avif")));
 		const now = wasmMemory();
 		expect(Object.keys(now).sort()).toEqual(CODECS);
 		for (const name of CODECS) {

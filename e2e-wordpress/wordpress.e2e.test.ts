@@ -34,7 +34,6 @@ const PLUGIN_SRC = join(ROOT, "wordpress/wp-edge-images");
 const WORDPRESS_SRC = process.env.WORDPRESS_DIR ?? "/usr/share/wordpress";
 const FIXTURES = join(ROOT, "fixtures/originals/2025/09");
 
-
 /** The Chromium to drive: one place to change when the project ships its own. */
 
 /** The uploads: a JPEG over 2560 px (-scaled), an EXIF-rotated JPEG (-rotated), a PNG, a GIF. */

@@ -830,7 +830,7 @@ describe("WordPress with the wp-edge-images plugin", () => {
 					"The worker's IMAGE_SIZES match the sizes this site registers.",
 				);
 				const status = JSON.parse((await page.textContent("#wp-edge-images-status")) ?? "");
-				expect(status.config.admin.token).toBe("[redacted]");
+				expect(status.config.vars.ADMIN_TOKEN).toBe("[redacted]");
 				await page.screenshot({
 					path: join(ROOT, "test-results/wordpress-settings.png"),
 					fullPage: true,

@@ -1,0 +1,128 @@
+/**
+ * What a miss costs: workerd's own CPU time (utime + stime of this script's
+ * workerd processes, read from /proc before and after), with the default
+ * config (wrangler.jsonc as shipped), per derivative made, priced at Workers'
+ * published CPU rate against Cloudflare Images' price per unique
+ * transformation. Each upload is a fresh copy, so no decode is shared with an
+ * earlier one; its sizes are asked for as a page would, then the background
+ * work (queue, tier) is let finish before the CPU is read again.
+ *
+ *   node bench/cost.mjs [--uploads 6]
+ */
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { getPlatformProxy, unstable_startWorker } from "wrangler";
+
+const root = new URL("..", import.meta.url).pathname;
+const { values } = parseArgs({ options: { uploads: { type: "string", default: "6" } } });
+const UPLOADS = Number(values.uploads);
+/** Workers Standard: $0.02 per million CPU ms (developers.cloudflare.com/workers/platform/pricing/). */
+const USD_PER_CPU_MS = 0.02 / 1e6;
+/** Workers Standard: $0.30 per million requests (same page). */
+const USD_PER_REQUEST = 0.3 / 1e6;
+/** Cloudflare Images: $0.50 per 1,000 unique transformations (developers.cloudflare.com/images/pricing/). */
+const USD_PER_TRANSFORMATION = 0.5 / 1000;
+const TICK_MS = 1000 / 100; // /proc reports CPU in USER_HZ (100 on Linux)
+
+const FIXTURES = [
+	["seed JPEG 2560x1707", "2025/09/AdobeStock_1228396051_Editorial_Use_Only-scaled.jpeg", "jpeg"],
+	["goldfish PNG 1400x923", "2025/09/goldfish.png", "png"],
+];
+const SIZES = JSON.parse(
+	(await readFile(join(root, "wrangler.jsonc"), "utf8"))
+		.match(/"IMAGE_SIZES": "(.*)"/)[1]
+		.replaceAll('\\"', '"'),
+);
+
+/** CPU ms used so far by every workerd process below this one. */
+async function workerdCpuMs() {
+	const stats = new Map();
+	for (const pid of await readdir("/proc")) {
+		if (!/^\d+$/.test(pid)) continue;
+		try {
+			const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+			const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+			stats.set(Number(pid), {
+				comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+				ppid: Number(fields[1]),
+				ticks: Number(fields[11]) + Number(fields[12]),
+			});
+		} catch {}
+	}
+	const mine = (pid) => {
+		for (let p = pid; p > 1; p = stats.get(p)?.ppid ?? 0) if (p === process.pid) return true;
+		return false;
+	};
+	let ticks = 0;
+	for (const [pid, s] of stats) if (s.comm.startsWith("workerd") && mine(pid)) ticks += s.ticks;
+	return ticks * TICK_MS;
+}
+
+const persist = await mkdtemp(join(tmpdir(), "wp-edge-cost-"));
+const proxy = await getPlatformProxy({
+	configPath: join(root, "wrangler.jsonc"),
+	persist: { path: join(persist, "v3") },
+});
+for (const [, key] of FIXTURES) {
+	const bytes = new Uint8Array(await readFile(join(root, "fixtures/originals", key)));
+	for (let i = 0; i < UPLOADS; i++)
+		await proxy.env.ORIGINALS.put(key.replace(/((?:-scaled)?\.[a-z]+)$/, `-cost${i}$1`), bytes);
+}
+await proxy.dispose();
+
+const worker = await unstable_startWorker({
+	config: join(root, "wrangler.jsonc"),
+	dev: {
+		persist,
+		watch: false,
+		inspector: false,
+		logLevel: "error",
+		server: { hostname: "127.0.0.1", port: 0 },
+	},
+});
+await worker.ready;
+
+const rows = [];
+for (const [label, key, format] of FIXTURES) {
+	const upload = key.replace(/-scaled(\.[a-z]+)$/, "$1");
+	const table = async (i) => {
+		const name = upload.replace(/(\.[a-z]+)$/, `-cost${i}$1`);
+		const res = await worker.fetch(`http://cost.bench/_sizes/${name}`);
+		return Object.values((await res.json()).sizes ?? {}).map((s) => new URL(s.file).pathname);
+	};
+	// The file names, from upload 0's table (its decode also warms the WASM
+	// instances); the timed uploads are 1.., whose sources nothing decoded yet.
+	const paths = await table(0);
+	await new Promise((r) => setTimeout(r, 11_000)); // past the shared decode's 10 s
+	const before = await workerdCpuMs();
+	let made = 0;
+	const started = performance.now();
+	for (let i = 1; i < UPLOADS; i++) {
+		for (const path of paths.map((p) => p.replace("-cost0", `-cost${i}`))) {
+			const res = await worker.fetch(`http://cost.bench${path}`);
+			await res.arrayBuffer();
+			if (res.status === 200) made++;
+		}
+	}
+	// Let background work (the queue's other sizes, tier puts) finish.
+	await new Promise((r) => setTimeout(r, 5000));
+	const cpu = (await workerdCpuMs()) - before;
+	const perMiss = cpu / made;
+	rows.push({
+		label,
+		format,
+		misses: made,
+		cpuMsPerMiss: perMiss,
+		wallMsPerMiss: (performance.now() - started - 5000) / made,
+		workersUsdPer1000: 1000 * (perMiss * USD_PER_CPU_MS + USD_PER_REQUEST),
+		imagesUsdPer1000: 1000 * USD_PER_TRANSFORMATION,
+	});
+}
+await worker.dispose();
+console.table(rows);
+await writeFile(
+	join(root, "bench/results-cost.json"),
+	`${JSON.stringify({ sizes: Object.keys(SIZES), rows }, null, 2)}\n`,
+);

@@ -97,6 +97,13 @@ export const VARS = {
 		max: 86_400,
 		doc: "seconds a 404 for a size is remembered; `0` turns that off",
 	},
+	AVIF_PENDING_MAX_AGE: {
+		kind: "int",
+		default: 60,
+		min: 1,
+		max: 3600,
+		doc: 'seconds the edge keeps the WebP an AVIF-capable browser gets while the queue has not made the AVIF yet (AUTO_FORMAT); see "Background work"',
+	},
 	MAX_SOURCE_BYTES: {
 		kind: "int",
 		default: 25 * 1024 * 1024,

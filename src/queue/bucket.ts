@@ -19,20 +19,26 @@ export function uploadOfObject(key: string): string {
 	return generationKey(uploadKeyOf(key));
 }
 
-/** The upload a tier object was made for (`x-150x150.jpg`, `x-150x150.jpg.webp`). */
-function uploadOfTierObject(key: string): string[] {
-	return [uploadOfObject(key), uploadOfObject(key.replace(/\.(webp|avif)$/, ""))];
+/** The derivative a tier object holds (`x-150x150.jpg` for `x-150x150.jpg.webp` too). */
+function derivativeOfTierObject(key: string): string {
+	const bare = key.replace(/\.(webp|avif)$/, "");
+	return uploadOfObject(bare) !== bare ? bare : key;
 }
 
 /**
- * Whether the tier holds anything made for the upload: then a write is an
- * overwrite of something served, and what was made from the old bytes must go.
+ * The derivatives the tier holds for the upload. Any at all: a write is an
+ * overwrite of something served, and what was made from the old bytes must
+ * go. They also name the sizes of an upload that is gone (no lookup can).
  */
-export async function tierHolds(bucket: R2Bucket | undefined, upload: string): Promise<boolean> {
-	if (!bucket) return false;
+export async function tierDerivatives(
+	bucket: R2Bucket | undefined,
+	upload: string,
+): Promise<string[]> {
+	if (!bucket) return [];
 	const { dir, name } = splitUploadKey(upload);
 	const listed = await bucket.list({ prefix: `${dir}${name}-`, limit: 1000 });
-	return listed.objects.some((o) => uploadOfTierObject(o.key).includes(upload));
+	const keys = listed.objects.map((o) => derivativeOfTierObject(o.key));
+	return [...new Set(keys.filter((k) => uploadOfObject(k) === upload))];
 }
 
 /**
@@ -41,11 +47,17 @@ export async function tierHolds(bucket: R2Bucket | undefined, upload: string): P
  * queue knows no origin, so it bumps the generation (which retires every
  * entry everywhere) and deletes tier objects, but sends no zone purge.
  */
-export async function purgeUpload(env: Env, config: Config, upload: string) {
+export async function purgeUpload(
+	env: Env,
+	config: Config,
+	upload: string,
+	/** Derivative keys known from the tier (a deleted upload's sizes cannot be looked up). */
+	known: readonly string[],
+) {
 	const origin = config.publicOrigin ?? "https://origin.invalid";
 	const req: PurgeRequest = {
 		images: [{ input: upload, path: parseKey(upload) }],
-		urls: [],
+		urls: known.map((key) => ({ input: key, path: parseKey(key) })),
 		everything: false,
 	};
 	const outcome = await runPurge(req, {
@@ -72,6 +84,8 @@ export interface UploadEvents {
 	readonly purge: boolean;
 	/** Then make its sizes: the last event wrote the object. */
 	readonly prerender: boolean;
+	/** Its derivatives the tier holds now. */
+	readonly known: readonly string[];
 }
 
 export async function planUploadEvents(
@@ -83,6 +97,6 @@ export async function planUploadEvents(
 	const deleted = events.some((e) => isDeletion(e.action));
 	const prerender = last !== undefined && !isDeletion(last.action);
 	const tier = (env as { DERIVATIVES?: R2Bucket }).DERIVATIVES;
-	const purge = deleted || (await tierHolds(tier, upload));
-	return { purge, prerender };
+	const known = await tierDerivatives(tier, upload);
+	return { purge: deleted || known.length > 0, prerender, known };
 }

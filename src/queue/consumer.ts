@@ -61,7 +61,7 @@ async function work(env: Env, config: Config, upload: string, group: Group) {
 	let formats = [...group.formats];
 	if (group.events.length > 0) {
 		const plan = await planUploadEvents(env, upload, group.events);
-		if (plan.purge) await purgeUpload(env, config, upload);
+		if (plan.purge) await purgeUpload(env, config, upload, plan.known);
 		if (!plan.prerender) return { purged: plan.purge };
 		formats = [...new Set([...formats, ...servedFormats(upload, config)])];
 	}

@@ -530,7 +530,7 @@ describe("status, configuration and admin off", () => {
 				},
 				sizes: { thumbnail: { width: 150, height: 150, crop: true } },
 			},
-			bindings: { ORIGINALS: true, DERIVATIVES: true, PURGE_STATE: true },
+			bindings: { ORIGINALS: true, DERIVATIVES: true, DERIVATIVE_QUEUE: true, PURGE_STATE: true },
 		});
 		expect(text).not.toContain(TOKEN);
 		expect(text).not.toContain(vars.CF_API_TOKEN);

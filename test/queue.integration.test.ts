@@ -97,7 +97,7 @@ describe("bucket events", () => {
 		);
 		// A new upload is not purged: nothing was made from it yet.
 		expect(listed.every((o) => o.customMetadata?.generation === "0")).toBe(true);
-		expect((await apiLog().fetch("http://log/")).json()).resolves.toEqual([]);
+		expect(await (await apiLog().fetch("http://log/")).json()).toEqual([]);
 		// The first visitor is served from the tier, without a decode.
 		sources.forget();
 		const mid = codecStats.decodes;
@@ -120,6 +120,11 @@ describe("bucket events", () => {
 		]);
 		expect(result.explicitAcks).toHaveLength(3);
 		expect(await tierList(`qe/${name}-`)).toHaveLength(GARDEN_SIZES.length);
+		// A size file written later (an offload plugin's copy) is no overwrite: no purge.
+		await deliver([r2Event("PutObject", `qe/${name}-730x456.jpg`)]);
+		const listed = await tierList(`qe/${name}-`);
+		expect(listed.every((o) => o.customMetadata?.generation === "0")).toBe(true);
+		expect(await (await apiLog().fetch("http://log/")).json()).toEqual([]);
 	});
 
 	it("an overwritten upload is purged (generation, tier, zone) and pre-rendered again", async () => {

@@ -10,9 +10,14 @@ import type { PurgeRequest } from "../admin/request";
 import { generationKey } from "../cache/generation";
 import type { Config } from "../config";
 import { Storage } from "../origin/storage";
-import { parseKey, splitUploadKey, uploadKeyOf } from "../url/path";
+import { fileOf, parseFileName, parseKey, splitUploadKey, uploadKeyOf } from "../url/path";
 import { log } from "../util/log";
 import { type BucketEvent, isDeletion } from "./messages";
+
+/** A `-WxH` size file's name (not the upload, not a `-scaled`/`-rotated` copy). */
+function isSizeFile(key: string): boolean {
+	return parseFileName(fileOf(key))?.size !== undefined;
+}
 
 /** The upload an object of the bucket belongs to, as the serving path names it. */
 export function uploadOfObject(key: string): string {
@@ -96,7 +101,11 @@ export async function planUploadEvents(
 	const last = events.at(-1);
 	const deleted = events.some((e) => isDeletion(e.action));
 	const prerender = last !== undefined && !isDeletion(last.action);
+	// Only the upload or its full-size copy changes what its sizes are made
+	// from: a size file written next to it does not (and a tier object
+	// reported by a misdirected notification can never start a purge loop).
+	const rewritten = events.some((e) => !isDeletion(e.action) && !isSizeFile(e.key));
 	const tier = (env as { DERIVATIVES?: R2Bucket }).DERIVATIVES;
 	const known = await tierDerivatives(tier, upload);
-	return { purge: deleted || known.length > 0, prerender, known };
+	return { purge: deleted || (rewritten && known.length > 0), prerender, known };
 }

@@ -12,7 +12,7 @@ import { Storage } from "../origin/storage";
 import { renderPlan, uploadScale } from "../render/make";
 import { matchSize, planRender, servableFiles } from "../render/plan";
 import { FULL_SCALE } from "../render/scale";
-import { directory, sources } from "../state";
+import { directory, queueStats, sources } from "../state";
 import { parseImagePath } from "../url/path";
 import { BadRequestError } from "./errors";
 import type { AppEnv } from "./respond";
@@ -30,6 +30,7 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 			wasm: await wasmMemory(),
 			wasmPeak: wasmPeakMemory(),
 			decodedBytes: sources.heldBytes,
+			queue: queueStats,
 		}),
 	);
 

@@ -11,6 +11,7 @@ import { derivativeTier } from "../cache/tier";
 import { type Config, loadConfig } from "../config";
 import { ImageError } from "../http/errors";
 import type { OutputFormat } from "../image/formats";
+import { queueStats } from "../state";
 import { log } from "../util/log";
 import { planUploadEvents, purgeUpload, uploadOfObject } from "./bucket";
 import { makeSizes } from "./make-sizes";
@@ -25,6 +26,16 @@ interface Group {
 }
 
 export async function consume(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+	queueStats.active++;
+	try {
+		await consumeBatch(batch, env);
+	} finally {
+		queueStats.active--;
+		queueStats.handled += batch.messages.length;
+	}
+}
+
+async function consumeBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
 	let config: Config;
 	try {
 		config = loadConfig(env);

@@ -8,7 +8,7 @@ import type { Config } from "../config";
 import { type AcceptClass, negotiateFormat } from "../http/negotiate";
 import type { OutputFormat } from "../image/formats";
 import { extensionFormat } from "../origin/lookup";
-import { ENQUEUED_MEMO_MS, enqueued } from "../state";
+import { ENQUEUED_MEMO_MS, enqueued, queueStats } from "../state";
 import { log } from "../util/log";
 import type { SizesJob } from "./messages";
 
@@ -44,6 +44,7 @@ export async function enqueueSizes(
 	const job: SizesJob = { type: "sizes", upload, generation, formats };
 	try {
 		await queue.send(job, { contentType: "json" });
+		queueStats.sent++;
 		return true;
 	} catch (err) {
 		enqueued.delete(memo);

@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import { hotResponse, sharedMaxAgeMs } from "../cache/hot";
 import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, keyOrigin } from "../cache/keys";
-import { type DerivativeTier, derivativeTier, tierKey } from "../cache/tier";
+import { type DerivativeTier, derivativeTier, TierRead, tierKey } from "../cache/tier";
 import type { Config } from "../config";
 import type { OutputFormat } from "../image/formats";
 import { MIME } from "../image/probe";
@@ -55,6 +55,17 @@ interface Miss {
 	readonly plan: RenderPlan;
 	readonly etag: string;
 	readonly headers: Headers;
+	/** The tier's object for this entry, read while the upload was looked up. */
+	readonly early?: Promise<TierRead | null>;
+}
+
+/** Start reading the entry's tier object now: its key needs no lookup, its record is checked later. */
+function earlyTierRead(c: Context<AppEnv>, wanted: Wanted): Promise<TierRead | null> | undefined {
+	const tier = derivativeTier(c.env, c.var.config.limits);
+	if (!tier) return undefined;
+	const read = tier.read(tierObject(wanted)).catch(() => null);
+	keepAlive(c.executionCtx)(read);
+	return read;
 }
 
 export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
@@ -62,13 +73,14 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const hit = await cachedHit(c, wanted);
 	if (hit) return hit;
 	c.set("negativeCacheKey", wanted.keyUrl);
+	const early = earlyTierRead(c, wanted);
 	const miss = await prepareMiss(c, wanted);
 	// A client that already holds these bytes needs no render at all.
 	if (ifNoneMatchHits(c.req.header("If-None-Match") ?? null, miss.etag)) {
 		miss.headers.set("X-Cache", "MISS");
 		return new Response(null, { status: 304, headers: miss.headers });
 	}
-	const made = await sharedMake(c, wanted, miss);
+	const made = await sharedMake(c, wanted, { ...miss, early });
 	return missResponse(c, wanted, miss, made);
 }
 
@@ -211,7 +223,8 @@ async function make(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promise<Mad
 	if (wanted.output !== "avif") return makeAs(c, wanted, miss, tier, wanted.output, miss.etag);
 	const started = performance.now();
 	const record = { etag: miss.etag, generation: wanted.generation };
-	const stored = tier && (await tier.get(tierObject(wanted), record));
+	const stored =
+		tier && TierRead.check(await (miss.early ?? tier.read(tierObject(wanted))), record);
 	if (stored) {
 		const timings = { tier: performance.now() - started };
 		return { bytes: stored, contentType: MIME.avif, timings, rendered: false };
@@ -237,7 +250,10 @@ async function makeAs(
 	const { meta, plan } = miss;
 	const started = performance.now();
 	const key = tierKey(wanted.path.key, output, wanted.own);
-	const stored = tier && (await tier.get(key, { etag, generation: wanted.generation }));
+	// The early read was of this very key unless this is the AVIF's WebP stand-in.
+	const early = key === tierObject(wanted) ? miss.early : undefined;
+	const read = tier && (await (early ?? tier.read(key)));
+	const stored = TierRead.check(read ?? null, { etag, generation: wanted.generation });
 	if (stored) {
 		const timings = { tier: performance.now() - started };
 		return { bytes: stored, contentType: MIME[output], timings, rendered: false };

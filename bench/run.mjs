@@ -5,6 +5,10 @@
 //
 //   npm run bench [-- --runs 5] [-- --only seed,goldfish,png,webp,jpeg] [-- --no-load]
 //
+// With the seed fixture selected it first times the default config (tier +
+// queue bound) against neither, one fresh upload per timed miss, and the
+// queue consumer's throughput; BENCH_DEFAULT_ONLY=1 stops after that.
+//
 // --only takes fixture ids (seed, harbour, cups; goldfish, logo; garden-webp,
 // cups-webp, seed-webp) or the groups jpeg, png, webp. The memory sweep, the
 // concurrency line, the derivative tier and the HIT row run when a JPEG

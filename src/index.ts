@@ -11,8 +11,9 @@ import { serveDemo } from "./http/demo";
 import { serveDerivative } from "./http/derivative";
 import { MethodNotAllowedError, NotFoundError } from "./http/errors";
 import { serveOriginal } from "./http/original";
-import { type AppEnv, errorResponse } from "./http/respond";
+import { type AppEnv, errorResponse, notFoundEntry } from "./http/respond";
 import { consume } from "./queue/consumer";
+import { registryTag } from "./render/settings";
 import { parseImagePath } from "./url/path";
 import { serveSizeTable } from "./wp/size-table";
 
@@ -60,13 +61,7 @@ export function buildApp(config: Config): Hono<AppEnv> {
 		const negativeKey = c.get("negativeCacheKey");
 		// A missing size may be remembered briefly, and only as a 404.
 		if (negativeKey && response.status === 404 && config.notFoundMaxAge > 0) {
-			const cached = new Response("Not Found\n", {
-				status: 404,
-				headers: {
-					"Content-Type": "text/plain; charset=utf-8",
-					"Cache-Control": `public, max-age=${config.notFoundMaxAge}`,
-				},
-			});
+			const cached = notFoundEntry(config, registryTag(config, "sizes"));
 			c.executionCtx.waitUntil(caches.default.put(new Request(negativeKey), cached));
 		}
 		return response;

@@ -113,10 +113,9 @@ export function findUpload(
 	keep?: KeepAlive,
 ): Promise<UploadMeta> {
 	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
-	const { dir, name, ext } = upload;
 	return directory.get(
-		`${uploadKeys({ dir, name, ext }).upload}#${generation}`,
-		() => lookupUpload(storage, dir, name, ext, config.limits),
+		`${uploadKeys(upload).upload}#${generation}`,
+		() => lookupUpload(storage, upload, config),
 		keep,
 	);
 }

@@ -6,7 +6,7 @@ import { env, SELF } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { codecStats } from "../src/image/codecs";
-import { parseImagePath, uploadKeys } from "../src/url/path";
+import { otherForms, parseImagePath, uploadKeys } from "../src/url/path";
 import { fixtureBytes } from "./helpers";
 import { hostilePath } from "./hostile-paths";
 import { decode, psnr, reference } from "./images";
@@ -26,7 +26,12 @@ beforeAll(async () => {
 function intendedKeys(rest: string): Set<string> | null {
 	try {
 		const p = parseImagePath(rest);
-		return new Set(p.kind === "original" ? [p.key] : Object.values(uploadKeys(p)));
+		if (p.kind === "original") return new Set([p.key]);
+		// The name itself (stored first), then the upload's files; each name also
+		// in its other Unicode normal form.
+		const names = [p.name, ...otherForms(p.name)];
+		const uploads = names.flatMap((name) => Object.values(uploadKeys({ ...p, name })));
+		return new Set([p.key, ...otherForms(p.key), ...uploads]);
 	} catch {
 		return null; // a 400/404 from the parser: nothing may be read
 	}

@@ -379,6 +379,38 @@ describe("settings are part of every cache key", () => {
 	});
 });
 
+describe("the size registry", () => {
+	const small = JSON.stringify({ thumbnail: { width: 150, height: 150, crop: true } });
+	const more = JSON.stringify({
+		thumbnail: { width: 150, height: 150, crop: true },
+		strip: { width: 300, height: 60, crop: true },
+	});
+
+	it("registering one more size re-renders nothing: an earlier HIT stays a HIT with the same ETag and bytes", async () => {
+		const url = "http://registry.test/files/h/garden-150x150.jpg";
+		const miss = await fetchWith({ IMAGE_SIZES: small }, url);
+		expect(miss.headers.get("X-Cache")).toBe("MISS");
+		const bytes = new Uint8Array(await miss.arrayBuffer());
+		const after = await fetchWith({ IMAGE_SIZES: more }, url);
+		expect(after.headers.get("X-Cache")).toBe("HIT");
+		expect(after.headers.get("ETag")).toBe(miss.headers.get("ETag"));
+		expect(new Uint8Array(await after.arrayBuffer())).toEqual(bytes);
+	});
+
+	it("a remembered 404 is kept only under the registry it was decided by, and never shows it", async () => {
+		const url = "http://registry.test/files/h/garden-300x60.jpg";
+		const first = await fetchWith({ IMAGE_SIZES: small }, url);
+		expect(first.status).toBe(404);
+		await first.arrayBuffer();
+		const again = await fetchWith({ IMAGE_SIZES: small }, url);
+		expect([again.status, again.headers.get("X-Cache")]).toEqual([404, "HIT"]);
+		expect(again.headers.get("X-Size-Registry")).toBeNull();
+		await again.arrayBuffer();
+		const made = await fetchWith({ IMAGE_SIZES: more }, url);
+		expect([made.status, made.headers.get("X-Cache")]).toEqual([200, "MISS"]);
+	});
+});
+
 describe("the size table and serving apply the same limits", () => {
 	type Table = { sizes: Record<string, { file: string; width: number; height: number }> };
 

@@ -6,6 +6,8 @@
  */
 import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { decodeImage } from "../src/image/formats";
+import { detectFormat } from "../src/image/probe";
 import type { SizeTable } from "../src/wp/size-table";
 import { fixtureBytes } from "./helpers";
 import { DIR, decode, SEED_UPLOADS, seed } from "./images";
@@ -60,7 +62,7 @@ async function table(url: string): Promise<{ res: Response; body: SizeTable }> {
 }
 
 beforeAll(async () => {
-	await seed(...SEED_UPLOADS, "goldfish.png", "spinner-animated.gif");
+	await seed(...SEED_UPLOADS, "goldfish.png", "spinner-animated.gif", "logo-palette.png");
 });
 
 describe("size table of the seed attachment", () => {
@@ -195,6 +197,37 @@ describe("size table edge cases", () => {
 		expect(res.headers.get("X-Cache")).toBeNull();
 		await res.arrayBuffer();
 	});
+
+	it.each([
+		[`${ADOBE}.jpeg`, false],
+		["goldfish.png", false],
+		["logo-palette.png", true],
+	])(
+		"%s: the colour placeholder is the source's alpha-weighted mean colour; transparency %s",
+		async (file, transparent) => {
+			const { body } = await table(`http://placeholder.test/_sizes/${DIR}${file}`);
+			const bytes = await fixtureBytes(`originals/${DIR}${file}`);
+			const format = detectFormat(bytes);
+			if (!format) throw new Error("fixture is not an image");
+			const { data } = await decodeImage(format, bytes);
+			const sum = [0, 0, 0];
+			let weight = 0;
+			for (let i = 0; i < data.length; i += 4) {
+				const a = data[i + 3] ?? 0;
+				for (let c = 0; c < 3; c++) sum[c] = (sum[c] ?? 0) + (data[i + c] ?? 0) * a;
+				weight += a;
+			}
+			expect(body.dominant_color).toMatch(/^[0-9a-f]{6}$/);
+			const got = [0, 2, 4].map((i) =>
+				Number.parseInt(body.dominant_color?.slice(i, i + 2) ?? "", 16),
+			);
+			// The worker averages its smallest decode (a JPEG at 1/8): within 3 levels of the full one.
+			got.forEach((v, c) => {
+				expect(Math.abs(v - (sum[c] ?? 0) / weight)).toBeLessThan(3);
+			});
+			expect(body.has_transparency).toBe(transparent);
+		},
+	);
 
 	it("allows only GET and HEAD", async () => {
 		const res = await SELF.fetch(`http://edge.test/_sizes/${DIR}${ADOBE}.jpeg`, { method: "POST" });

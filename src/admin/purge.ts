@@ -35,7 +35,8 @@ import type { Config } from "../config";
 import { PayloadTooLargeError } from "../http/errors";
 import { type AcceptClass, negotiateFormat } from "../http/negotiate";
 import type { OutputFormat } from "../image/formats";
-import { extensionFormat, lookupUpload } from "../origin/lookup";
+import { extensionFormat, type OutputFormats, storedExtensions } from "../origin/extensions";
+import { lookupUpload } from "../origin/lookup";
 import type { Storage } from "../origin/storage";
 import { uploadSizes } from "../render/plan";
 import { derivativeSettings } from "../render/settings";
@@ -119,10 +120,20 @@ interface UploadWork {
 }
 
 /**
+ * An upload's key under every extension its files may carry: with
+ * OUTPUT_FORMATS, `photo.jpg`'s sizes are `photo-730x487.webp`, served (and
+ * remembered) under `photo.webp`.
+ */
+function keysAcrossFormats(uploadKey: string, mapping: OutputFormats): string[] {
+	const upload = splitUploadKey(uploadKey);
+	return storedExtensions(upload.ext, mapping).map((ext) => uploadKeys({ ...upload, ext }).upload);
+}
+
+/**
  * What to purge, per upload. With PUBLIC_ORIGIN every entry lives on that one
  * origin (ctx.origin), whatever host a purged URL names.
  */
-function collect(req: PurgeRequest, origin: string, fixedOrigin: boolean) {
+function collect(req: PurgeRequest, origin: string, fixedOrigin: boolean, mapping: OutputFormats) {
 	const originOf = (t: { readonly origin?: string }) =>
 		fixedOrigin ? origin : (t.origin ?? origin);
 	const uploads = new Map<string, UploadWork>();
@@ -138,9 +149,11 @@ function collect(req: PurgeRequest, origin: string, fixedOrigin: boolean) {
 		return entry;
 	};
 	for (const t of req.images) {
-		const entry = work(uploadKeyOf(t.path.key));
-		entry.whole = true;
-		entry.origins.add(originOf(t));
+		for (const key of keysAcrossFormats(uploadKeyOf(t.path.key), mapping)) {
+			const entry = work(key);
+			entry.whole = true;
+			entry.origins.add(originOf(t));
+		}
 	}
 	for (const t of req.urls) {
 		if (t.path.kind === "derivative") {
@@ -162,7 +175,7 @@ async function derivativesOf(ctx: PurgeContext, uploadKey: string): Promise<stri
 	const { dir, name, ext } = splitUploadKey(uploadKey);
 	if (ext === "") return null;
 	try {
-		const meta = await lookupUpload(ctx.storage, dir, name, ext, ctx.config.limits);
+		const meta = await lookupUpload(ctx.storage, { dir, name, ext }, ctx.config);
 		return [...new Set(uploadSizes(meta, ctx.config.sizes).map((s) => s.key))];
 	} catch {
 		// Gone, unreadable or not an image: its sizes cannot be listed, but the
@@ -222,7 +235,8 @@ interface Plan {
 
 /** Read the current records and work out the new ones. A read failure throws before anything changed. */
 async function plan(req: PurgeRequest, ctx: PurgeContext): Promise<Plan> {
-	const { uploads, originals } = collect(req, ctx.origin, ctx.config.publicOrigin !== undefined);
+	const fixedOrigin = ctx.config.publicOrigin !== undefined;
+	const { uploads, originals } = collect(req, ctx.origin, fixedOrigin, ctx.config.outputFormats);
 	const [stored, storedEpochs] = await Promise.all([
 		Promise.all(uploads.map((u) => readUploadDoc(ctx.kv, u.uploadKey))),
 		readEpochs(ctx.kv),

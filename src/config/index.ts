@@ -5,6 +5,8 @@
  */
 import { ConfigError } from "../http/errors";
 import { MIN_KEY_BYTES } from "../http/signing";
+import type { ImageFormat } from "../image/probe";
+import type { OutputFormats } from "../origin/extensions";
 import { DEFAULT_SIZES, parseSizeRegistry, type SizeRegistry } from "../wp/sizes";
 import { VARS, type VarName, type VarSpec } from "./spec";
 
@@ -51,6 +53,8 @@ export interface Config {
 	/** Bucket prefix the demo page lists uploads under. */
 	readonly demoPrefix: string;
 	readonly sizes: SizeRegistry;
+	/** WordPress's output-format mapping (OUTPUT_FORMATS): source format → sizes' format. */
+	readonly outputFormats: OutputFormats;
 	readonly jpegQuality: number;
 	/** Quality of lossy WebP output (WebP sizes of lossy WebP, negotiated WebP). */
 	readonly webpQuality: number;
@@ -241,6 +245,37 @@ function sizes(vars: Vars): SizeRegistry {
 	}
 }
 
+const MIME_FORMATS: Readonly<Record<string, ImageFormat>> = {
+	"image/jpeg": "jpeg",
+	"image/png": "png",
+	"image/webp": "webp",
+	"image/gif": "gif",
+	"image/avif": "avif",
+	"image/heic": "heic",
+};
+
+/** The `image_editor_output_format` mapping, mime type to mime type, as formats. */
+function outputFormats(vars: Vars): OutputFormats {
+	const text = raw(vars, "OUTPUT_FORMATS") ?? VARS.OUTPUT_FORMATS.default;
+	const bad = (why: string) => new ConfigError("OUTPUT_FORMATS", why);
+	let json: unknown;
+	try {
+		json = JSON.parse(text);
+	} catch (err) {
+		throw bad(`not JSON: ${(err as Error).message}`);
+	}
+	if (typeof json !== "object" || json === null || Array.isArray(json)) {
+		throw bad('must be an object like {"image/jpeg":"image/webp"}');
+	}
+	const mapping = new Map<ImageFormat, ImageFormat>();
+	for (const [from, to] of Object.entries(json)) {
+		const [a, b] = [MIME_FORMATS[from], typeof to === "string" ? MIME_FORMATS[to] : undefined];
+		if (!a || !b || b === "heic") throw bad(`cannot map ${from} to ${JSON.stringify(to)}`);
+		if (a !== b) mapping.set(a, b);
+	}
+	return mapping;
+}
+
 function signingKey(vars: Vars): string | undefined {
 	const key = raw(vars, "URL_SIGNING_KEY");
 	if (key !== undefined && new TextEncoder().encode(key).byteLength < MIN_KEY_BYTES) {
@@ -271,6 +306,7 @@ export function parseConfig(vars: Vars): Config {
 		demoPage: bool(vars, "DEMO_PAGE"),
 		demoPrefix: demoPrefix(vars),
 		sizes: sizes(vars),
+		outputFormats: outputFormats(vars),
 		jpegQuality: int(vars, "JPEG_QUALITY"),
 		webpQuality: int(vars, "WEBP_QUALITY"),
 		negotiatedWebpQuality: int(vars, "NEGOTIATED_WEBP_QUALITY"),

@@ -52,6 +52,11 @@ export const VARS = {
 		shown: "the seed site's seven sizes",
 		doc: "registered sizes, in the exact JSON `wp_get_registered_image_subsizes()` prints",
 	},
+	OUTPUT_FORMATS: {
+		kind: "json",
+		default: "{}",
+		doc: 'the site\'s `image_editor_output_format` mapping as JSON, e.g. `{"image/jpeg":"image/webp"}`: sizes of a JPEG upload are then `photo-730x487.webp` (quality: the output format\'s own setting); see "WordPress"',
+	},
 	JPEG_QUALITY: {
 		kind: "int",
 		default: 82,

@@ -7,7 +7,8 @@
  */
 import type { Hono } from "hono";
 import { codecStats, wasmMemory, wasmPeakMemory } from "../image/codecs";
-import { extensionFormat, lookupUpload } from "../origin/lookup";
+import { extensionFormat } from "../origin/extensions";
+import { lookupUpload } from "../origin/lookup";
 import { Storage } from "../origin/storage";
 import { renderPlan, uploadScale } from "../render/make";
 import { matchSize, planRender, servableFiles } from "../render/plan";
@@ -44,7 +45,7 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		const { config } = c.var;
 		const path = derivativeOf(c.req.path.slice("/__bench/plan/".length));
 		const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
-		const meta = await lookupUpload(storage, path.dir, path.name, path.ext, config.limits);
+		const meta = await lookupUpload(storage, path, config);
 		const size = matchSize(meta, path.width, path.height, config.sizes);
 		return c.json({ meta, size, plan: planRender(meta, size) });
 	});
@@ -55,7 +56,7 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		const { config } = c.var;
 		const path = derivativeOf(c.req.path.slice("/__bench/all/".length));
 		const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
-		const meta = await lookupUpload(storage, path.dir, path.name, path.ext, config.limits);
+		const meta = await lookupUpload(storage, path, config);
 		const output = extensionFormat(path.ext) ?? "jpeg";
 		if (output !== "jpeg" && output !== "png" && output !== "webp") {
 			throw new BadRequestError("No sizes for this format");

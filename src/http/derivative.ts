@@ -11,13 +11,14 @@ import { type DerivativeTier, derivativeTier, TierRead, tierKey } from "../cache
 import type { Config } from "../config";
 import type { OutputFormat } from "../image/formats";
 import { MIME } from "../image/probe";
-import { extensionFormat, type UploadMeta } from "../origin/lookup";
+import { extensionFormat } from "../origin/extensions";
+import type { UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
 import { enqueueSizes } from "../queue/producer";
 import { assertOutputWithinLimits, assertSourceWithinLimits } from "../render/limits";
 import { renderPlan } from "../render/make";
 import { matchSize, planRender, type RenderPlan } from "../render/plan";
-import { derivativeEtag, derivativeSettings } from "../render/settings";
+import { derivativeEtag, derivativeSettings, registryTag } from "../render/settings";
 import {
 	directory,
 	findUpload,
@@ -27,13 +28,14 @@ import {
 	type Made,
 	renderGate,
 } from "../state";
-import { type DerivativePath, publicPath, uploadKeys } from "../url/path";
+import { type DerivativePath, otherForms, publicPath, uploadKeys } from "../url/path";
 import { log } from "../util/log";
 import { keepAlive } from "../util/shared";
 import { standInHeaders } from "./avif";
-import { ForbiddenError } from "./errors";
+import { ForbiddenError, NotFoundError } from "./errors";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
-import { type AppEnv, finish, SECURITY_HEADERS, serverTiming } from "./respond";
+import { answerObject, fetchObject } from "./original";
+import { type AppEnv, finish, REGISTRY_HEADER, SECURITY_HEADERS, serverTiming } from "./respond";
 import { verifyPath } from "./signing";
 
 /** What identifies the entry a request asks for, known before any R2 read. */
@@ -74,7 +76,9 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	if (hit) return hit;
 	c.set("negativeCacheKey", wanted.keyUrl);
 	const early = earlyTierRead(c, wanted);
-	const miss = await prepareMiss(c, wanted);
+	const found = await storedOrUpload(c, wanted);
+	if ("object" in found) return serveStored(c, wanted, found.key, found.object);
+	const miss = await prepareMiss(c, wanted, found.meta);
 	// A client that already holds these bytes needs no render at all.
 	if (ifNoneMatchHits(c.req.header("If-None-Match") ?? null, miss.etag)) {
 		miss.headers.set("X-Cache", "MISS");
@@ -147,29 +151,86 @@ async function cachedHit(c: Context<AppEnv>, wanted: Wanted): Promise<Response |
 		}
 		return finish(c, cached, "HIT");
 	}
-	// A remembered 404 was for unsigned requests: a signed one may make the size.
-	if (cached && !wanted.signed) return finish(c, cached, "HIT");
+	// A remembered 404 was for unsigned requests (a signed one may make the
+	// size) and for the registry it was decided under.
+	const registry = registryTag(c.var.config, "sizes");
+	if (cached && !wanted.signed && cached.headers.get(REGISTRY_HEADER) === registry) {
+		return finish(c, cached, "HIT");
+	}
 	return undefined;
 }
 
 /**
- * Look the upload up, match the size, and check every limit before the
- * expensive work: all are known from the header we probed. They hold for
- * tier copies too: a source too large to decode now is refused the same way.
+ * An object stored under the requested name is served as stored (a size
+ * WordPress wrote years ago, or an upload whose own name ends in -WxH); only
+ * a name with no object is rendered. Its read runs alongside the upload's
+ * lookup, so a miss waits for no extra R2 round trip.
  */
-async function prepareMiss(c: Context<AppEnv>, wanted: Wanted): Promise<Miss> {
+async function storedOrUpload(
+	c: Context<AppEnv>,
+	wanted: Wanted,
+): Promise<{ readonly key: string; readonly object: R2Object } | { readonly meta: UploadMeta }> {
 	const { config } = c.var;
-	const { path, generation, output } = wanted;
 	const started = performance.now();
 	const keep = keepAlive(c.executionCtx);
-	const meta = await findUpload(c.env, config, path, generation, keep);
+	const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
+	const upload = findUpload(c.env, config, wanted.path, wanted.generation, keep).then(
+		(meta) => ({ meta }),
+		(error: unknown) => ({ error }),
+	);
+	const stored = await storedObject(storage, wanted.path.key, c.req.raw);
+	if (stored) return stored;
+	const looked = await upload;
 	wanted.timing.r2 = performance.now() - started;
+	if ("error" in looked) throw looked.error;
+	return looked;
+}
+
+/** The object stored under `key`, or under its other Unicode normal form. */
+async function storedObject(storage: Storage, key: string, request: Request) {
+	for (const name of [key, ...otherForms(key)]) {
+		const object = await fetchObject(storage, name, request);
+		if (object) return { key: name, object };
+	}
+	return null;
+}
+
+/**
+ * A stored object answered like an original (preconditions, HEAD, ranges)
+ * and, when whole, kept in the edge cache under the derivative's key: MISS,
+ * then HIT, purged with its upload.
+ */
+async function serveStored(c: Context<AppEnv>, wanted: Wanted, key: string, object: R2Object) {
+	const storage = new Storage(c.env.ORIGINALS, c.var.config.limits.r2TimeoutMs);
+	const response = await answerObject(c, storage, key, object);
+	response.headers.set("X-Cache", "MISS");
+	if (response.status === 200 && c.req.method === "GET") {
+		const entry = response.clone();
+		c.executionCtx.waitUntil(caches.default.put(cacheKeyRequest(wanted.keyUrl), entry));
+	}
+	return response;
+}
+
+/**
+ * Match the size and check every limit before the expensive work: all are
+ * known from the header we probed. They hold for tier copies too: a source
+ * too large to decode now is refused the same way.
+ */
+function prepareMiss(c: Context<AppEnv>, wanted: Wanted, meta: UploadMeta): Promise<Miss> {
+	const { config } = c.var;
+	const { path, generation, output } = wanted;
+	// WordPress names an upload's sizes in one format (OUTPUT_FORMATS may map it).
+	if (meta.sizesFormat !== wanted.own) throw new NotFoundError("No such size for this image");
 	const size = matchSize(meta, path.width, path.height, config.sizes, wanted.signed);
 	const plan = planRender(meta, size);
 	assertSourceWithinLimits(meta, config.limits);
 	assertOutputWithinLimits(plan, config.limits);
-	const etag = await derivativeEtag(meta, plan, output, config, generation, wanted.settings);
-	return { meta, plan, etag, headers: derivativeHeaders(config, meta, wanted, etag) };
+	return derivativeEtag(meta, plan, output, config, generation, wanted.settings).then((etag) => ({
+		meta,
+		plan,
+		etag,
+		headers: derivativeHeaders(config, meta, wanted, etag),
+	}));
 }
 
 function derivativeHeaders(config: Config, meta: UploadMeta, wanted: Wanted, etag: string) {

@@ -9,7 +9,7 @@
  */
 import type { Context } from "hono";
 import { ifNoneMatchHits } from "../cache/keys";
-import { contentTypeFor } from "../origin/lookup";
+import { contentTypeFor } from "../origin/extensions";
 import { Storage } from "../origin/storage";
 import type { OriginalPath } from "../url/path";
 import { NotFoundError, SourceChangedError } from "./errors";

@@ -27,6 +27,7 @@ export const SECURITY_HEADERS = {
 /** Conditional GET, HEAD and the X-Cache marker, for hits and misses alike. */
 export function finish(c: Context<AppEnv>, stored: Response, state: "HIT" | "MISS"): Response {
 	const headers = new Headers(stored.headers);
+	headers.delete(REGISTRY_HEADER);
 	headers.set("X-Cache", state);
 	const etag = headers.get("ETag");
 	if (
@@ -39,6 +40,21 @@ export function finish(c: Context<AppEnv>, stored: Response, state: "HIT" | "MIS
 	}
 	const body = c.req.method === "HEAD" ? null : stored.body;
 	return new Response(body, { status: stored.status, headers });
+}
+
+/** Header a remembered 404 carries: the registry it was decided under (never sent on). */
+export const REGISTRY_HEADER = "X-Size-Registry";
+
+/** A missing size as the edge cache remembers it: briefly, and only under this registry. */
+export function notFoundEntry(config: Config, registry: string): Response {
+	return new Response("Not Found\n", {
+		status: 404,
+		headers: {
+			"Content-Type": "text/plain; charset=utf-8",
+			"Cache-Control": `public, max-age=${config.notFoundMaxAge}`,
+			[REGISTRY_HEADER]: registry,
+		},
+	});
 }
 
 /** `Server-Timing` from named step durations (ms). */

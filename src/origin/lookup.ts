@@ -11,9 +11,15 @@ import type { Limits } from "../config";
 import { LimitExceededError, NotFoundError, UnprocessableError } from "../http/errors";
 import { uprightSize } from "../image/orientation";
 import { type ImageFormat, type ImageInfo, probeImage } from "../image/probe";
-import { fileOf, uploadKeys } from "../url/path";
+import { fileOf, otherForms, type UploadName, uploadKeys } from "../url/path";
 import { BoundedMap } from "../util/bounded-map";
 import { type KeepAlive, Shared, SharedTimeoutError } from "../util/shared";
+import {
+	extensionFormat,
+	type OutputFormats,
+	sizesExtension,
+	storedExtensions,
+} from "./extensions";
 import type { Storage } from "./storage";
 
 export type SourceKind = "scaled" | "rotated" | "upload";
@@ -39,36 +45,18 @@ export interface UploadMeta {
 	readonly exact: boolean;
 	/** Where the pixels come from. */
 	readonly source: SourceFile;
+	/** The extension and format WordPress writes this upload's sizes in (OUTPUT_FORMATS). */
+	readonly sizesExt: string;
+	readonly sizesFormat: ImageFormat;
+}
+
+/** What a lookup needs from the config. */
+export interface LookupSettings {
+	readonly limits: Limits;
+	readonly outputFormats: OutputFormats;
 }
 
 const FIRST_READ = 64 * 1024;
-
-/**
- * What a file name's extension says: the Content-Type to send for an original
- * stored without one, and the image format WordPress writes its sizes in.
- */
-const EXTENSIONS: Record<string, { readonly type: string; readonly format?: ImageFormat }> = {
-	jpg: { type: "image/jpeg", format: "jpeg" },
-	jpeg: { type: "image/jpeg", format: "jpeg" },
-	jpe: { type: "image/jpeg", format: "jpeg" },
-	png: { type: "image/png", format: "png" },
-	webp: { type: "image/webp", format: "webp" },
-	gif: { type: "image/gif", format: "gif" },
-	avif: { type: "image/avif", format: "avif" },
-	svg: { type: "image/svg+xml" },
-	pdf: { type: "application/pdf" },
-};
-
-/** The format a file name's extension claims (what WordPress writes its sizes in). */
-export function extensionFormat(ext: string): ImageFormat | undefined {
-	return EXTENSIONS[ext.toLowerCase()]?.format;
-}
-
-/** For objects stored without a content type: by extension, else opaque bytes. */
-export function contentTypeFor(key: string): string {
-	const ext = key.slice(key.lastIndexOf(".") + 1).toLowerCase();
-	return EXTENSIONS[ext]?.type ?? "application/octet-stream";
-}
 
 /** Read just enough of an object's head to know its format and size. */
 export async function probeObject(
@@ -118,52 +106,92 @@ function sourceFile(
 	};
 }
 
-/** Look the upload up in R2 (three ranged reads in parallel). */
+type Probed = Awaited<ReturnType<typeof probeObject>>;
+
+/** One place a file of the upload may be stored, and what was found there. */
+interface Candidate {
+	readonly key: string;
+	readonly kind: SourceKind;
+	readonly ext: string;
+	readonly found: Probed;
+}
+
+/** The upload and its two full-size copies under each extension, probed in parallel. */
+async function probeUpload(
+	storage: Storage,
+	upload: UploadName,
+	settings: LookupSettings,
+): Promise<Candidate[]> {
+	const places = storedExtensions(upload.ext, settings.outputFormats).flatMap((ext) => {
+		const keys = uploadKeys({ ...upload, ext });
+		const kinds: SourceKind[] = ["scaled", "rotated", "upload"];
+		return kinds.map((kind) => ({ key: keys[kind], kind, ext }));
+	});
+	const found = await Promise.all(places.map((p) => probeObject(storage, p.key, settings.limits)));
+	return places.map((p, i) => ({ ...p, found: found[i] ?? null }));
+}
+
+/**
+ * Look the upload up in R2: its header and its -scaled/-rotated copies',
+ * in parallel ranged reads (under each extension the output-format mapping
+ * allows). A name with letters beyond ASCII is tried in its other Unicode
+ * normal form too when the first finds nothing.
+ */
 export async function lookupUpload(
 	storage: Storage,
-	dir: string,
-	name: string,
-	ext: string,
-	limits: Limits,
+	upload: UploadName,
+	settings: LookupSettings,
 ): Promise<UploadMeta> {
-	const keys = uploadKeys({ dir, name, ext });
-	const [upload, scaled, rotated] = await Promise.all([
-		probeObject(storage, keys.upload, limits),
-		probeObject(storage, keys.scaled, limits),
-		probeObject(storage, keys.rotated, limits),
-	]);
-	const source = scaled
-		? sourceFile(keys.scaled, "scaled", scaled)
-		: rotated
-			? sourceFile(keys.rotated, "rotated", rotated)
-			: upload
-				? sourceFile(keys.upload, "upload", upload)
-				: undefined;
-	if (!source) throw new NotFoundError("No such image");
-	checkFormat(source.key, ext, source.info);
-	if (upload) {
-		checkFormat(keys.upload, ext, upload.info);
-		const { width, height, orientation } = upload.info;
+	const names = [upload.name, ...otherForms(upload.name)];
+	for (const name of names) {
+		const found = (await probeUpload(storage, { ...upload, name }, settings)).filter(
+			(c) => c.found !== null,
+		);
+		if (found.length > 0) return uploadMeta({ ...upload, name }, found, settings);
+	}
+	throw new NotFoundError("No such image");
+}
+
+/**
+ * From what was found: the pixels from the smallest full-size copy (-scaled,
+ * then -rotated, then the upload), the dimensions WordPress sized by from
+ * the original upload (upright), else from the copy (then ±1 px).
+ */
+function uploadMeta(upload: UploadName, found: Candidate[], settings: LookupSettings): UploadMeta {
+	for (const c of found) checkFormat(c.key, c.ext, (c.found as NonNullable<Probed>).info);
+	const pick = (kind: SourceKind) => found.find((c) => c.kind === kind);
+	const chosen = (pick("scaled") ?? pick("rotated") ?? pick("upload")) as Candidate;
+	const source = sourceFile(chosen.key, chosen.kind, chosen.found as NonNullable<Probed>);
+	// The original (a source format's upload) over a converted full size.
+	const original = found.filter((c) => c.kind === "upload").at(-1);
+	const uploadKey = uploadKeys(upload).upload;
+	const sizesExt = sizesExtension(original?.ext ?? upload.ext, settings.outputFormats);
+	const sizes = { sizesExt, sizesFormat: extensionFormat(sizesExt) ?? source.info.format };
+	if (original?.found) {
+		const { width, height, orientation } = original.found.info;
+		const upright = uprightSize(width, height, orientation);
 		return {
-			uploadKey: keys.upload,
-			...uprightSize(width, height, orientation),
+			uploadKey,
+			...upright,
 			storedWidth: width,
 			storedHeight: height,
 			exact: true,
 			source,
+			...sizes,
 		};
 	}
 	// No upload: its full-size copy is already upright; WordPress's sizes were
 	// computed from the upload, so they may differ from ours by a pixel.
 	const { width, height } = source.info;
 	return {
-		uploadKey: keys.upload,
+		uploadKey,
 		width,
 		height,
 		storedWidth: width,
 		storedHeight: height,
 		exact: false,
 		source,
+		...sizes,
 	};
 }
 

@@ -7,7 +7,7 @@
 import type { Config } from "../config";
 import { type AcceptClass, negotiateFormat } from "../http/negotiate";
 import type { OutputFormat } from "../image/formats";
-import { extensionFormat } from "../origin/lookup";
+import { extensionFormat } from "../origin/extensions";
 import { ENQUEUED_MEMO_MS, enqueued, queueStats } from "../state";
 import { log } from "../util/log";
 import type { SizesJob } from "./messages";

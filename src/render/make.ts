@@ -98,6 +98,26 @@ async function decodedSource(
 }
 
 /**
+ * The source's pixels at `scale` eighths or more, shared like a render's
+ * (the smallest decode an upload has, for a look at all of it).
+ */
+export function decodedPixels(
+	storage: Storage,
+	meta: UploadMeta,
+	config: Config,
+	scale: number,
+): Promise<DecodedSource> {
+	return decodedSource(
+		storage,
+		meta,
+		config,
+		scale,
+		() => {},
+		() => {},
+	);
+}
+
+/**
  * Render one planned size whose limits were checked (see servableSizes and
  * the serving path), from a source decoded at `scale` eighths or more.
  */
@@ -118,6 +138,7 @@ export async function renderPlan(
 		height: plan.resizeHeight,
 		orientation: plan.orientation,
 		output,
+		negotiated: output !== meta.sizesFormat,
 		encode: encodeSettings(config),
 		palette: meta.source.info.png?.colorType === 3,
 		resize: RESIZE,

@@ -29,6 +29,7 @@ describe("render pipeline", () => {
 			height: 2,
 			orientation: 1 as const,
 			output: "jpeg" as const,
+			negotiated: false,
 			encode: ENCODE,
 			palette: false,
 			resize: RESIZE,

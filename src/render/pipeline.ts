@@ -69,8 +69,10 @@ export interface RenderJob {
 	readonly width: number;
 	readonly height: number;
 	readonly orientation: Orientation;
-	/** Format to write: the source's own, or one negotiated from `Accept`. */
+	/** Format to write: the sizes' own (the source's, or OUTPUT_FORMATS'), or one negotiated from `Accept`. */
 	readonly output: OutputFormat;
+	/** `output` was negotiated from `Accept` (its own quality setting), not the file's format. */
+	readonly negotiated: boolean;
 	readonly encode: EncodeSettings;
 	/**
 	 * The source is a palette PNG: its PNG sizes are reduced to at most 256
@@ -180,7 +182,7 @@ const encode: Step = {
 			format: job.output,
 			settings: job.encode,
 			lossless: job.output === job.format && ctx.lossless,
-			negotiated: job.output !== job.format,
+			negotiated: job.negotiated,
 		});
 	},
 };

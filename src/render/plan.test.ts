@@ -20,6 +20,8 @@ function meta(
 		storedHeight: stored[1],
 		exact,
 		source: { key: uploadKey, kind: "upload", etag: "e", size: 1, uploaded: new Date(0), info },
+		sizesExt: uploadKey.slice(uploadKey.lastIndexOf(".") + 1).toLowerCase(),
+		sizesFormat: "jpeg",
 	};
 }
 

@@ -38,7 +38,7 @@ export interface UploadSize extends NamedPlan {
  * never name a file that is not served, nor leave out one that is.
  */
 export function uploadSizes(meta: UploadMeta, sizes: SizeRegistry): UploadSize[] {
-	const { dir, name, ext } = splitUploadKey(meta.uploadKey);
+	const { dir, name } = splitUploadKey(meta.uploadKey);
 	const made = subsizes(
 		{
 			width: meta.width,
@@ -50,7 +50,7 @@ export function uploadSizes(meta: UploadMeta, sizes: SizeRegistry): UploadSize[]
 	);
 	return made.map((size) => ({
 		...size,
-		key: derivativeKey({ dir, name, ext: ext.toLowerCase() }, size.plan.width, size.plan.height),
+		key: derivativeKey({ dir, name, ext: meta.sizesExt }, size.plan.width, size.plan.height),
 	}));
 }
 

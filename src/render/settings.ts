@@ -69,23 +69,23 @@ function encoderTag(output: OutputFormat, config: Config): string {
 }
 
 /**
- * Hash of every setting that changes which derivatives exist or what their
- * entries hold: the size registry (a 404 or a crop may change), encoder
- * settings, resize settings, the pipeline version, and whether the entry
- * carries `Vary: Accept` (what AUTO_FORMAT changes for the file's own format;
- * a negotiated format is already in `variant.format`). Part of each
+ * Hash of every setting that shapes a derivative's bytes or its entry:
+ * encoder settings, resize settings, the pipeline version, and whether the
+ * entry carries `Vary: Accept` (what AUTO_FORMAT changes for the file's own
+ * format; a negotiated format is already in `variant.format`). Part of each
  * derivative's cache key (hits, negative 404s, purge) and of its ETag, so
- * derivative-tier objects made under other settings are ignored too.
+ * derivative-tier objects made under other settings are ignored too. Not the
+ * size registry: a size's bytes do not depend on which other sizes exist, so
+ * registering one more re-renders nothing (a remembered 404 carries the
+ * registry instead: see registryTag).
  */
 export const derivativeSettings = memoized((config: Config, varies: boolean): string =>
-	settingsHash([
-		"derivative",
-		config.sizes,
-		encodeSettings(config),
-		varies,
-		RESIZE,
-		PIPELINE_VERSION,
-	]),
+	settingsHash(["derivative", encodeSettings(config), varies, RESIZE, PIPELINE_VERSION]),
+);
+
+/** The size registry a remembered 404 was decided under (a new size may exist now). */
+export const registryTag = memoized((config: Config, _: "sizes"): string =>
+	settingsHash(["sizes", config.sizes]),
 );
 
 /** A derivative's strong ETag: its source version, geometry, settings and generation. */

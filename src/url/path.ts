@@ -192,6 +192,31 @@ export function parseUploadPath(rawRest: string): UploadName {
 	return { dir, name: parsed.stem, ext: parsed.ext.toLowerCase() };
 }
 
+/**
+ * The same text in Unicode's other normal forms, when it differs: a file
+ * uploaded from a Mac may be stored decomposed (NFD) while pages link the
+ * composed form (NFC), or the other way round.
+ */
+export function otherForms(text: string): string[] {
+	const forms = new Set([text.normalize("NFC"), text.normalize("NFD")]);
+	forms.delete(text);
+	return [...forms];
+}
+
+/**
+ * The upload a size-table request names. As parseUploadPath, except that a
+ * name ending in -WxH is the upload's own name: uploads from before
+ * WordPress 5.3 kept such names (`IMG-2048x1536.jpeg`), and the CMS asks for
+ * the table of an upload, never of a size.
+ */
+export function parseTablePath(rawRest: string): UploadName {
+	const path = parseImagePath(rawRest);
+	if (path.kind === "original") return parseUploadPath(rawRest);
+	const { dir, file } = splitKey(path.key);
+	const dot = file.lastIndexOf(".");
+	return { dir, name: file.slice(0, dot), ext: path.ext };
+}
+
 /** Split an upload's key into folder, base name and extension (at its last dot). */
 export function splitUploadKey(key: string): UploadName {
 	const { dir, file } = splitKey(key);

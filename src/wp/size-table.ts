@@ -12,10 +12,13 @@ import type { Config } from "../config";
 import { type AppEnv, finish } from "../http/respond";
 import { MIME } from "../image/probe";
 import type { UploadMeta } from "../origin/lookup";
+import { Storage } from "../origin/storage";
+import { decodedPixels } from "../render/make";
 import { servableSizes } from "../render/plan";
-import { findUpload, generationFor } from "../state";
-import { fileOf, parseUploadPath, publicPath, type UploadName, uploadKeys } from "../url/path";
+import { findUpload, generationFor, renderGate } from "../state";
+import { fileOf, parseTablePath, publicPath, type UploadName, uploadKeys } from "../url/path";
 import { type KeepAlive, keepAlive } from "../util/shared";
+import { placeholderOf } from "./placeholder";
 import { type Candidate, calculateSizes, calculateSrcset } from "./srcset";
 
 /** One entry of `sizes`, as in WordPress's metadata plus the img attributes. */
@@ -44,6 +47,9 @@ export interface SizeTable {
 	readonly srcset?: string;
 	readonly sizes_attr: string;
 	readonly sizes: Readonly<Record<string, SizeTableEntry>>;
+	/** Image Placeholders' fields (the JSON route only): see placeholder.ts. */
+	readonly dominant_color?: string;
+	readonly has_transparency?: boolean;
 }
 
 /**
@@ -57,7 +63,8 @@ export function tableKey(upload: UploadName): string {
 
 /** Hash of the settings that change a size table (the sizes listed, the file URLs). */
 export function tableSettings(config: Config): string {
-	return settingsHash(["table", config.sizes, config.mountPath, config.limits.maxOutputSide]);
+	const { sizes, mountPath, limits, outputFormats } = config;
+	return settingsHash(["table", sizes, [...outputFormats], mountPath, limits.maxOutputSide]);
 }
 
 /** Pure: the table for an upload whose metadata is known. */
@@ -65,6 +72,7 @@ export function buildSizeTable(meta: UploadMeta, config: Config, origin: string)
 	const url = (key: string) => `${origin}${publicPath(config.mountPath, key)}`;
 	const { source } = meta;
 	const mime = MIME[source.info.format];
+	const sizesMime = MIME[meta.sizesFormat];
 	// The copies are upright; the upload itself is sized by its upright dimensions.
 	const [fullWidth, fullHeight] =
 		source.kind === "upload" ? [meta.width, meta.height] : [source.info.width, source.info.height];
@@ -84,7 +92,7 @@ export function buildSizeTable(meta: UploadMeta, config: Config, origin: string)
 			file: file.url,
 			width: file.width,
 			height: file.height,
-			"mime-type": mime,
+			"mime-type": sizesMime,
 			...optional("srcset", calculateSrcset(file, candidates)),
 			sizes_attr: calculateSizes(file.width),
 		};
@@ -114,18 +122,31 @@ export async function sizeTableFor(
 	upload: UploadName,
 	/** Keeps a lookup this call starts alive if the request is cancelled (see util/shared.ts). */
 	keep?: KeepAlive,
+	/** Also the colour placeholder (a small decode of the source). */
+	withPlaceholder = false,
 ): Promise<SizeTable> {
 	const uploadKey = uploadKeys(upload).upload;
 	// Same memo key as the serving path: a purge makes both look the upload up again.
 	const generation = await generationFor(env, config, uploadKey, uploadKey, keep);
 	const meta = await findUpload(env, config, upload, generation, keep);
-	return buildSizeTable(meta, config, origin);
+	const table = buildSizeTable(meta, config, origin);
+	return withPlaceholder ? { ...table, ...(await uploadPlaceholder(env, config, meta)) } : table;
+}
+
+/**
+ * The placeholder from the smallest decode the worker makes (a JPEG at 1/8
+ * of its size; decodes already held are shared), in a render slot.
+ */
+async function uploadPlaceholder(env: Env, config: Config, meta: UploadMeta) {
+	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
+	const source = await renderGate.run(() => decodedPixels(storage, meta, config, 1));
+	return placeholderOf(source.image);
 }
 
 /** `GET ${sizesPath}/<upload key>`: the table as JSON, kept in the edge cache. */
 export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promise<Response> {
 	const { config } = c.var;
-	const upload = parseUploadPath(rawRest);
+	const upload = parseTablePath(rawRest);
 	const origin = keyOrigin(config.publicOrigin, c.req.url);
 	// One entry per upload, whichever of its names was asked for; it carries the
 	// upload's purge generation, so purging the image replaces it too.
@@ -144,7 +165,8 @@ export async function serveSizeTable(c: Context<AppEnv>, rawRest: string): Promi
 	if (cached) return finish(c, cached, "HIT");
 
 	c.set("negativeCacheKey", keyUrl);
-	const table = await sizeTableFor(c.env, config, origin, upload, keepAlive(c.executionCtx));
+	const keep = keepAlive(c.executionCtx);
+	const table = await sizeTableFor(c.env, config, origin, upload, keep, true);
 	const body = JSON.stringify(table);
 	const stored = new Response(body, {
 		status: 200,

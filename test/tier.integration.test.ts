@@ -305,6 +305,7 @@ describe("derivative tier", () => {
 		const name = await freshUpload();
 		const first = await fetchAndSettle(url(name, "150x150"));
 		expect(first.response.status).toBe(200);
+		await deliverSent();
 		const stored = await env.DERIVATIVES.head(`tier/${name}-510x320.jpg`);
 		expect(stored?.customMetadata?.etag).toMatch(/^"[0-9a-f]{32}"$/);
 		sources.forget();

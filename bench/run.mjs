@@ -5,6 +5,10 @@
 //
 //   npm run bench [-- --runs 5] [-- --only seed,goldfish,png,webp,jpeg] [-- --no-load]
 //
+// With the seed fixture selected it first times the default config (tier +
+// queue bound) against neither, one fresh upload per timed miss, and the
+// queue consumer's throughput; BENCH_DEFAULT_ONLY=1 stops after that.
+//
 // --only takes fixture ids (seed, harbour, cups; goldfish, logo; garden-webp,
 // cups-webp, seed-webp) or the groups jpeg, png, webp. The memory sweep, the
 // concurrency line, the derivative tier and the HIT row run when a JPEG
@@ -75,6 +79,9 @@ const FORMAT_FIXTURES = [
 	},
 ].filter((f) => selected(f.id, f.group));
 const MAX_NAME = "bench-max-source";
+/** Seed copies: 7 sizes × RUNS × 2 configs, plus QUEUE_UPLOADS for the throughput line. */
+const QUEUE_UPLOADS = 6;
+const FRESH_UPLOADS = 7 * RUNS * 2 + QUEUE_UPLOADS;
 const jpegSections = FIXTURES.length > 0;
 
 // libvips caches operations; a repeated identical pipeline must not be answered from it.
@@ -244,10 +251,12 @@ const NEGOTIATED_WEBP_QUALITY = setting("NEGOTIATED_WEBP_QUALITY");
 await mkdir(resultsDir, { recursive: true });
 const persist = await mkdtemp(join(tmpdir(), "wp-edge-bench-"));
 
+/** withTier: the default config (DERIVATIVES tier and the work queue bound); else neither. */
 function benchConfig(withTier, vars) {
 	const buckets = wrangler.r2_buckets.filter((b) => withTier || b.binding !== "DERIVATIVES");
 	return {
 		...wrangler,
+		queues: withTier ? wrangler.queues : undefined,
 		$schema: undefined,
 		name: withTier ? "bench-tier" : "bench-worker",
 		main: join(root, "src/index.ts"),
@@ -315,6 +324,19 @@ const uploads = {};
 		const big = await sharp(adobe).resize(w, h, { fit: "fill" }).jpeg({ quality: 90 }).toBuffer();
 		await proxy.env.ORIGINALS.put(`${DIR}${name}.jpg`, new Uint8Array(big));
 		uploads.memory.push({ name, width: w, height: h });
+	}
+	// Fresh uploads for the default-config table: one per timed miss (a copy
+	// of the seed photo under a new name), so no miss finds its size in the tier.
+	if (FIXTURES[0]?.id === "seed") {
+		const seedFiles = FIXTURES[0].files.map((f) => [f, uploads[f]]);
+		for (let i = 0; i < FRESH_UPLOADS; i++) {
+			for (const [file, bytes] of seedFiles) {
+				await proxy.env.ORIGINALS.put(
+					`${DIR}${file.replace(ADOBE, `${ADOBE}-f${i}`)}`,
+					new Uint8Array(bytes),
+				);
+			}
+		}
 	}
 	await proxy.dispose();
 }
@@ -391,8 +413,104 @@ async function coldMisses(target, path, { accept, expectType, renderSharp }) {
 	};
 }
 
-log("starting the worker (no derivative tier)");
+log("starting the worker (no derivative tier, no queue)");
 const worker = await start(false);
+
+// ---- the default config: tier + queue bound, against neither -------------------
+// One fresh upload per timed miss, alternating the two workers (and sharp) so
+// load from other processes falls on all alike. First byte = the response's
+// headers at the client (the worker buffers the body: it is the whole answer).
+const defaultWorker = FIXTURES[0]?.id === "seed" ? await start(true) : undefined;
+if (defaultWorker) {
+	log("default config: cold misses with tier + queue vs neither (fresh upload each)");
+	let copy = 0;
+	// The consumer runs in the same isolate (as under `npm start`): wait until
+	// the jobs earlier misses sent are done, so a timed miss measures itself.
+	const idle = async (target) => {
+		const deadline = Date.now() + 60_000;
+		await new Promise((r) => setTimeout(r, 100));
+		for (;;) {
+			const { queue } = await json(target, "/__bench/stats");
+			if ((queue.handled >= queue.sent && queue.active === 0) || Date.now() > deadline) return;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+	};
+	const firstByte = async (target, key, quiet = true) => {
+		if (quiet) await idle(target);
+		await json(target, "/__bench/reset", { method: "POST" });
+		const t0 = performance.now();
+		const res = await target.fetch(`http://${freshHost()}/files/${key}`);
+		const ms = performance.now() - t0;
+		await res.arrayBuffer();
+		if (res.status !== 200 || res.headers.get("X-Cache") !== "MISS") {
+			throw new Error(`${key}: ${res.status} ${res.headers.get("X-Cache")}`);
+		}
+		return { ms, timing: serverTiming(res.headers.get("Server-Timing")) };
+	};
+	const fx = FIXTURES[0];
+	const firstPath = `${DIR}${fx.name}-150x150.${fx.ext}`;
+	const { meta } = await json(worker, `/__bench/plan/${firstPath}`);
+	const source = uploads[meta.source.key.slice(DIR.length)];
+	const sizes = await json(worker, `/__bench/all/${firstPath}`);
+	results.defaultConfig = [];
+	for (const made of sizes.sizes) {
+		const { plan } = await json(worker, `/__bench/plan/${made.key}`);
+		const both = [];
+		const neither = [];
+		const sharpMs = [];
+		for (let i = 0; i < RUNS; i++) {
+			const fresh = () => made.key.replace(fx.name, `${fx.name}-f${copy++}`);
+			const a = await firstByte(defaultWorker, fresh());
+			if (a.timing.tier !== undefined) throw new Error("a fresh upload was read from the tier");
+			both.push(a.ms);
+			neither.push((await firstByte(worker, fresh())).ms);
+			const t0 = performance.now();
+			await sharpRender(source, plan);
+			sharpMs.push(performance.now() - t0);
+		}
+		const row = {
+			size: `${plan.width}x${plan.height}`,
+			tierQueue: median(both),
+			neither: median(neither),
+			sharp: median(sharpMs),
+		};
+		results.defaultConfig.push(row);
+		log(
+			`default ${row.size}: tier+queue ${row.tierQueue.toFixed(0)} ms, neither ${row.neither.toFixed(0)} ms`,
+		);
+	}
+	// Queue throughput: QUEUE_UPLOADS fresh uploads, one miss each; the
+	// consumer makes their other sizes. Timed from the first consumer encode
+	// (after max_batch_timeout) to the last.
+	await idle(defaultWorker);
+	const before = (await json(defaultWorker, "/__bench/stats")).codecStats;
+	for (let i = 0; i < QUEUE_UPLOADS; i++) {
+		await firstByte(defaultWorker, `${DIR}${fx.name}-f${copy++}-150x150.${fx.ext}`, false);
+	}
+	const want = before.encodes + QUEUE_UPLOADS * sizes.sizes.length;
+	let startedAt;
+	let doneAt;
+	const deadline = Date.now() + 300_000;
+	for (;;) {
+		const s = (await json(defaultWorker, "/__bench/stats")).codecStats;
+		if (startedAt === undefined && s.encodes > before.encodes + QUEUE_UPLOADS)
+			startedAt = performance.now();
+		if (s.encodes >= want || Date.now() > deadline) {
+			doneAt = performance.now();
+			results.queue = { uploads: QUEUE_UPLOADS, encodes: s.encodes - before.encodes };
+			break;
+		}
+		await new Promise((r) => setTimeout(r, 50));
+	}
+	results.queue.ms = doneAt - (startedAt ?? doneAt);
+	results.queue.perMinute = (QUEUE_UPLOADS * 60_000) / results.queue.ms;
+	await defaultWorker.dispose();
+	if (process.env.BENCH_DEFAULT_ONLY) {
+		console.log(JSON.stringify({ defaultConfig: results.defaultConfig, queue: results.queue }));
+		await worker.dispose();
+		process.exit(0);
+	}
+}
 
 for (const fx of FIXTURES) {
 	const upload = uploads[fx.files[0]];
@@ -590,7 +708,7 @@ if (tierWorker) {
 	const first = `/files/${DIR}${fx.name}-${rows[0].size}.${fx.ext}`;
 	const before = (await json(tierWorker, "/__bench/stats")).codecStats;
 	await get(tierWorker, first, freshHost());
-	// Wait for the fan-out (in waitUntil) to encode the other sizes.
+	// Wait for the queue consumer (after max_batch_timeout) to encode the other sizes.
 	const deadline = Date.now() + 60_000;
 	for (;;) {
 		const s = (await json(tierWorker, "/__bench/stats")).codecStats;
@@ -707,6 +825,26 @@ const m = results.machine;
 lines.push(
 	`${results.date} · ${m.cpus} cores (${m.model}) · node ${m.node} · ${m.wrangler} · sharp ${m.sharp} (libvips ${m.vips}) · medians of ${RUNS} runs`,
 );
+if (results.defaultConfig) {
+	lines.push(
+		"",
+		"Default config (DERIVATIVES tier + work queue bound, as `npm start`) vs neither: seed photo, cold-miss first byte (ms), one fresh upload per timed miss",
+		"",
+		"| size | tier+queue | neither | ratio | sharp | tier+queue / sharp |",
+		"|---|--:|--:|--:|--:|--:|",
+	);
+	for (const r of results.defaultConfig) {
+		lines.push(
+			`| ${r.size} | ${f0(r.tierQueue)} | ${f0(r.neither)} | ${f2(r.tierQueue / r.neither)} | ${f0(r.sharp)} | ${f2(r.tierQueue / r.sharp)} |`,
+		);
+	}
+	const q = results.queue;
+	if (q)
+		lines.push(
+			"",
+			`Queue consumer, one isolate: ${q.uploads} fresh seed uploads → their other sizes (${q.encodes} encodes incl. the misses) in ${f0(q.ms)} ms = ${f0(q.perMinute)} uploads/min`,
+		);
+}
 if (jpegSections)
 	lines.push(
 		"",
@@ -759,7 +897,7 @@ if (cc)
 const t = results.tier;
 if (t)
 	lines.push(
-		`Derivative tier (${t.fixture}): one miss → fan-out made ${t.fanOutEncodes} sizes from ${t.fanOutDecodes} decode; a later cold-edge miss is served from R2 in ${f0(t.missFromTierMs)} ms with ${t.decodesWhileServingFromTier} decodes`,
+		`Derivative tier (${t.fixture}): one miss + the queue consumer made ${t.fanOutEncodes} sizes from ${t.fanOutDecodes} decodes (the miss its own, the consumer one for the rest); a later cold-edge miss is served from R2 in ${f0(t.missFromTierMs)} ms with ${t.decodesWhileServingFromTier} decodes`,
 	);
 if (results.hit) {
 	const h = results.hit;

@@ -12,6 +12,7 @@ import { serveDerivative } from "./http/derivative";
 import { MethodNotAllowedError, NotFoundError } from "./http/errors";
 import { serveOriginal } from "./http/original";
 import { type AppEnv, errorResponse, notFoundEntry } from "./http/respond";
+import { consume } from "./queue/consumer";
 import { registryTag } from "./render/settings";
 import { parseImagePath } from "./url/path";
 import { serveSizeTable } from "./wp/size-table";
@@ -90,5 +91,9 @@ export default {
 		} catch (err) {
 			return errorResponse(err, request);
 		}
+	},
+	// The work queue: sizes jobs from misses and R2 bucket events (src/queue/).
+	async queue(batch, env, _ctx) {
+		await consume(batch, env);
 	},
 } satisfies ExportedHandler<Env>;

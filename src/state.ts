@@ -12,7 +12,7 @@ import { Inflight } from "./render/inflight";
 import type { DecodedSource } from "./render/pipeline";
 import { DecodedSources } from "./render/sources";
 import { type UploadName, uploadKeys } from "./url/path";
-import { LeaseLock } from "./util/lease-lock";
+import { BoundedMap } from "./util/bounded-map";
 import type { KeepAlive } from "./util/shared";
 
 /** Lookups of uploads (three ranged R2 reads each), shared by every request. */
@@ -45,6 +45,12 @@ export interface Made {
 	readonly timings: Record<string, number>;
 	/** Rendered here (false: read back from the derivative tier). */
 	readonly rendered: boolean;
+	/**
+	 * Set when the bytes are not the entry asked for but a stand-in (the WebP
+	 * for an AVIF not made yet): its own headers (ETag, a short Cache-Control)
+	 * and tier object.
+	 */
+	readonly standIn?: { readonly headers: Headers; readonly tierKey: string; readonly etag: string };
 }
 
 /** Concurrent misses for one derivative share one render (see render/inflight.ts). */
@@ -69,12 +75,16 @@ export const renderGate = new Gate(2, {
 });
 
 /**
- * At most one fan-out at a time: it is background work on the requests'
- * thread, so a burst of misses for many uploads must not queue a full set of
- * renders per upload in front of them. Its lease outlives a fan-out cut off
- * with its request (waitUntil work ends ~30 s after a client goes).
+ * Uploads (at a purge generation, in a set of formats) whose "make the other
+ * sizes" job this isolate already sent to the work queue: sent at most once.
+ * Forgotten after a day, so an upload whose job was lost is asked for again.
  */
-export const fanOutLock = new LeaseLock(5 * 60_000);
+export const enqueued = new BoundedMap<true>({ maxEntries: 10_000 });
+/** Work-queue counters (the bench waits on them for an idle isolate). */
+export const queueStats = { sent: 0, handled: 0, active: 0 };
+
+/** How long `enqueued` remembers a job (ms). */
+export const ENQUEUED_MEMO_MS = 24 * 3600_000;
 
 /** Forget everything this isolate remembers. */
 export function resetState(): void {
@@ -84,6 +94,7 @@ export function resetState(): void {
 	sources.forget();
 	streamedOriginals.forget();
 	inflight.clear();
+	enqueued.clear();
 }
 
 /**

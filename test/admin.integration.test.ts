@@ -352,7 +352,8 @@ describe("purging URLs, prefixes and everything", () => {
 		const before = await originals();
 
 		const image = await purge({ images: [`${DIR}colorful-cups.jpg`] });
-		expect(image.json.tier).toEqual({ configured: true, keys: 7 });
+		// Seven sizes, each in its own format and as a negotiated AVIF and WebP.
+		expect(image.json.tier).toEqual({ configured: true, keys: 21 });
 		expect(await tier.head(stored[0] as string)).toBeNull();
 		expect(await tier.head(stored[1] as string)).toBeNull();
 		expect(await tier.head(stored[2] as string)).not.toBeNull();
@@ -529,7 +530,7 @@ describe("status, configuration and admin off", () => {
 				},
 				sizes: { thumbnail: { width: 150, height: 150, crop: true } },
 			},
-			bindings: { ORIGINALS: true, DERIVATIVES: true, PURGE_STATE: true },
+			bindings: { ORIGINALS: true, DERIVATIVES: true, DERIVATIVE_QUEUE: true, PURGE_STATE: true },
 		});
 		expect(text).not.toContain(TOKEN);
 		expect(text).not.toContain(vars.CF_API_TOKEN);

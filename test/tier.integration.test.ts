@@ -1,23 +1,27 @@
 /**
- * Decode once, fan out: concurrent misses for any sizes of one upload share
- * one decode; a miss fills the DERIVATIVES tier with the upload's other sizes,
- * and a later miss (edge cache empty, no decoded pixels in memory) is served
- * from the tier without a decode. Real R2 objects, real JPEG bytes.
+ * Decode once, fan out through the work queue: concurrent misses for any
+ * sizes of one upload share one decode; a miss renders only its own size,
+ * keeps it in the DERIVATIVES tier and enqueues "make the other sizes", which
+ * the consumer makes from one decode; a later miss (edge cache empty, no
+ * decoded pixels in memory) is served from the tier without a decode. Real R2
+ * objects, real JPEG bytes; the queue consumer is the worker's own handler.
  */
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import {
+	createExecutionContext,
+	createMessageBatch,
+	env,
+	getQueueResult,
+	SELF,
+	waitOnExecutionContext,
+} from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { cacheKeyRequest, cacheKeyUrl } from "../src/cache/keys";
-import { derivativeTier } from "../src/cache/tier";
 import { loadConfig } from "../src/config";
 import { variesByAccept } from "../src/http/negotiate";
 import { codecStats } from "../src/image/wasm-lazy";
 import worker from "../src/index";
-import { lookupUpload } from "../src/origin/lookup";
-import { Storage } from "../src/origin/storage";
-import { fanOut } from "../src/render/fan-out";
 import { derivativeSettings } from "../src/render/settings";
 import { hot, sources } from "../src/state";
-import { parseImagePath } from "../src/url/path";
 import { fixtureBytes } from "./helpers";
 import { decode, psnr } from "./images";
 
@@ -45,33 +49,67 @@ async function evict(name: string, size: string): Promise<void> {
 	hot.delete(key); // and from the isolate's memory in front of it
 }
 
-/** One request through the worker, waiting for its waitUntil work (the fan-out). */
+/** Messages the worker sent to its work queue, kept for the test to deliver. */
+const sent: unknown[] = [];
+const recordingQueue = {
+	async send(body: unknown) {
+		sent.push(body);
+	},
+	async sendBatch(batch: Iterable<{ body: unknown }>) {
+		for (const m of batch) sent.push(m.body);
+	},
+} as unknown as Queue;
+
+/**
+ * One request through the worker, waiting for its waitUntil work (tier put,
+ * enqueue). Its queue records what is sent, so the test delivers it itself.
+ */
 async function fetchAndSettle(target: string, vars: Record<string, unknown> = {}) {
 	const ctx = createExecutionContext();
 	const request = new Request(target) as Request<unknown, IncomingRequestCfProperties>;
-	const response = await worker.fetch(request, { ...env, ...vars } as Env, ctx);
+	const bound = { ...env, DERIVATIVE_QUEUE: recordingQueue, ...vars } as Env;
+	const response = await worker.fetch(request, bound, ctx);
 	const bytes = new Uint8Array(await response.arrayBuffer());
 	await waitOnExecutionContext(ctx);
 	return { response, bytes };
 }
 
+let ids = 0;
+/** Deliver message bodies to the worker's queue() handler as one batch. */
+async function deliver(bodies: readonly unknown[], vars: Record<string, unknown> = {}) {
+	const batch = createMessageBatch(
+		"wp-edge-images-work",
+		bodies.map((body) => ({ id: `m${++ids}`, timestamp: new Date(), attempts: 1, body })),
+	);
+	const ctx = createExecutionContext();
+	await worker.queue(batch, { ...env, ...vars } as Env, ctx);
+	return getQueueResult(batch, ctx);
+}
+
+/** Deliver (and forget) everything the worker has sent so far. */
+async function deliverSent(vars: Record<string, unknown> = {}) {
+	const bodies = sent.splice(0);
+	return { bodies, result: await deliver(bodies, vars) };
+}
+
 beforeEach(() => {
 	sources.forget();
+	sent.length = 0;
 });
 
 describe("coalescing", () => {
-	it("N concurrent misses for different sizes of one upload decode it once", async () => {
+	it("N concurrent misses for different sizes of one upload share at most two decodes", async () => {
 		const name = await freshUpload();
 		const sizes = ["150x150", "150x150", "150x150", "730x456", "510x320", "600x420", "800x340"];
 		const before = codecStats.decodes;
 		// Through the real handler, each with its own context, so the test can
-		// wait for their background work (the fan-out) before the next test.
+		// wait for their background work (tier puts, enqueue) before the next test.
 		const ctxs = sizes.map(() => createExecutionContext());
 		const responses = await Promise.all(
 			sizes.map((s, i) =>
 				worker.fetch(
 					new Request(url(name, s)) as Request<unknown, IncomingRequestCfProperties>,
-					env,
+					{ ...env, DERIVATIVE_QUEUE: recordingQueue } as Env,
 					ctxs[i] as ExecutionContext,
 				),
 			),
@@ -80,7 +118,10 @@ describe("coalescing", () => {
 			responses.map(async (r) => new Uint8Array(await r.arrayBuffer())),
 		);
 		await Promise.all(ctxs.map((ctx) => waitOnExecutionContext(ctx)));
-		expect(codecStats.decodes - before).toBe(1);
+		// Each miss decodes at the scale its own size needs, so a thumbnail miss
+		// stays fast; a miss finding a smaller decode of the upload running starts
+		// the one decode every size can use, and every later miss shares it.
+		expect(codecStats.decodes - before).toBeLessThanOrEqual(2);
 		for (const [i, res] of responses.entries()) {
 			// (a request that starts late may find its size already in the edge cache)
 			expect(res.status).toBe(200);
@@ -147,13 +188,29 @@ describe("shrink-on-load (JPEG decoded at M/8 of its size)", () => {
 		expect(`${out.width}x${out.height}`).toBe("1200x628");
 	});
 
-	it("with a tier, a thumbnail miss decodes once at the scale every size needs, for the fan-out", async () => {
+	it("with the tier and queue bound, a thumbnail miss decodes only what it needs and makes only its size; the consumer makes the rest from one decode", async () => {
 		const name = await freshUpload();
 		const before = { ...codecStats };
 		const miss = await fetchAndSettle(url(name, "150x150"));
 		expect(miss.response.status).toBe(200);
-		// One decode made all six sizes: the fan-out reused it.
 		expect(codecStats.decodes - before.decodes).toBe(1);
+		expect(codecStats.encodes - before.encodes).toBe(1);
+		expect(codecStats.decodedPixels - before.decodedPixels).toBeLessThanOrEqual(at(3));
+		const afterMiss = await env.DERIVATIVES.list({ prefix: `tier/${name}-` });
+		expect(afterMiss.objects.map((o) => o.key)).toEqual([`tier/${name}-150x150.jpg`]);
+		// One job for the upload, at its generation, in the formats it may be served in.
+		expect(sent).toEqual([
+			{ type: "sizes", upload: `tier/${name}.jpg`, generation: 0, formats: ["jpeg"] },
+		]);
+		sources.forget();
+		const mid = { ...codecStats };
+		const { result } = await deliverSent();
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(result.retryMessages).toEqual([]);
+		// One decode, at the scale every size needs (the garden photo's 1200 px size: all of it).
+		expect(codecStats.decodes - mid.decodes).toBe(1);
+		expect(codecStats.decodedPixels - mid.decodedPixels).toBe(FULL);
+		expect(codecStats.encodes - mid.encodes).toBe(GARDEN_SIZES.length - 1);
 		const listed = await env.DERIVATIVES.list({ prefix: `tier/${name}-` });
 		expect(listed.objects).toHaveLength(GARDEN_SIZES.length);
 	});
@@ -165,8 +222,9 @@ describe("derivative tier", () => {
 		const first = await fetchAndSettle(url(name, "150x150"));
 		expect(first.response.status).toBe(200);
 		expect(first.response.headers.get("Server-Timing")).toMatch(/decode;dur=/);
+		await deliverSent();
 
-		// The fan-out (waitUntil) stored every size WordPress makes, with its record.
+		// The miss and the queue consumer stored every size WordPress makes, with its record.
 		const listed = await env.DERIVATIVES.list({
 			prefix: `tier/${name}-`,
 			include: ["customMetadata"],
@@ -247,6 +305,7 @@ describe("derivative tier", () => {
 		const name = await freshUpload();
 		const first = await fetchAndSettle(url(name, "150x150"));
 		expect(first.response.status).toBe(200);
+		await deliverSent();
 		const stored = await env.DERIVATIVES.head(`tier/${name}-510x320.jpg`);
 		expect(stored?.customMetadata?.etag).toMatch(/^"[0-9a-f]{32}"$/);
 		sources.forget();
@@ -266,6 +325,7 @@ describe("derivative tier", () => {
 		const name = await freshUpload();
 		const first = await fetchAndSettle(url(name, "150x150"));
 		expect(first.response.status).toBe(200);
+		await deliverSent();
 		const stored = await env.DERIVATIVES.head(`tier/${name}-510x320.jpg`);
 		expect(stored?.customMetadata?.etag).toMatch(/^"[0-9a-f]{32}"$/);
 		sources.forget();
@@ -281,59 +341,51 @@ describe("derivative tier", () => {
 		expect([out.width, out.height]).toEqual([510, 320]);
 	});
 
-	it("runs one fan-out per isolate: a second one meanwhile makes nothing", async () => {
-		const config = loadConfig(env);
-		const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
-		const tier = derivativeTier(env, config.limits);
-		if (!tier) throw new Error("DERIVATIVES is bound in wrangler.jsonc");
-		const upload = async () => {
-			const name = await freshUpload();
-			const path = parseImagePath(`tier/${name}-150x150.jpg`);
-			if (path.kind !== "derivative") throw new Error("not a derivative path");
-			return {
-				path,
-				meta: await lookupUpload(storage, { dir: "tier/", name, ext: "jpg" }, config),
-			};
-		};
-		const a = await upload();
-		const b = await upload();
-		const zero = async () => 0;
-		const first = fanOut({
-			storage,
-			tier,
-			meta: a.meta,
-			path: a.path,
-			output: "jpeg",
-			config,
-			generationOf: zero,
+	it("a redelivered job finds every size stored and makes nothing", async () => {
+		const name = await freshUpload();
+		const job = { type: "sizes", upload: `tier/${name}.jpg`, generation: 0, formats: ["jpeg"] };
+		expect((await deliver([job])).explicitAcks).toHaveLength(1);
+		const first = await env.DERIVATIVES.list({
+			prefix: `tier/${name}-`,
+			include: ["customMetadata"],
 		});
-		// The first one took the slot before its first await: the second returns at once.
-		expect(
-			await fanOut({
-				storage,
-				tier,
-				meta: b.meta,
-				path: b.path,
-				output: "jpeg",
-				config,
-				generationOf: zero,
-			}),
-		).toBe(0);
-		expect(await first).toBe(GARDEN_SIZES.length - 1);
-		const listedB = await env.DERIVATIVES.list({ prefix: `tier/${b.path.name}-` });
-		expect(listedB.objects).toEqual([]);
-		// Once it is done, the next fan-out runs.
-		expect(
-			await fanOut({
-				storage,
-				tier,
-				meta: b.meta,
-				path: b.path,
-				output: "jpeg",
-				config,
-				generationOf: zero,
-			}),
-		).toBe(GARDEN_SIZES.length - 1);
+		expect(first.objects).toHaveLength(GARDEN_SIZES.length);
+		sources.forget();
+		const before = { ...codecStats };
+		const again = await deliver([job, job]);
+		expect(again.explicitAcks).toHaveLength(2);
+		expect(codecStats.decodes - before.decodes).toBe(0);
+		expect(codecStats.encodes - before.encodes).toBe(0);
+		const second = await env.DERIVATIVES.list({
+			prefix: `tier/${name}-`,
+			include: ["customMetadata"],
+		});
+		expect(second.objects.map((o) => [o.key, o.etag])).toEqual(
+			first.objects.map((o) => [o.key, o.etag]),
+		);
+	});
+
+	it("a miss enqueues its upload's job once per isolate and generation", async () => {
+		const name = await freshUpload();
+		await fetchAndSettle(url(name, "150x150"));
+		await fetchAndSettle(url(name, "510x320"));
+		expect(sent).toHaveLength(1);
+	});
+
+	it("without a queue binding every size is still served, and nothing fans out", async () => {
+		const name = await freshUpload();
+		const off = { DERIVATIVE_QUEUE: undefined };
+		for (const size of ["150x150", "800x340"]) {
+			const miss = await fetchAndSettle(url(name, size), off);
+			expect(miss.response.status).toBe(200);
+			const out = await decode(miss.bytes);
+			expect(`${out.width}x${out.height}`).toBe(size);
+		}
+		const listed = await env.DERIVATIVES.list({ prefix: `tier/${name}-` });
+		expect(listed.objects.map((o) => o.key).sort()).toEqual(
+			[`tier/${name}-150x150.jpg`, `tier/${name}-800x340.jpg`].sort(),
+		);
+		expect(sent).toEqual([]);
 	});
 
 	it("without a DERIVATIVES binding nothing is stored and every miss renders", async () => {

@@ -30,6 +30,7 @@ import {
 	writeUploadDoc,
 } from "../cache/generation";
 import { cacheKeyRequest, cacheKeyUrl } from "../cache/keys";
+import { tierKey } from "../cache/tier";
 import type { Config } from "../config";
 import { PayloadTooLargeError } from "../http/errors";
 import { type AcceptClass, negotiateFormat } from "../http/negotiate";
@@ -205,6 +206,14 @@ export function formatVariants(key: string): (OutputFormat | undefined)[] {
 		}
 	}
 	return [...variants];
+}
+
+/** The derivative-tier objects of derivative keys: each in its own and its negotiated formats. */
+export function tierObjects(keys: readonly string[]): string[] {
+	return keys.flatMap((key) => {
+		const own = extensionFormat(key.slice(key.lastIndexOf(".") + 1)) ?? "jpeg";
+		return formatVariants(key).map((f) => (f === undefined ? key : tierKey(key, f, own)));
+	});
 }
 
 /** What the purge starts from and what it will write. */
@@ -406,7 +415,7 @@ export async function runPurge(req: PurgeRequest, ctx: PurgeContext): Promise<Pu
 	assertPurgeSize(cacheKeys, ctx.config.purgeMaxCacheKeys);
 	const stored = await storeGenerations(p, ctx, req);
 	const deleted = await deleteLocal(cacheKeys);
-	const tier = await purgeTier(ctx.tier, derivativeKeys, req.prefix, req.everything);
+	const tier = await purgeTier(ctx.tier, tierObjects(derivativeKeys), req.prefix, req.everything);
 	const zone = await purgeGlobal(req, ctx, cacheKeys);
 	const generationFailed = stored.failed.length > 0;
 	const ok = !generationFailed && (zone?.ok ?? true);

@@ -63,7 +63,13 @@ export function statusBody(config: Config, env: Env): Record<string, unknown> {
 }
 
 /** Every binding the worker uses (wrangler.jsonc), shown as bound or not. */
-const BINDINGS = ["ORIGINALS", "DERIVATIVES", "PURGE_STATE", "CF_VERSION_METADATA"] as const;
+const BINDINGS = [
+	"ORIGINALS",
+	"DERIVATIVES",
+	"DERIVATIVE_QUEUE",
+	"PURGE_STATE",
+	"CF_VERSION_METADATA",
+] as const;
 
 function authenticate(admin: AdminConfig) {
 	return async function authenticate(c: Context<AdminEnv>, next: () => Promise<void>) {

@@ -21,15 +21,34 @@ function matches(object: R2Object, want: TierRecord): boolean {
 	return meta.etag === want.etag && meta.generation === String(want.generation);
 }
 
+/** A stored object, served only if its record matches the entry's. */
+export class TierRead {
+	constructor(
+		readonly bytes: Uint8Array,
+		readonly object: R2Object,
+	) {}
+
+	static check(read: TierRead | null, want: TierRecord): Uint8Array | null {
+		return read && matches(read.object, want) ? read.bytes : null;
+	}
+}
+
 export class DerivativeTier {
 	constructor(readonly storage: WritableStorage) {}
 
 	/** The stored bytes for `key` if they were made as `want`, else null. */
 	async get(key: string, want: TierRecord): Promise<Uint8Array | null> {
+		return TierRead.check(await this.read(key), want);
+	}
+
+	/**
+	 * Whatever is stored under `key`, record not checked yet: a miss starts
+	 * this before its upload lookup, so the two R2 round trips overlap.
+	 */
+	async read(key: string): Promise<TierRead | null> {
 		try {
 			const read = await this.storage.read(key);
-			if (!read || !matches(read.object, want)) return null;
-			return read.bytes;
+			return read ? new TierRead(read.bytes, read.object) : null;
 		} catch (err) {
 			// The tier is an optimisation: when it is down, render instead.
 			if (!(err instanceof UpstreamError)) throw err;

@@ -75,6 +75,8 @@ export interface Config {
 	readonly autoFormat: boolean;
 	readonly cacheControl: string;
 	readonly notFoundMaxAge: number;
+	/** Seconds a WebP stand-in for a not-yet-made AVIF is cached. */
+	readonly avifPendingMaxAge: number;
 	/** Secret for signed URLs (any size within limits); undefined = off. */
 	readonly urlSigningKey: string | undefined;
 	readonly limits: Limits;
@@ -326,6 +328,7 @@ export function parseConfig(vars: Vars): Config {
 		autoFormat: bool(vars, "AUTO_FORMAT"),
 		cacheControl: cacheControl(vars),
 		notFoundMaxAge: int(vars, "NOT_FOUND_MAX_AGE"),
+		avifPendingMaxAge: int(vars, "AVIF_PENDING_MAX_AGE"),
 		benchRoutes: bool(vars, "BENCH_ROUTES"),
 		urlSigningKey: signingKey(vars),
 		limits: limits(vars),

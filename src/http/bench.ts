@@ -17,7 +17,7 @@ import { renderPlan, scaleFor, streamJob, uploadScale } from "../render/make";
 import { matchSize, planRender, servableFiles } from "../render/plan";
 import { FULL_SCALE } from "../render/scale";
 import { renderStreamedMany, streams } from "../render/stream";
-import { directory, sources, streamedOriginals } from "../state";
+import { directory, queueStats, sources, streamedOriginals } from "../state";
 
 import { parseImagePath } from "../url/path";
 import { BadRequestError } from "./errors";
@@ -62,6 +62,7 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 			wasmPeak: wasmPeakMemory(),
 			decodedBytes: sources.heldBytes,
 			compressedBytes: streamedOriginals.heldBytes,
+			queue: queueStats,
 		}),
 	);
 

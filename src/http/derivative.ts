@@ -7,16 +7,16 @@
 import type { Context } from "hono";
 import { hotResponse, sharedMaxAgeMs } from "../cache/hot";
 import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, keyOrigin } from "../cache/keys";
-import { derivativeTier, tierKey } from "../cache/tier";
+import { type DerivativeTier, derivativeTier, TierRead, tierKey } from "../cache/tier";
 import type { Config } from "../config";
 import type { OutputFormat } from "../image/formats";
 import { MIME } from "../image/probe";
 import { extensionFormat } from "../origin/extensions";
 import type { UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
-import { fanOut } from "../render/fan-out";
+import { enqueueSizes } from "../queue/producer";
 import { assertOutputWithinLimits, assertSourceWithinLimits } from "../render/limits";
-import { renderPlan, scaleFor, uploadScale } from "../render/make";
+import { renderPlan } from "../render/make";
 import { matchSize, planRender, type RenderPlan } from "../render/plan";
 import { derivativeEtag, derivativeSettings, registryTag } from "../render/settings";
 import {
@@ -31,6 +31,7 @@ import {
 import { type DerivativePath, otherForms, publicPath, uploadKeys } from "../url/path";
 import { log } from "../util/log";
 import { keepAlive } from "../util/shared";
+import { standInHeaders } from "./avif";
 import { ForbiddenError, NotFoundError } from "./errors";
 import { acceptClass, negotiateFormat, variesByAccept } from "./negotiate";
 import { answerObject, fetchObject } from "./original";
@@ -56,6 +57,17 @@ interface Miss {
 	readonly plan: RenderPlan;
 	readonly etag: string;
 	readonly headers: Headers;
+	/** The tier's object for this entry, read while the upload was looked up. */
+	readonly early?: Promise<TierRead | null>;
+}
+
+/** Start reading the entry's tier object now: its key needs no lookup, its record is checked later. */
+function earlyTierRead(c: Context<AppEnv>, wanted: Wanted): Promise<TierRead | null> | undefined {
+	const tier = derivativeTier(c.env, c.var.config.limits);
+	if (!tier) return undefined;
+	const read = tier.read(tierObject(wanted)).catch(() => null);
+	keepAlive(c.executionCtx)(read);
+	return read;
 }
 
 export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath): Promise<Response> {
@@ -63,6 +75,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const hit = await cachedHit(c, wanted);
 	if (hit) return hit;
 	c.set("negativeCacheKey", wanted.keyUrl);
+	const early = earlyTierRead(c, wanted);
 	const found = await storedOrUpload(c, wanted);
 	if ("object" in found) return serveStored(c, wanted, found.key, found.object);
 	const miss = await prepareMiss(c, wanted, found.meta);
@@ -71,7 +84,7 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 		miss.headers.set("X-Cache", "MISS");
 		return new Response(null, { status: 304, headers: miss.headers });
 	}
-	const made = await sharedMake(c, wanted, miss);
+	const made = await sharedMake(c, wanted, { ...miss, early });
 	return missResponse(c, wanted, miss, made);
 }
 
@@ -104,7 +117,8 @@ async function identify(c: Context<AppEnv>, path: DerivativePath): Promise<Wante
 	const generation = await generationFor(c.env, config, uploadKey, path.key, keep);
 	// Unknown extensions never render: they are refused when prepared.
 	const own = (extensionFormat(path.ext) ?? "jpeg") as OutputFormat;
-	const output = negotiateFormat(own, acceptClass(c.req.header("Accept")), config.autoFormat);
+	const accept = acceptClass(c.req.header("Accept"));
+	const output = negotiateFormat(own, accept, config.autoFormat, path);
 	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
 	const origin = keyOrigin(config.publicOrigin, c.req.url);
 	const variant =
@@ -235,8 +249,8 @@ function derivativeHeaders(config: Config, meta: UploadMeta, wanted: Wanted, eta
 
 /**
  * The derivative's bytes, shared by every concurrent miss for it: read back
- * from the tier, or rendered (then cached, and with a tier the upload's
- * other sizes made from the same decode). Watched, never awaited across
+ * from the tier, or rendered (then cached, kept in the tier, and the upload's
+ * other sizes asked of the work queue). Watched, never awaited across
  * requests (util/shared.ts); a waiter gives up after a render's own budget.
  */
 async function sharedMake(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promise<Made> {
@@ -248,7 +262,10 @@ async function sharedMake(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promi
 		maxWaitMs,
 		() => make(c, wanted, miss),
 		(made) =>
-			caches.default.put(cacheKeyRequest(wanted.keyUrl), storedResponse(made, miss.headers)),
+			caches.default.put(
+				cacheKeyRequest(wanted.keyUrl),
+				storedResponse(made, made.standIn?.headers ?? miss.headers),
+			),
 	);
 	if (settled) {
 		keep(settled);
@@ -257,30 +274,55 @@ async function sharedMake(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promi
 	return inflight.wait(wanted.keyUrl, shared, maxWaitMs);
 }
 
-/** Read the size back from the tier, else render it in a render slot. */
+/**
+ * This size only, in the negotiated format. An AVIF is only ever read from
+ * the tier (the queue makes it): until it is there, the WebP stands in.
+ */
 async function make(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promise<Made> {
 	const { config } = c.var;
-	const { meta, plan, etag } = miss;
 	const tier = derivativeTier(c.env, config.limits);
+	if (wanted.output !== "avif") return makeAs(c, wanted, miss, tier, wanted.output, miss.etag);
 	const started = performance.now();
+	const record = { etag: miss.etag, generation: wanted.generation };
 	const stored =
-		tier && (await tier.get(tierObject(wanted), { etag, generation: wanted.generation }));
+		tier && TierRead.check(await (miss.early ?? tier.read(tierObject(wanted))), record);
 	if (stored) {
 		const timings = { tier: performance.now() - started };
-		return { bytes: stored, contentType: MIME[wanted.output], timings, rendered: false };
+		return { bytes: stored, contentType: MIME.avif, timings, rendered: false };
 	}
-	// With a tier the fan-out makes every size from this miss's decode:
-	// decode at the scale all of them need, not just this one.
-	const fanning = tier !== null && meta.exact;
-	const scale = Math.max(scaleFor(meta, [plan]), fanning ? uploadScale(meta, config) : 0);
+	const { meta, plan } = miss;
+	const etag = await derivativeEtag(meta, plan, "webp", config, wanted.generation, wanted.settings);
+	const made = await makeAs(c, wanted, miss, tier, "webp", etag);
+	const headers = standInHeaders(miss.headers, etag, config.avifPendingMaxAge);
+	const key = tierKey(wanted.path.key, "webp", wanted.own);
+	return { ...made, standIn: { headers, tierKey: key, etag } };
+}
+
+/** Read this size in `output` back from the tier, else render it (at the scale it needs). */
+async function makeAs(
+	c: Context<AppEnv>,
+	wanted: Wanted,
+	miss: Miss,
+	tier: DerivativeTier | null,
+	output: OutputFormat,
+	etag: string,
+): Promise<Made> {
+	const { config } = c.var;
+	const { meta, plan } = miss;
+	const started = performance.now();
+	const key = tierKey(wanted.path.key, output, wanted.own);
+	// The early read was of this very key unless this is the AVIF's WebP stand-in.
+	const early = key === tierObject(wanted) ? miss.early : undefined;
+	const read = tier && (await (early ?? tier.read(key)));
+	const stored = TierRead.check(read ?? null, { etag, generation: wanted.generation });
+	if (stored) {
+		const timings = { tier: performance.now() - started };
+		return { bytes: stored, contentType: MIME[output], timings, rendered: false };
+	}
 	const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
 	const onStale = () => directory.forget(meta.uploadKey);
 	const rendered = await renderGate.run(() =>
-		renderPlan(storage, meta, plan, wanted.output, config, {
-			timing: wanted.timing,
-			onStale,
-			scale,
-		}),
+		renderPlan(storage, meta, plan, output, config, { timing: wanted.timing, onStale }),
 	);
 	return { ...rendered, timings: { ...rendered.timings }, rendered: true };
 }
@@ -290,35 +332,27 @@ function tierObject(wanted: Wanted): string {
 }
 
 /**
- * Background work once the render is done: keep this size in the tier and
- * make the upload's others. A failed render is reported through onError.
+ * Background work once the response is made: keep a rendered size in the
+ * tier, and ask the work queue for the upload's other sizes (and its AVIF).
+ * A failed render is reported through onError.
  */
 async function fillTier(c: Context<AppEnv>, wanted: Wanted, miss: Miss, made: Promise<Made>) {
 	const { config } = c.var;
 	const tier = derivativeTier(c.env, config.limits);
 	const result = await made.catch(() => undefined);
-	if (!tier || !result?.rendered) return;
+	if (!tier || !result || !(result.rendered || result.standIn)) return;
+	const key = result.standIn?.tierKey ?? tierObject(wanted);
 	try {
-		const record = { etag: miss.etag, generation: wanted.generation };
-		await tier.put(tierObject(wanted), result.bytes, result.contentType, record);
-		const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
-		const uploadKey = uploadKeys(wanted.path).upload;
-		const generationOf = (key: string) => generationFor(c.env, config, uploadKey, key);
-		const { meta } = miss;
-		await fanOut({
-			storage,
-			tier,
-			meta,
-			path: wanted.path,
-			output: wanted.output,
-			config,
-			generationOf,
-		});
+		if (result.rendered) {
+			const record = { etag: result.standIn?.etag ?? miss.etag, generation: wanted.generation };
+			await tier.put(key, result.bytes, result.contentType, record);
+		}
 	} catch (err) {
 		// Background work: the response is already right; say what failed.
 		const message = err instanceof Error ? err.message : String(err);
-		log("error", { tier: "put", key: tierObject(wanted), message });
+		log("error", { tier: "put", key, message });
 	}
+	await enqueueSizes(c.env, config, miss.meta.uploadKey, wanted.generation);
 }
 
 /** A rendered derivative as the edge cache keeps it. */
@@ -330,7 +364,7 @@ function storedResponse(made: Pick<Made, "bytes" | "contentType">, headers: Head
 }
 
 function missResponse(c: Context<AppEnv>, wanted: Wanted, miss: Miss, made: Made): Response {
-	const stored = storedResponse(made, miss.headers);
+	const stored = storedResponse(made, made.standIn?.headers ?? miss.headers);
 	const maxAge = hotMaxAgeMs(c.var.config, stored.headers);
 	hot.put(wanted.keyUrl, made.bytes, stored.headers, Date.now(), maxAge);
 	const response = finish(c, stored, "MISS");

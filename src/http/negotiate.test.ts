@@ -32,7 +32,8 @@ describe("acceptClass", () => {
 describe("negotiateFormat", () => {
 	it.each([
 		["jpeg", "webp", true, "webp"],
-		["jpeg", "avif", true, "webp"],
+		["jpeg", "avif", true, "avif"],
+		["png", "avif", true, "avif"],
 		["jpeg", "neither", true, "jpeg"],
 		["png", "webp", true, "webp"],
 		["png", "neither", true, "png"],
@@ -49,6 +50,12 @@ describe("negotiateFormat", () => {
 		["webp", "webp", false, "webp"],
 	] as const)("%s with %s, auto=%s → %s", (own, accept, auto, expected) => {
 		expect(negotiateFormat(own, accept, auto)).toBe(expected);
+	});
+
+	it("an AVIF client gets WebP for a size whose AVIF encode would be over budget", () => {
+		expect(negotiateFormat("jpeg", "avif", true, { width: 1200, height: 800 })).toBe("avif");
+		expect(negotiateFormat("jpeg", "avif", true, { width: 2560, height: 1707 })).toBe("webp");
+		expect(negotiateFormat("jpeg", "webp", true, { width: 150, height: 150 })).toBe("webp");
 	});
 
 	it.each([

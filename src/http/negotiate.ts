@@ -6,9 +6,12 @@
  * different `Accept` strings browsers send. Only an explicit `image/webp`
  * with q > 0 counts: wildcards (`image/*`, the any-type range) are sent
  * by clients that cannot decode WebP (curl, old browsers, many bots), so they get the file's own
- * format. AVIF is recognised but not negotiated (see README: the WASM AVIF
- * encoder is too slow to offer for every JPEG); AVIF uploads' own sizes are AVIF.
+ * format. AVIF goes to clients that name both: it is made by the queue
+ * consumer, never on the request path; until it exists they get the WebP,
+ * briefly cached (see http/avif.ts and README "Background work").
  */
+
+import { avifWithinBudget } from "../image/avif-budget";
 import type { OutputFormat } from "../image/formats";
 import type { ImageFormat } from "../image/probe";
 
@@ -37,18 +40,22 @@ const NEGOTIABLE: ReadonlySet<ImageFormat> = new Set(["jpeg", "png"]);
 
 /**
  * The format to serve a derivative in: its own, unless negotiation is on, the
- * file is a JPEG or PNG and the client asked for WebP (AVIF clients get WebP
- * too, as long as they accept it).
+ * file is a JPEG or PNG and the client asked for WebP; AVIF for a client that
+ * takes both, when the size (`width` × `height`, if known) is within the AVIF
+ * encode budget (else WebP).
  */
 export function negotiateFormat(
 	own: ImageFormat,
 	accept: AcceptClass,
 	autoFormat: boolean,
+	size?: { readonly width: number; readonly height: number },
 ): OutputFormat {
 	// A size keeps its upload's format (GIF stays GIF, AVIF stays AVIF); HEIC never renders.
 	const fallback: OutputFormat = own === "heic" ? "jpeg" : own;
 	if (!autoFormat || !NEGOTIABLE.has(own)) return fallback;
-	return accept === "neither" ? fallback : "webp";
+	if (accept === "neither") return fallback;
+	const avif = accept === "avif" && (!size || avifWithinBudget(size.width, size.height));
+	return avif ? "avif" : "webp";
 }
 
 /** Whether responses for this file vary by `Accept` (they must then say so). */

@@ -1,7 +1,7 @@
 /**
  * Every limit a derivative must pass, checked from the header we probed
  * (before any download or decode): once for the source (it fails every size
- * alike) and once per output. Serving, the size table and the fan-out all
+ * alike) and once per output. Serving, the size table and the queue consumer all
  * list sizes through `servableSizes` (plan.ts), so the table never names a
  * file the server then refuses.
  */

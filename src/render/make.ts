@@ -1,6 +1,6 @@
 /**
  * Making one derivative: its source read and decoded at most once per isolate
- * while the pixels are held (shared by concurrent misses and the fan-out, see
+ * while the pixels are held (shared by concurrent misses and the queue consumer, see
  * sources.ts), at the scale every size of the upload needs, then the pipeline.
  */
 import type { Config } from "../config";
@@ -34,8 +34,8 @@ export function scaleFor(meta: UploadMeta, plans: readonly RenderPlan[]): number
 
 /**
  * The scale one decode needs to make every size of the upload (the
- * fan-out's). Worked out once per looked-up upload and config: the serving
- * path, the shared decode and the fan-out all ask for it.
+ * queue consumer's, src/queue/make-sizes.ts). Worked out once per looked-up upload and config: the
+ * shared decode and the consumer ask for it.
  */
 export const uploadScale = memoized((meta: UploadMeta, config: Config): number =>
 	scaleFor(

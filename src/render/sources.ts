@@ -2,7 +2,7 @@
  * Decoded sources shared within one isolate. Decoding is the one step every
  * size of an upload repeats, so concurrent misses for different sizes of the
  * same upload share one decode, and the pixels are kept briefly for the next
- * size (the fan-out, or a page asking for its srcset) within a byte budget.
+ * size (the queue consumer, or a page asking for its srcset) within a byte budget.
  */
 import type { RGBAImage } from "../image/orientation";
 import { BoundedMap } from "../util/bounded-map";

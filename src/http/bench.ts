@@ -5,7 +5,7 @@
  * cut the same window), a one-decode render of every size, and a reset so a
  * run is a cold miss in a warm isolate.
  */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 
 import type { Config } from "../config";
 import type { OutputFormat } from "../image/formats";
@@ -84,37 +84,50 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 
 	// One decode, then every registered size (what WordPress does at upload).
 	// `path` is any derivative of the upload; caches and the tier are bypassed.
-	app.get("/__bench/all/*", async (c) => {
-		const { config } = c.var;
-		const path = derivativeOf(c.req.path.slice("/__bench/all/".length));
-		const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
-		const meta = await lookupUpload(storage, path, config);
-		const output = extensionFormat(path.ext) ?? "jpeg";
-		if (output !== "jpeg" && output !== "png" && output !== "webp") {
-			throw new BadRequestError("No sizes for this format");
-		}
-		sources.forget();
-		// ?pass=1: a streamed source's sizes as the fan-out makes them.
-		if (c.req.query("pass") === "1" && streams(meta, uploadScale(meta, config))) {
-			return c.json(await allInPasses(storage, meta, output, config));
-		}
-		const started = performance.now();
-		const sizes = [];
-		let decodedBytes = 0;
-		let compressedBytes = 0;
-		// ?full=1: decode at full size (the worst case for memory) instead of
-		// the scale the sizes need.
-		const scale = c.req.query("full") === "1" ? FULL_SCALE : uploadScale(meta, config);
-		for (const { key, render: plan } of servableFiles(meta, config)) {
-			const timing: Record<string, number> = {};
-			const rendered = await renderPlan(storage, meta, plan, output, config, { timing, scale });
-			sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });
-			decodedBytes = Math.max(decodedBytes, sources.heldBytes);
-			compressedBytes = Math.max(compressedBytes, streamedOriginals.heldBytes);
-		}
-		const ms = performance.now() - started;
-		sources.forget();
-		streamedOriginals.forget();
-		return c.json({ ms, sizes, decodedBytes, compressedBytes });
-	});
+	app.get("/__bench/all/*", allSizes);
+}
+
+/** `/__bench/all/<derivative>`: every size of the upload from one decode, timed. */
+async function allSizes(c: Context<AppEnv>): Promise<Response> {
+	const { config } = c.var;
+	const path = derivativeOf(c.req.path.slice("/__bench/all/".length));
+	const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
+	const meta = await lookupUpload(storage, path, config);
+	const output = extensionFormat(path.ext) ?? "jpeg";
+	if (output !== "jpeg" && output !== "png" && output !== "webp") {
+		throw new BadRequestError("No sizes for this format");
+	}
+	sources.forget();
+	// ?pass=1: a streamed source's sizes as one pass of the stream makes them.
+	if (c.req.query("pass") === "1" && streams(meta, uploadScale(meta, config))) {
+		return c.json(await allInPasses(storage, meta, output, config));
+	}
+	// ?full=1: decode at full size (the worst case for memory) instead of
+	// the scale the sizes need.
+	const scale = c.req.query("full") === "1" ? FULL_SCALE : uploadScale(meta, config);
+	return c.json(await everySize(storage, meta, output, config, scale));
+}
+
+async function everySize(
+	storage: Storage,
+	meta: UploadMeta,
+	output: OutputFormat,
+	config: Config,
+	scale: number,
+) {
+	const started = performance.now();
+	const sizes = [];
+	let decodedBytes = 0;
+	let compressedBytes = 0;
+	for (const { key, render: plan } of servableFiles(meta, config)) {
+		const timing: Record<string, number> = {};
+		const rendered = await renderPlan(storage, meta, plan, output, config, { timing, scale });
+		sizes.push({ key, bytes: rendered.bytes.byteLength, ...timing, ...rendered.timings });
+		decodedBytes = Math.max(decodedBytes, sources.heldBytes);
+		compressedBytes = Math.max(compressedBytes, streamedOriginals.heldBytes);
+	}
+	const ms = performance.now() - started;
+	sources.forget();
+	streamedOriginals.forget();
+	return { ms, sizes, decodedBytes, compressedBytes };
 }

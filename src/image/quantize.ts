@@ -70,12 +70,21 @@ export function quantize(image: RGBAImage, maxColours = MAX_COLOURS): RGBAImage 
 	const histogram = new Map<number, number>();
 	for (const p of pixels) histogram.set(p, (histogram.get(p) ?? 0) + 1);
 	if (histogram.size <= maxColours) return image;
-
 	const colours = Uint32Array.from(histogram.keys());
 	const counts = Uint32Array.from(histogram.values());
-	const boxes: Box[] = [{ members: colours.map((_, i) => i), weight: pixels.length }];
+	const boxes = medianCut(colours, counts, pixels.length, maxColours);
+	const palette = boxes.map((box) => boxColour(colours, counts, box));
+	const mapped = new Map<number, number>();
+	for (const col of colours) mapped.set(col, nearest(palette, col));
+	const out = new Uint32Array(pixels.length);
+	for (let i = 0; i < pixels.length; i++) out[i] = mapped.get(pixels[i] ?? 0) ?? 0;
+	return { data: new Uint8ClampedArray(out.buffer), width: image.width, height: image.height };
+}
+
+/** Split the heaviest box (by weight × spread of members) until there are enough. */
+function medianCut(colours: Uint32Array, counts: Uint32Array, total: number, maxColours: number) {
+	const boxes: Box[] = [{ members: colours.map((_, i) => i), weight: total }];
 	const done: Box[] = [];
-	// Split the heaviest box (by weight × spread of members) until there are enough.
 	while (boxes.length > 0 && boxes.length + done.length < maxColours) {
 		boxes.sort((a, b) => b.weight * b.members.length - a.weight * a.members.length);
 		const box = boxes.shift() as Box;
@@ -83,59 +92,46 @@ export function quantize(image: RGBAImage, maxColours = MAX_COLOURS): RGBAImage 
 		if (halves) boxes.push(...halves);
 		else done.push(box);
 	}
-	boxes.push(...done);
+	return [...boxes, ...done];
+}
 
-	// Each box's colour: the count-weighted mean of its members (alpha-weighted
-	// for RGB, so invisible pixels do not pull visible colours).
-	const palette = boxes.map((box) => {
-		let r = 0;
-		let g = 0;
-		let b = 0;
-		let a = 0;
-		let n = 0;
-		let aw = 0;
-		for (const m of box.members) {
-			const col = colours[m] ?? 0;
-			const k = counts[m] ?? 0;
-			const alpha = channel(col, 3);
-			const w = k * (alpha + 1);
-			r += channel(col, 0) * w;
-			g += channel(col, 1) * w;
-			b += channel(col, 2) * w;
-			aw += w;
-			a += alpha * k;
-			n += k;
+type Rgba = [number, number, number, number];
+
+/**
+ * A box's colour: the count-weighted mean of its members (alpha-weighted for
+ * RGB, so invisible pixels do not pull visible colours).
+ */
+function boxColour(colours: Uint32Array, counts: Uint32Array, box: Box): Rgba {
+	let [r, g, b, a, n, aw] = [0, 0, 0, 0, 0, 0];
+	for (const m of box.members) {
+		const col = colours[m] ?? 0;
+		const k = counts[m] ?? 0;
+		const alpha = channel(col, 3);
+		const w = k * (alpha + 1);
+		r += channel(col, 0) * w;
+		g += channel(col, 1) * w;
+		b += channel(col, 2) * w;
+		aw += w;
+		a += alpha * k;
+		n += k;
+	}
+	return [r / aw, g / aw, b / aw, a / n].map(Math.round) as Rgba;
+}
+
+/** The nearest palette entry to a colour (alpha-aware distance), packed as a pixel. */
+function nearest(palette: readonly Rgba[], col: number): number {
+	const [r, g, b, a] = [channel(col, 0), channel(col, 1), channel(col, 2), channel(col, 3)];
+	let best = 0;
+	let bestD = Number.POSITIVE_INFINITY;
+	palette.forEach(([pr, pg, pb, pa], i) => {
+		const da = pa - a;
+		const vis = (Math.max(a, pa) + 1) / 256;
+		const d = ((pr - r) ** 2 + (pg - g) ** 2 + (pb - b) ** 2) * vis + 3 * da * da;
+		if (d < bestD) {
+			bestD = d;
+			best = i;
 		}
-		return [r / aw, g / aw, b / aw, a / n].map(Math.round) as [number, number, number, number];
 	});
-
-	// Nearest palette entry for each distinct colour (alpha-aware distance).
-	const mapped = new Map<number, number>();
-	colours.forEach((col) => {
-		const r = channel(col, 0);
-		const g = channel(col, 1);
-		const b = channel(col, 2);
-		const a = channel(col, 3);
-		let best = 0;
-		let bestD = Number.POSITIVE_INFINITY;
-		palette.forEach(([pr, pg, pb, pa], i) => {
-			const da = pa - a;
-			const vis = (Math.max(a, pa) + 1) / 256;
-			const d = ((pr - r) ** 2 + (pg - g) ** 2 + (pb - b) ** 2) * vis + 3 * da * da;
-			if (d < bestD) {
-				bestD = d;
-				best = i;
-			}
-		});
-		const [pr = 0, pg = 0, pb = 0, pa = 0] = palette[best] ?? [];
-		mapped.set(col, ((pa << 24) | (pb << 16) | (pg << 8) | pr) >>> 0);
-	});
-
-	const out = new Uint32Array(pixels.length);
-	for (let i = 0; i < pixels.length; i++) out[i] = mapped.get(pixels[i] ?? 0) ?? 0;
-	return {
-		data: new Uint8ClampedArray(out.buffer),
-		width: image.width,
-		height: image.height,
-	};
+	const [pr = 0, pg = 0, pb = 0, pa = 0] = palette[best] ?? [];
+	return ((pa << 24) | (pb << 16) | (pg << 8) | pr) >>> 0;
 }

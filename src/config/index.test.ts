@@ -220,9 +220,9 @@ describe("config: AUTO_FORMAT, WEBP_QUALITY, PNG_LEVEL", () => {
 });
 
 describe("config: AVIF_QUALITY, AVIF_SPEED, ANIMATED_GIF, MAX_ANIMATION_PIXELS", () => {
-	it("defaults: AVIF q60 at speed 8, GIF sizes from the first frame, 100 M animation pixels", () => {
+	it("defaults: AVIF q65 at speed 8, GIF sizes from the first frame, 100 M animation pixels", () => {
 		const config = parseConfig({});
-		expect([config.avifQuality, config.avifSpeed, config.animatedGif]).toEqual([60, 8, false]);
+		expect([config.avifQuality, config.avifSpeed, config.animatedGif]).toEqual([65, 8, false]);
 		expect(config.limits.maxAnimationPixels).toBe(100_000_000);
 	});
 

@@ -275,13 +275,16 @@ async function sharedMake(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promi
 }
 
 /**
- * This size only, in the negotiated format. An AVIF is only ever read from
- * the tier (the queue makes it): until it is there, the WebP stands in.
+ * This size only, in the negotiated format. A negotiated AVIF is only ever
+ * read from the tier (the queue makes it): until it is there, the WebP stands in.
  */
 async function make(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promise<Made> {
 	const { config } = c.var;
 	const tier = derivativeTier(c.env, config.limits);
-	if (wanted.output !== "avif") return makeAs(c, wanted, miss, tier, wanted.output, miss.etag);
+	// An AVIF upload's own sizes are AVIF like any upload's: only a negotiated one waits.
+	if (wanted.output !== "avif" || wanted.own === "avif") {
+		return makeAs(c, wanted, miss, tier, wanted.output, miss.etag);
+	}
 	const started = performance.now();
 	const record = { etag: miss.etag, generation: wanted.generation };
 	const stored =

@@ -8,7 +8,7 @@
 import type { OutputFormat } from "../image/formats";
 
 /** Formats the consumer may be asked to make. */
-const FORMATS: ReadonlySet<string> = new Set(["jpeg", "png", "webp", "avif"]);
+const FORMATS: ReadonlySet<string> = new Set(["jpeg", "png", "webp", "gif", "avif"]);
 
 /** Our own job: make every size of `upload` in `formats` and keep them in the tier. */
 export interface SizesJob {

@@ -75,13 +75,14 @@ const optimiser = new Lazy<Oxipng>(
 
 /**
  * A Rust panic surfaces as a JS Error thrown through the WASM stack, leaving
- * that instance's allocator in an unknown state: drop it like a trap.
+ * that instance's allocator in an unknown state. `Lazy.use` has already
+ * dropped it (only if no other request had replaced it since: resetting
+ * again here could throw away an instance another request just made).
  */
 async function guarded<T, R>(lazy: Lazy<T>, what: string, fn: (instance: T) => R): Promise<R> {
 	try {
 		return await lazy.use(fn);
 	} catch (err) {
-		lazy.reset();
 		throw new UnprocessableError(`Could not ${what}`, { cause: err });
 	}
 }

@@ -55,7 +55,7 @@ export interface Config {
 	readonly webpQuality: number;
 	/** WebP quality when a JPEG/PNG size is served as WebP (AUTO_FORMAT). */
 	readonly negotiatedWebpQuality: number;
-	/** oxipng effort for PNG output, 0 (fast) – 6 (smallest). */
+	/** oxipng effort for the background PNG optimisation (optimizePng), 0 (fast) – 6 (smallest). */
 	readonly pngLevel: number;
 	/** Serve JPEG/PNG derivatives as WebP to clients whose Accept asks for it. */
 	readonly autoFormat: boolean;

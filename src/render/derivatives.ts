@@ -75,7 +75,7 @@ function encoderTag(output: OutputFormat, config: Config): string {
 }
 
 /** Bump when the pipeline's output changes for the same inputs. */
-export const PIPELINE_VERSION = "4";
+export const PIPELINE_VERSION = "5";
 
 const derivativeSettingsMemo = new WeakMap<Config, Map<boolean, string>>();
 

@@ -17,7 +17,7 @@ import {
 } from "../image/formats";
 import { applyOrientation, type Rect, type RGBAImage } from "../image/orientation";
 import { type ImageFormat, MIME, type Orientation } from "../image/probe";
-import { quantize } from "../image/quantize";
+import { paletteColours, quantize } from "../image/quantize";
 import { type ResizeOptions, resizeRGBA } from "../image/resize";
 import { FULL_SCALE } from "./scale";
 
@@ -174,7 +174,7 @@ const encode: Step = {
 		if (job.output === "png") {
 			// Both keep what the pixels look like and make the PNG smaller.
 			if (ctx.transparent) image = smoothFaintColours(image);
-			if (job.palette) image = quantize(image);
+			if (job.palette) image = quantize(image, paletteColours(image.width * image.height));
 		}
 		ctx.output = await encodeImage(image, {
 			format: job.output,

@@ -12,6 +12,8 @@ export interface Limits {
 	readonly maxSourceBytes: number;
 	/** Largest original (width × height) the worker will decode. */
 	readonly maxSourcePixels: number;
+	/** Largest PNG (width × height) it will read; past 8 MP it streams (render/limits.ts). */
+	readonly maxLosslessSourcePixels: number;
 	/** Largest side of any derivative it will make. */
 	readonly maxOutputSide: number;
 	/** Largest header prefix it reads to find an original's dimensions. */
@@ -88,6 +90,7 @@ export const DEFAULTS = {
 	NOT_FOUND_MAX_AGE: 60,
 	MAX_SOURCE_BYTES: 25 * 1024 * 1024,
 	MAX_SOURCE_PIXELS: 8_000_000,
+	MAX_LOSSLESS_SOURCE_PIXELS: 50_000_000,
 	MAX_OUTPUT_SIDE: 2560,
 	MAX_HEADER_BYTES: 1024 * 1024,
 	R2_TIMEOUT_MS: 10_000,
@@ -291,6 +294,13 @@ export function parseConfig(vars: Vars): Config {
 				100 * 1024 * 1024,
 			),
 			maxSourcePixels: int(vars, "MAX_SOURCE_PIXELS", DEFAULTS.MAX_SOURCE_PIXELS, 1, 16_000_000),
+			maxLosslessSourcePixels: int(
+				vars,
+				"MAX_LOSSLESS_SOURCE_PIXELS",
+				DEFAULTS.MAX_LOSSLESS_SOURCE_PIXELS,
+				1,
+				100_000_000,
+			),
 			maxOutputSide: int(vars, "MAX_OUTPUT_SIDE", DEFAULTS.MAX_OUTPUT_SIDE, 16, 8192),
 			maxHeaderBytes: int(
 				vars,

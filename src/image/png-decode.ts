@@ -393,3 +393,8 @@ export function pngRows(info: PngInfo): RowSource {
 		},
 	};
 }
+
+/** Some palette entry is not opaque (tRNS). */
+export function hasPaletteAlpha(info: PngInfo): boolean {
+	return info.palette?.some((v, i) => i % 4 === 3 && v !== 255) ?? false;
+}

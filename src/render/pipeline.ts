@@ -16,9 +16,12 @@ import {
 	type OutputFormat,
 } from "../image/formats";
 import { applyOrientation, type Rect, type RGBAImage } from "../image/orientation";
+import { hasPaletteAlpha, pngRows, readPng } from "../image/png-decode";
 import { type ImageFormat, MIME, type Orientation } from "../image/probe";
 import { paletteColours, quantize } from "../image/quantize";
 import { type ResizeOptions, resizeRGBA } from "../image/resize";
+import { type RowSource, resizeStream } from "../image/resize-stream";
+import { WHOLE_DECODE_PIXELS } from "./limits";
 import { FULL_SCALE } from "./scale";
 
 /** Resize settings: the kernel's options, and when a JPEG may be decoded smaller. */
@@ -31,7 +34,9 @@ export interface ResizeSettings extends ResizeOptions {
 }
 
 /** A decoded original and what the pipeline needs to know about it. */
-export interface DecodedSource {
+export type DecodedSource = PixelSource | StreamedSource;
+
+export interface PixelSource {
 	readonly image: RGBAImage;
 	/**
 	 * The decode's scale in eighths of the stored size (8 = full size): stored
@@ -44,12 +49,39 @@ export interface DecodedSource {
 	readonly lossless: boolean;
 }
 
+/**
+ * A PNG too big to decode whole (WHOLE_DECODE_PIXELS): each render reads
+ * its rows again from the file it holds, straight into the resize kernel.
+ */
+export interface StreamedSource {
+	readonly rows: RowSource;
+	/** The file's bytes, which it keeps. */
+	readonly heldBytes: number;
+	readonly scale: typeof FULL_SCALE;
+	/** It has an alpha channel or a tRNS chunk (its pixels are not looked at first). */
+	readonly transparent: boolean;
+	readonly lossless: false;
+}
+
 /** Decode an original's bytes once, for every size made from it, at `scale` eighths. */
 export async function decodeSource(
 	format: ImageFormat,
 	bytes: Uint8Array,
 	scale = FULL_SCALE,
 ): Promise<DecodedSource> {
+	if (format === "png") {
+		const info = readPng(bytes);
+		if (info.width * info.height > WHOLE_DECODE_PIXELS && !info.interlaced) {
+			const transparent = info.colourType >= 4 || info.key !== undefined || hasPaletteAlpha(info);
+			return {
+				rows: pngRows(info),
+				heldBytes: bytes.byteLength,
+				scale: FULL_SCALE,
+				transparent,
+				lossless: false,
+			};
+		}
+	}
 	const image = await decodeImage(format, bytes, scale);
 	return {
 		image,
@@ -100,6 +132,8 @@ export interface Rendered {
 interface Context {
 	readonly job: RenderJob;
 	image?: RGBAImage;
+	/** Instead of image: a source read row by row while it is resized. */
+	rows?: RowSource;
 	/** The crop window in `image`'s pixels, once decoded. */
 	window?: Rect;
 	/** Some pixel is not fully opaque (never true for JPEG). */
@@ -121,7 +155,7 @@ const decode: Step = {
 	async run(ctx) {
 		const { job } = ctx;
 		const source = await job.source();
-		const { image } = source;
+		const pixels = "rows" in source ? source.rows : source.image;
 		// The crop window in the decoded pixels (fractional after a scaled decode).
 		const s = source.scale / FULL_SCALE;
 		const crop = job.crop;
@@ -129,14 +163,15 @@ const decode: Step = {
 		if (
 			crop.x < 0 ||
 			crop.y < 0 ||
-			window.x + window.w > image.width ||
-			window.y + window.h > image.height
+			window.x + window.w > pixels.width ||
+			window.y + window.h > pixels.height
 		) {
 			throw new UnprocessableError("Original changed while it was read", {
-				detail: `crop ${JSON.stringify(crop)} outside ${image.width}x${image.height} at ${source.scale}/8`,
+				detail: `crop ${JSON.stringify(crop)} outside ${pixels.width}x${pixels.height} at ${source.scale}/8`,
 			});
 		}
-		ctx.image = image;
+		if ("rows" in source) ctx.rows = source.rows;
+		else ctx.image = source.image;
 		ctx.window = window;
 		ctx.transparent = source.transparent;
 		ctx.lossless = source.lossless;
@@ -147,14 +182,18 @@ const resize: Step = {
 	name: "resize",
 	async run(ctx) {
 		const { job } = ctx;
-		const image = need(ctx.image, "image");
 		const window = need(ctx.window, "window");
+		const options = { ...job.resize, premultiply: job.resize.premultiply && ctx.transparent };
+		if (ctx.rows) {
+			ctx.image = await resizeStream(ctx.rows, window, job.width, job.height, options);
+			return;
+		}
+		const image = need(ctx.image, "image");
 		// The whole image at its own size is a no-op; anything else goes
 		// through the kernel, which also crops (fractional windows included).
 		if (window.w === job.width && window.h === job.height && window.x === 0 && window.y === 0) {
 			if (image.width === window.w && image.height === window.h) return;
 		}
-		const options = { ...job.resize, premultiply: job.resize.premultiply && ctx.transparent };
 		ctx.image = await resizeRGBA(image, window, job.width, job.height, options);
 	},
 };

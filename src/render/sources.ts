@@ -18,10 +18,14 @@ interface Entry<T> {
 	readonly started: number;
 }
 
-/** Anything holding decoded pixels; its size is the pixels' bytes. */
-export interface Decoded {
-	readonly image: RGBAImage;
-}
+/**
+ * Anything holding decoded pixels (its size is the pixels' bytes), or a
+ * source read row by row on each use (its size is what it holds, the file).
+ */
+export type Decoded = { readonly image: RGBAImage } | { readonly heldBytes: number };
+
+const heldBy = (decoded: Decoded) =>
+	"image" in decoded ? decoded.image.data.byteLength : decoded.heldBytes;
 
 export class DecodedSources<T extends Decoded = Decoded> {
 	readonly #entries = new Map<string, Entry<T>>();
@@ -89,7 +93,8 @@ export class DecodedSources<T extends Decoded = Decoded> {
 		value.then(
 			(decoded) => {
 				if (this.#entries.get(key) !== entry) return;
-				entry.bytes = decoded.image.data.byteLength;
+				// (at least 1: 0 marks a decode still pending)
+				entry.bytes = Math.max(1, heldBy(decoded));
 				// An upgrade serves every size the smaller decodes did: let them go.
 				for (const [k, other] of this.#entries) {
 					if (other.id === id && other.scale < at && other.bytes > 0) this.#entries.delete(k);

@@ -49,7 +49,9 @@ function chunks(bytes: Uint8Array): { type: string; data: Uint8Array }[] {
 	while (at + 8 <= bytes.length) {
 		const length = view.getUint32(at);
 		const name = type(bytes, at + 4);
-		if (at + 8 + length > bytes.length) throw bad(`${name} chunk runs past the end`);
+		if (at + 8 + length > bytes.length) {
+			throw bad(`${/^[A-Za-z]{4}$/.test(name) ? name : "a"} chunk runs past the end`);
+		}
 		out.push({ type: name, data: bytes.subarray(at + 8, at + 8 + length) });
 		if (name === "IEND") break;
 		at += 12 + length;

@@ -63,25 +63,30 @@ export interface StreamedSource {
 	readonly lossless: false;
 }
 
+/** A non-interlaced PNG past WHOLE_DECODE_PIXELS (IHDR's width × height), to be read row by row. */
+function streamedPng(bytes: Uint8Array): StreamedSource | undefined {
+	if (bytes.length < 24) return undefined;
+	const ihdr = new DataView(bytes.buffer, bytes.byteOffset + 16, 8);
+	if (ihdr.getUint32(0) * ihdr.getUint32(4) <= WHOLE_DECODE_PIXELS) return undefined;
+	const info = readPng(bytes);
+	if (info.interlaced) return undefined;
+	return {
+		rows: pngRows(info),
+		heldBytes: bytes.byteLength,
+		scale: FULL_SCALE,
+		transparent: info.colourType >= 4 || info.key !== undefined || hasPaletteAlpha(info),
+		lossless: false,
+	};
+}
+
 /** Decode an original's bytes once, for every size made from it, at `scale` eighths. */
 export async function decodeSource(
 	format: ImageFormat,
 	bytes: Uint8Array,
 	scale = FULL_SCALE,
 ): Promise<DecodedSource> {
-	if (format === "png") {
-		const info = readPng(bytes);
-		if (info.width * info.height > WHOLE_DECODE_PIXELS && !info.interlaced) {
-			const transparent = info.colourType >= 4 || info.key !== undefined || hasPaletteAlpha(info);
-			return {
-				rows: pngRows(info),
-				heldBytes: bytes.byteLength,
-				scale: FULL_SCALE,
-				transparent,
-				lossless: false,
-			};
-		}
-	}
+	const streamed = format === "png" ? streamedPng(bytes) : undefined;
+	if (streamed) return streamed;
 	const image = await decodeImage(format, bytes, scale);
 	return {
 		image,

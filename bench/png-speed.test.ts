@@ -7,7 +7,7 @@
  *
  *   npx vitest run -c bench/vitest.png.config.ts
  */
-import { describe, it } from "vitest";
+import { beforeAll, describe, it } from "vitest";
 import type { UploadMeta } from "../src/origin/lookup";
 import { RESIZE } from "../src/render/derivatives";
 import { decodeSource, render } from "../src/render/pipeline";
@@ -24,11 +24,18 @@ const SETTINGS = {
 	pngLevel: 1,
 };
 
+const files = new Map<string, Uint8Array>();
+
 describe("PNG sizes in workerd", () => {
+	// All read first: a fixture read after minutes of rendering has lost its connection.
+	beforeAll(async () => {
+		for (const file of FILES) files.set(file, await fixtureBytes(`originals/2025/09/${file}`));
+	});
+
 	it.each(FILES)(
 		"%s",
 		async (file) => {
-			const bytes = await fixtureBytes(`originals/2025/09/${file}`);
+			const bytes = files.get(file) as Uint8Array;
 			const t0 = performance.now();
 			const source = await decodeSource("png", bytes);
 			const decodeMs = performance.now() - t0;

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { firstDifference, fixtureBytes } from "../../test/helpers";
 import type { RGBAImage } from "./orientation";
 import { decodePng } from "./png";
+import { readPng } from "./png-decode";
 import { COLOUR, chooseLayout, crc32, encodePngFast } from "./png-encode";
+import { resizeRGBA } from "./resize";
 
 /** Deterministic pseudo-random bytes. */
 function noise(n: number, seed = 1): Uint8Array {
@@ -81,5 +84,33 @@ describe("encodePngFast", () => {
 	it("CRC-32 as PNG chunks use it", () => {
 		// The CRC every PNG's IEND chunk ends with.
 		expect(crc32(new TextEncoder().encode("IEND"))).toBe(0xae426082);
+	});
+});
+
+/** The filter type byte of every row of a (non-interlaced) PNG. */
+async function filterTypes(png: Uint8Array): Promise<number[]> {
+	const info = readPng(png);
+	const stream = new Blob(info.idat as Uint8Array[]).stream();
+	const raw = new Uint8Array(
+		await new Response(stream.pipeThrough(new DecompressionStream("deflate"))).arrayBuffer(),
+	);
+	const stride = raw.length / info.height;
+	return Array.from({ length: info.height }, (_, y) => raw[y * stride] ?? -1);
+}
+
+describe("row filters on real pictures", () => {
+	it.each([
+		["dashboard-screenshot.png", "unfiltered"],
+		["goldfish.png", "filtered"],
+	] as const)("%s at 730 wide: %s rows, and the same pixels back", async (file, kind) => {
+		const src = await decodePng(await fixtureBytes(`originals/2025/09/${file}`));
+		const all = { x: 0, y: 0, w: src.width, h: src.height };
+		const h = Math.round((730 * src.height) / src.width);
+		const image = await resizeRGBA(src, all, 730, h, { filter: "lanczos3", premultiply: false });
+		const png = await encodePngFast(image);
+		const types = await filterTypes(png);
+		if (kind === "unfiltered") expect(types.every((t) => t === 0)).toBe(true);
+		else expect(types.filter((t) => t !== 0).length).toBeGreaterThan(h / 2);
+		expect(firstDifference((await decodePng(png)).data, image.data)).toBe(-1);
 	});
 });

@@ -237,17 +237,28 @@ export function filterRow(
 	}
 }
 
-/** The image's rows, packed and filtered (none when `filter` is false): IDAT's uncompressed contents. */
-export function filteredRows(image: RGBAImage, layout: Layout, filter = true): Uint8Array {
+/**
+ * Rows `from` to `to` of the image, packed and filtered (none when `filter`
+ * is false): IDAT's uncompressed contents, or a run of them.
+ */
+export function filteredRows(
+	image: RGBAImage,
+	layout: Layout,
+	filter = true,
+	from = 0,
+	to = image.height,
+): Uint8Array {
 	const stride = rowBytes(layout, image.width);
-	const out = new Uint8Array((stride + 1) * image.height);
+	const out = new Uint8Array((stride + 1) * (to - from));
 	let prev = new Uint8Array(stride);
 	let cur = new Uint8Array(stride);
+	if (from > 0) packRow(image, from - 1, layout, prev);
 	const adaptive = filter && layout.colourType !== COLOUR.palette ? picker(stride) : undefined;
-	for (let y = 0; y < image.height; y++) {
+	for (let y = from; y < to; y++) {
 		packRow(image, y, layout, cur);
 		const type = adaptive ? pickFilter(cur, prev, layout.bpp, adaptive) : 0;
-		filterRow(type, cur, prev, layout.bpp, out.subarray(y * (stride + 1), (y + 1) * (stride + 1)));
+		const at = (y - from) * (stride + 1);
+		filterRow(type, cur, prev, layout.bpp, out.subarray(at, at + stride + 1));
 		[prev, cur] = [cur, prev];
 	}
 	return out;
@@ -309,13 +320,14 @@ function fewColours(image: RGBAImage): boolean {
 	return colours(pixels, Math.max(256, pixels.length >> 6)) !== null;
 }
 
-/** Rows deflated to decide between two encodings: 4 runs of 1/16 of the image. */
-function sample(rows: Uint8Array, stride: number, height: number): Uint8Array {
+/** 4 runs of 1/16 of the rows, filtered or not: what decides between the two. */
+function sample(image: RGBAImage, layout: Layout, filter: boolean): Uint8Array {
+	const { height } = image;
 	const run = Math.max(1, height >> 4);
 	const parts: Uint8Array[] = [];
 	for (let k = 0; k < 4; k++) {
-		const y = Math.min(height - run, Math.floor(((2 * k + 1) * height) / 8 - run / 2));
-		parts.push(rows.subarray(Math.max(0, y) * stride, (Math.max(0, y) + run) * stride));
+		const y = Math.max(0, Math.min(height - run, Math.floor(((2 * k + 1) * height) / 8 - run / 2)));
+		parts.push(filteredRows(image, layout, filter, y, y + run));
 	}
 	return concat(parts);
 }
@@ -327,15 +339,14 @@ function sample(rows: Uint8Array, stride: number, height: number): Uint8Array {
  * glow's rows are 3x larger unfiltered, so the sample decides).
  */
 async function idatRows(image: RGBAImage, layout: Layout): Promise<Uint8Array> {
-	const filtered = filteredRows(image, layout);
-	if (layout.colourType === COLOUR.palette || !fewColours(image)) return filtered;
-	const plain = filteredRows(image, layout, false);
-	const stride = rowBytes(layout, image.width) + 1;
-	const [a, b] = await Promise.all([
-		deflate(sample(filtered, stride, image.height)),
-		deflate(sample(plain, stride, image.height)),
-	]);
-	return b.length < a.length ? plain : filtered;
+	if (layout.colourType !== COLOUR.palette && fewColours(image)) {
+		const [a, b] = await Promise.all([
+			deflate(sample(image, layout, true)),
+			deflate(sample(image, layout, false)),
+		]);
+		if (b.length < a.length) return filteredRows(image, layout, false);
+	}
+	return filteredRows(image, layout);
 }
 
 /** Encode RGBA pixels as a PNG in the smallest exact layout (see chooseLayout). */

@@ -94,7 +94,7 @@ export function mountBenchRoutes(app: Hono<AppEnv>): void {
 		}
 		sources.forget();
 		// ?pass=1: a streamed source's sizes as the fan-out makes them.
-		if (c.req.query("pass") === "1" && streams(meta, uploadScale(meta, config))) {
+		if (c.req.query("pass") === "1" && streams(meta, uploadScale(meta, config), config.limits)) {
 			return c.json(await allInPasses(storage, meta, output, config));
 		}
 		const started = performance.now();

@@ -61,8 +61,8 @@ async function fillTier(job: FanOutJob): Promise<number> {
 	// One decode for all of them (the miss that started this made it at this scale).
 	const scale = uploadScale(meta, config);
 	const missing = await missingSizes(job, own);
-	// Big JPEGs: one streamed decode per pass feeds the missing sizes (render/stream.ts).
-	const batch = streams(meta, scale)
+	// Big JPEGs and PNGs: one streamed decode per pass feeds the missing sizes (render/stream.ts).
+	const batch = streams(meta, scale, config.limits)
 		? await renderStreamedMany(
 				storage,
 				meta,

@@ -190,6 +190,14 @@ function checkArgs(
 	}
 }
 
+/**
+ * Largest area-averaged copy (RGBA bytes) a pre-shrink makes: it is held
+ * whole in the kernel's heap. Only a streamed big source reaches it (a
+ * 50 MP PNG's 1200x800 would average to 4320x2880, 50 MB); its sizes are
+ * then filtered straight from the rows.
+ */
+export const PRE_SHRINK_MAX_BYTES = 16 * 2 ** 20;
+
 /** The size to area-average `win` to before filtering to width × height, if worth it. */
 export function preShrinkSize(
 	win: SourceWindow,
@@ -200,10 +208,11 @@ export function preShrinkSize(
 	if (!(gap >= 1)) return undefined;
 	const k = Math.floor(Math.min(win.w / width, win.h / height) / gap);
 	if (k < 2) return undefined;
-	return {
+	const size = {
 		width: Math.max(width, Math.round(win.w / k)),
 		height: Math.max(height, Math.round(win.h / k)),
 	};
+	return size.width * size.height * 4 > PRE_SHRINK_MAX_BYTES ? undefined : size;
 }
 
 /**

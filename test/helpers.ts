@@ -11,3 +11,18 @@ export async function fixtureBytes(path: string): Promise<Uint8Array> {
 	if (!res.ok) throw new Error(`fixture ${path}: ${res.status}`);
 	return new Uint8Array(await res.arrayBuffer());
 }
+
+/**
+ * Index of the first byte where two pixel buffers differ (-1: identical,
+ * also in length). Deep equality on megapixel arrays takes the test runner
+ * seconds per image; this takes milliseconds.
+ */
+export function firstDifference(
+	a: ArrayLike<number> | undefined,
+	b: ArrayLike<number> | undefined,
+): number {
+	if (!a || !b) return 0;
+	const n = Math.min(a.length, b.length);
+	for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+	return a.length === b.length ? -1 : n;
+}

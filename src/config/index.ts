@@ -15,7 +15,9 @@ export interface Limits {
 	readonly maxSourceBytes: number;
 	/** Largest original (width × height) the worker will decode (baseline JPEG: streamed). */
 	readonly maxSourcePixels: number;
-	/** Largest original decoded whole: PNG, WebP, progressive JPEG. */
+	/** Largest PNG (width × height) it will read (non-interlaced: streamed past maxSourcePixelsWhole). */
+	readonly maxLosslessSourcePixels: number;
+	/** Largest original decoded whole: WebP, interlaced PNG, progressive JPEG, GIF, AVIF. */
 	readonly maxSourcePixelsWhole: number;
 	/** Largest animation (frames × width × height) decoded when ANIMATED_GIF is on. */
 	readonly maxAnimationPixels: number;
@@ -64,7 +66,7 @@ export interface Config {
 	readonly webpQuality: number;
 	/** WebP quality when a JPEG/PNG size is served as WebP (AUTO_FORMAT). */
 	readonly negotiatedWebpQuality: number;
-	/** oxipng effort for PNG output, 0 (fast) – 6 (smallest). */
+	/** oxipng effort for the background PNG optimisation (optimizePng), 0 (fast) – 6 (smallest). */
 	readonly pngLevel: number;
 	/** libavif quality (1–100) and libaom speed (0–10) for AVIF sizes. */
 	readonly avifQuality: number;
@@ -297,6 +299,7 @@ function limits(vars: Vars): Limits {
 	return {
 		maxSourceBytes: int(vars, "MAX_SOURCE_BYTES"),
 		maxSourcePixels: int(vars, "MAX_SOURCE_PIXELS"),
+		maxLosslessSourcePixels: int(vars, "MAX_LOSSLESS_SOURCE_PIXELS"),
 		maxSourcePixelsWhole: int(vars, "MAX_SOURCE_PIXELS_WHOLE"),
 		maxAnimationPixels: int(vars, "MAX_ANIMATION_PIXELS"),
 		maxOutputSide: int(vars, "MAX_OUTPUT_SIDE"),

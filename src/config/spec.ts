@@ -83,7 +83,7 @@ export const VARS = {
 		default: 1,
 		min: 0,
 		max: 6,
-		doc: "oxipng effort for PNG sizes, `0`–`6`; `2` saves ~3% more bytes for about twice the CPU",
+		doc: "oxipng effort of the background PNG optimisation (`optimizePng`, kept only if ≥ 5% smaller), `0`–`6`; the request path writes PNG sizes with our own encoder; `2` saves ~3% more bytes than `1` for about twice the CPU",
 	},
 	AVIF_QUALITY: {
 		kind: "int",
@@ -143,12 +143,19 @@ export const VARS = {
 		max: 100_000_000,
 		doc: "largest original decoded (width × height); a baseline JPEG past 16 MiB of decode streams into the resize kernel (100 MP: 29-45 MB, BENCHMARKS.md)",
 	},
+	MAX_LOSSLESS_SOURCE_PIXELS: {
+		kind: "int",
+		default: 50_000_000,
+		min: 1,
+		max: 100_000_000,
+		doc: "largest PNG or WebP original (width × height); a non-interlaced PNG past `MAX_SOURCE_PIXELS_WHOLE` is read row by row into the resize kernel (every size of a 50 MP PNG within 96 MB: test/big-png.integration.test.ts); WebP is decoded whole",
+	},
 	MAX_SOURCE_PIXELS_WHOLE: {
 		kind: "int",
 		default: 8_000_000,
 		min: 1,
 		max: 16_000_000,
-		doc: "largest original decoded whole: PNG, WebP and progressive JPEG (8 MP: 72 MB worst case)",
+		doc: "largest original decoded whole: WebP, interlaced PNG, progressive JPEG, GIF, AVIF (8 MP: 72 MB worst case)",
 	},
 	MAX_ANIMATION_PIXELS: {
 		kind: "int",

@@ -99,7 +99,7 @@ async function allSizes(c: Context<AppEnv>): Promise<Response> {
 	}
 	sources.forget();
 	// ?pass=1: a streamed source's sizes as one pass of the stream makes them.
-	if (c.req.query("pass") === "1" && streams(meta, uploadScale(meta, config))) {
+	if (c.req.query("pass") === "1" && streams(meta, uploadScale(meta, config), config.limits)) {
 		return c.json(await allInPasses(storage, meta, output, config));
 	}
 	// ?full=1: decode at full size (the worst case for memory) instead of

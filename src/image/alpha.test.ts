@@ -42,8 +42,15 @@ describe("smoothFaintColours", () => {
 	it.each([0, 255])("alpha %i: untouched", (alpha) => {
 		const image = row(alpha);
 		const copy = image.data.slice();
-		smoothFaintColours(image);
+		expect(smoothFaintColours(image).data).toEqual(copy);
+	});
+
+	it("leaves its input alone (it may be a shared decode)", () => {
+		const image = row(17);
+		const copy = image.data.slice();
+		const out = smoothFaintColours(image);
 		expect(image.data).toEqual(copy);
+		expect(out.data).not.toEqual(copy);
 	});
 
 	it("at alpha 1 a channel only says which half it is in: at most 8 colours left", () => {

@@ -10,9 +10,13 @@
  */
 import type { RGBAImage } from "./orientation";
 
-/** In place; returns the same image. */
+/**
+ * Returns a new image: the input may be a decode other renders share (a size
+ * at the source's own size skips the resize), which is never mutated.
+ */
 export function smoothFaintColours(image: RGBAImage): RGBAImage {
-	const { data, width, height } = image;
+	const { width, height } = image;
+	const data = image.data.slice();
 	for (let y = 0; y < height; y++) {
 		for (let x = 1; x < width; x++) {
 			const i = (y * width + x) * 4;
@@ -31,5 +35,5 @@ export function smoothFaintColours(image: RGBAImage): RGBAImage {
 			}
 		}
 	}
-	return image;
+	return { data, width, height };
 }

@@ -42,7 +42,7 @@ export interface EncodeSettings {
 	readonly webpQuality: number;
 	/** For WebP negotiated from a JPEG/PNG size (not a WebP upload). */
 	readonly negotiatedWebpQuality: number;
-	/** oxipng effort (0–6). */
+	/** oxipng effort (0–6) for the background optimisation (optimizePng); not the request path's. */
 	readonly pngLevel: number;
 	/** libavif quality (0–100) and libaom speed (0–10); AVIF_DEFAULTS when absent. */
 	readonly avifQuality?: number;
@@ -115,7 +115,7 @@ function encodeWith(image: RGBAImage, req: EncodeRequest): Promise<Uint8Array> {
 				progressive: req.settings.jpegProgressive,
 			});
 		case "png":
-			return encodePng(image, { level: req.settings.pngLevel });
+			return encodePng(image);
 		case "webp":
 			return encodeWebp(image, {
 				quality: req.negotiated ? req.settings.negotiatedWebpQuality : req.settings.webpQuality,

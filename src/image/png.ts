@@ -1,10 +1,9 @@
 /**
  * PNG: decoded by the squoosh PNG codec (Rust `png` crate: palette, grayscale,
  * 1–16-bit, tRNS, interlaced, all expanded to 8-bit RGBA; an APNG gives its
- * default image, as WordPress's GD does), encoded and compressed by oxipng
- * straight from RGBA. oxipng only makes lossless reductions: RGBA → RGB when
- * every pixel is opaque, → grayscale when every pixel is grey, → a palette
- * when there are at most 256 colours, and the smallest bit depth.
+ * default image, as WordPress's GD does). Sizes are encoded by our encoder
+ * (png-encode.ts) on the request path; oxipng (optimizePng) only runs in
+ * the background, where its search for smaller bytes costs no one a wait.
  */
 
 import oxipngWasm from "@jsquash/oxipng/codec/pkg/squoosh_oxipng_bg.wasm";
@@ -18,6 +17,7 @@ import {
 	throwFrom,
 } from "./bindgen";
 import type { RGBAImage } from "./orientation";
+import { encodePngFast } from "./png-encode";
 import { codecError, codecStats, Lazy } from "./wasm-lazy";
 
 interface PngDecoder extends BindgenExports {
@@ -55,6 +55,14 @@ const decoder = new Lazy<PngInstance>(
 );
 
 interface Oxipng extends BindgenExports {
+	optimise(
+		retptr: number,
+		ptr: number,
+		len: number,
+		level: number,
+		interlace: number,
+		optimizeAlpha: number,
+	): void;
 	optimise_raw(
 		retptr: number,
 		ptr: number,
@@ -76,9 +84,11 @@ const optimiser = new Lazy<Oxipng>(
 
 /**
  * A Rust panic surfaces as a JS Error thrown through the WASM stack, leaving
- * that instance's allocator in an unknown state: drop it like a trap. Who is
- * to blame sets the status (codecError): the source's bytes (decode) or our
- * own pixels (encode).
+ * that instance's allocator in an unknown state. `Lazy.use` has already
+ * dropped it (only if no other request had replaced it since: resetting
+ * again here could throw away an instance another request just made). Who
+ * is to blame sets the status (codecError): the source's bytes (decode) or
+ * the stored file's (the background optimisation reads a stored size).
  */
 async function guarded<T, R>(
 	lazy: Lazy<T>,
@@ -89,7 +99,6 @@ async function guarded<T, R>(
 	try {
 		return await lazy.use(fn);
 	} catch (err) {
-		lazy.reset();
 		throw codecError(err, blame, `Could not ${what}`, what);
 	}
 }
@@ -102,30 +111,40 @@ export async function decodePng(bytes: Uint8Array): Promise<RGBAImage> {
 	});
 }
 
-export interface PngEncodeOptions {
-	/** oxipng effort, 0 (fast) – 6 (smallest); see PNG_LEVEL in the README. */
-	readonly level: number;
+/**
+ * Encode a size for the request path: our encoder (png-encode.ts), fast, in
+ * the smallest exact colour type; oxipng is left to the background.
+ */
+export async function encodePng(image: RGBAImage): Promise<Uint8Array> {
+	codecStats.encodes++;
+	// (not a RangeError: that would read as out of memory, see codecError)
+	if (image.data.length !== image.width * image.height * 4) {
+		throw new TypeError(
+			`PNG encode: ${image.data.length} bytes for ${image.width}x${image.height}`,
+		);
+	}
+	return encodePngFast(image);
 }
 
-export async function encodePng(image: RGBAImage, options: PngEncodeOptions): Promise<Uint8Array> {
-	codecStats.encodes++;
-	return guarded(optimiser, "encode PNG", "ours", (wasm) => {
-		const ptr = passBytes(wasm, image.data);
+/** Smallest saving (fraction of the bytes) for which optimizePng keeps oxipng's file. */
+export const OPTIMIZE_MIN_SAVING = 0.05;
+
+/**
+ * oxipng over an encoded PNG at `level` (0-6, PNG_LEVEL): the background
+ * step a queue runs after the size was served. Returns oxipng's file only if
+ * it is at least 5% smaller (else the stored one stays: rewriting it would
+ * not pay for the write), otherwise null. oxipng only makes lossless
+ * reductions; its alpha optimisation may change the colour of fully
+ * transparent pixels, which are invisible by definition.
+ */
+export async function optimizePng(bytes: Uint8Array, level: number): Promise<Uint8Array | null> {
+	const optimised = await guarded(optimiser, "optimise PNG", "source", (wasm) => {
+		const ptr = passBytes(wasm, bytes);
 		return returningBytes(wasm, (retptr) =>
-			// Alpha optimisation may change the colour of fully transparent pixels
-			// (invisible by definition) so they compress better.
-			wasm.optimise_raw(
-				retptr,
-				ptr,
-				image.data.byteLength,
-				image.width,
-				image.height,
-				options.level,
-				0,
-				1,
-			),
+			wasm.optimise(retptr, ptr, bytes.byteLength, level, 0, 1),
 		);
 	});
+	return optimised.byteLength <= bytes.byteLength * (1 - OPTIMIZE_MIN_SAVING) ? optimised : null;
 }
 
 /** Test hook: drop the instances, as after a trap. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RGBAImage } from "./orientation";
-import { quantize } from "./quantize";
+import { paletteColours, quantize } from "./quantize";
 
 function colours(image: RGBAImage): number {
 	return new Set(new Uint32Array(image.data.buffer, image.data.byteOffset, image.data.length / 4))
@@ -63,5 +63,13 @@ describe("quantize", () => {
 		const out = quantize(image);
 		expect(colours(out)).toBeLessThanOrEqual(256);
 		expect(maxError(out, image)).toBeLessThanOrEqual(48);
+	});
+});
+
+describe("paletteColours", () => {
+	it("one entry per 256 pixels, 64 to 256", () => {
+		expect([150 * 150, 100 * 100, 510 * 320, 4000 * 4000].map(paletteColours)).toEqual([
+			87, 64, 256, 256,
+		]);
 	});
 });

@@ -10,6 +10,16 @@ import type { RGBAImage } from "./orientation";
 
 const MAX_COLOURS = 256;
 
+/**
+ * Palette entries for an image of this many pixels: one per 256 pixels, 64
+ * to 256. PLTE + tRNS are 4 uncompressed bytes an entry, a third of a
+ * 150x150 logo's file at 256 entries; at 87 it came under GD's truecolor
+ * file (2.1 vs 2.2 KB) and stayed within 55 dB PSNR of the 256-colour one.
+ */
+export function paletteColours(pixels: number): number {
+	return Math.max(64, Math.min(MAX_COLOURS, Math.floor(pixels / 256)));
+}
+
 interface Box {
 	/** Indices into the unique-colour arrays. */
 	readonly members: Uint32Array;
@@ -59,7 +69,7 @@ function split(colours: Uint32Array, counts: Uint32Array, box: Box): [Box, Box] 
 
 /**
  * The image with at most 256 distinct RGBA colours. An image that already has
- * that few comes back unchanged (oxipng then writes it as a palette losslessly).
+ * that few comes back unchanged (the encoder then writes it as a palette losslessly).
  */
 export function quantize(image: RGBAImage, maxColours = MAX_COLOURS): RGBAImage {
 	const pixels = new Uint32Array(

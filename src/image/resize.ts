@@ -38,19 +38,43 @@ const resizer = new Lazy<ResizeExports>("resize", createResizer, resizerHeap);
 /** Instances for resizeRowsMany (one per output: the kernel holds one resize at a time). */
 const pool: Lazy<ResizeExports>[] = [resizer];
 
+/**
+ * Instances for resizes from an async RowSource: never the shared ones (a
+ * resize holds its kernel across awaits, where another request's would
+ * prepare it again), and one such resize at a time per isolate (each holds
+ * a file and its outputs; they are CPU-bound on the same thread anyway).
+ */
+const asyncPool: Lazy<ResizeExports>[] = [];
+let asyncQueue: Promise<unknown> = Promise.resolve();
+
+/** Run fn after every async-source resize queued before it has finished. */
+function exclusive<R>(fn: () => Promise<R>): Promise<R> {
+	const run = asyncQueue.then(fn, fn);
+	asyncQueue = run.catch(() => {});
+	return run;
+}
+
 /** Run fn with n kernel instances at once, each used (and dropped after a trap) by its Lazy. */
-function withResizers<R>(n: number, fn: (all: ResizeExports[]) => R): Promise<R> {
-	while (pool.length < n) {
-		pool.push(new Lazy(`resize-${pool.length + 1}`, createResizer, resizerHeap));
+function withResizers<R>(
+	n: number,
+	fn: (all: ResizeExports[]) => R | Promise<R>,
+	async = false,
+): Promise<R> {
+	const from = async ? asyncPool : pool;
+	const prefix = async ? "resize-async" : "resize";
+	while (from.length < n) {
+		from.push(new Lazy(`${prefix}-${from.length + 1}`, createResizer, resizerHeap));
 	}
 	const go = (k: number, got: ResizeExports[]): Promise<R> =>
 		k === n
 			? Promise.resolve(fn(got))
-			: (pool[k] as Lazy<ResizeExports>).use((wasm) => go(k + 1, [...got, wasm]));
+			: (from[k] as Lazy<ResizeExports>).use((wasm) => go(k + 1, [...got, wasm]));
 	// The extra instances are let go afterwards: their heaps hold whole outputs.
-	return go(0, []).finally(() => {
-		for (const lazy of pool.slice(1)) lazy.reset();
-	});
+	const all = () =>
+		go(0, []).finally(() => {
+			for (const lazy of from.slice(async ? 0 : 1)) lazy.reset();
+		});
+	return async ? exclusive(all) : all();
 }
 
 export const FILTERS = { triangle: 0, catrom: 1, mitchell: 2, lanczos3: 3 } as const;
@@ -94,17 +118,24 @@ const EDGE_SLACK = 1e-6;
 
 /**
  * Source rows pulled in order, so a resize never needs the whole source in
- * memory (e.g. a JPEG decoded a few rows at a time: jpeg.ts jpegRows). The
- * kernel calls begin, then read for consecutive rows, then end, all in one
- * synchronous run.
+ * memory (a JPEG decoded a few rows at a time: jpeg.ts jpegRows; a PNG
+ * inflated as it is read: png-decode.ts pngRows). The kernel calls begin,
+ * then read for consecutive rows, then end.
  */
 export interface RowSource {
 	readonly width: number;
 	readonly height: number;
+	/**
+	 * Its rows arrive asynchronously (read returns a promise: a PNG inflated
+	 * by DecompressionStream). Such a resize holds its kernel across awaits,
+	 * so it gets kernels of its own (see exclusive); a synchronous one runs
+	 * on the shared kernel in one synchronous run.
+	 */
+	readonly async?: boolean;
 	/** Rows y .. y+h-1, columns x .. x+w-1 will be read, at most `chunk` rows at a time. */
 	begin(x: number, y: number, w: number, h: number, chunk: number): void;
 	/** Write `rows` rows from row y, columns x .. x+w-1, packed (w × 4 bytes a row) into `into`. */
-	read(y: number, rows: number, into: Uint8Array): void;
+	read(y: number, rows: number, into: Uint8Array): void | Promise<void>;
 	/** Called once after the last read, or after a failure. */
 	end(): void;
 }
@@ -159,6 +190,14 @@ function checkArgs(
 	}
 }
 
+/**
+ * Largest area-averaged copy (RGBA bytes) a pre-shrink makes: it is held
+ * whole in the kernel's heap. Only a streamed big source reaches it (a
+ * 50 MP PNG's 1200x800 would average to 4320x2880, 50 MB); its sizes are
+ * then filtered straight from the rows.
+ */
+export const PRE_SHRINK_MAX_BYTES = 16 * 2 ** 20;
+
 /** The size to area-average `win` to before filtering to width × height, if worth it. */
 export function preShrinkSize(
 	win: SourceWindow,
@@ -169,14 +208,45 @@ export function preShrinkSize(
 	if (!(gap >= 1)) return undefined;
 	const k = Math.floor(Math.min(win.w / width, win.h / height) / gap);
 	if (k < 2) return undefined;
-	return {
+	const size = {
 		width: Math.max(width, Math.round(win.w / k)),
 		height: Math.max(height, Math.round(win.h / k)),
 	};
+	return size.width * size.height * 4 > PRE_SHRINK_MAX_BYTES ? undefined : size;
+}
+
+/**
+ * Steps of a resize: each yields what src.read returned (a promise from an
+ * async source) before the rows are fed. `drive` runs them in one
+ * synchronous run; `driveAsync` awaits each read.
+ */
+type Steps<R> = Generator<void | Promise<void>, R, void>;
+
+function drive<R>(steps: Steps<R>): R {
+	for (let next = steps.next(); ; next = steps.next()) {
+		if (next.done) return next.value;
+		// (thrown into the steps, so the source's end() runs)
+		if (next.value instanceof Promise) steps.throw(new TypeError("resize: async rows, sync run"));
+	}
+}
+
+async function driveAsync<R>(steps: Steps<R>): Promise<R> {
+	let next = steps.next();
+	while (!next.done) {
+		try {
+			await next.value;
+		} catch (err) {
+			// Rethrown at the yield: the source's end() runs on the way out.
+			next = steps.throw(err);
+			continue;
+		}
+		next = steps.next();
+	}
+	return next.value;
 }
 
 /** One pass of the kernel over `win` of `src`, a chunk of rows at a time. */
-function run(
+function* run(
 	wasm: ResizeExports,
 	src: RowSource,
 	win: SourceWindow,
@@ -184,7 +254,7 @@ function run(
 	height: number,
 	filter: number,
 	flags: number,
-): RGBAImage {
+): Steps<RGBAImage> {
 	const infoPtr = wasm.rs_prepare(
 		src.width,
 		src.height,
@@ -198,7 +268,7 @@ function run(
 		flags,
 	);
 	// Read after rs_prepare: growing the memory replaced its buffer (rs_feed
-	// allocates nothing).
+	// allocates nothing, and no one else uses this instance until we are done).
 	const heap = new Uint8Array(wasm.memory.buffer);
 	const [inX = 0, inY = 0, inW = 0, inH = 0, inPtr = 0, outPtr = 0, chunk = 1] = new Int32Array(
 		heap.buffer,
@@ -211,7 +281,7 @@ function run(
 	try {
 		for (let y = 0; y < inH; y += chunk) {
 			const rows = Math.min(chunk, inH - y);
-			src.read(inY + y, rows, heap.subarray(inPtr, inPtr + rows * rowBytes));
+			yield src.read(inY + y, rows, heap.subarray(inPtr, inPtr + rows * rowBytes));
 			wasm.rs_feed(rows);
 		}
 	} finally {
@@ -255,12 +325,17 @@ export async function resizeRows(
 	const shrunk = options.premultiply
 		? undefined
 		: preShrinkSize(win, width, height, options.shrinkGap ?? 0);
-	return resizer.use((wasm) => {
-		if (!shrunk) return run(wasm, src, win, width, height, filter, flags);
-		const small = run(wasm, src, win, shrunk.width, shrunk.height, BOX, flags);
+	function* steps(wasm: ResizeExports): Steps<RGBAImage> {
+		if (!shrunk) return yield* run(wasm, src, win, width, height, filter, flags);
+		const small = yield* run(wasm, src, win, shrunk.width, shrunk.height, BOX, flags);
 		const all = { x: 0, y: 0, w: small.width, h: small.height };
-		return run(wasm, imageRows(small), all, width, height, filter, flags);
-	});
+		return yield* run(wasm, imageRows(small), all, width, height, filter, flags);
+	}
+	if (src.async) {
+		codecStats.asyncResizes++;
+		return withResizers(1, ([wasm]) => driveAsync(steps(wasm as ResizeExports)), true);
+	}
+	return resizer.use((wasm) => drive(steps(wasm)));
 }
 
 /** One resize of several fed from the same rows (resizeRowsMany). */
@@ -330,7 +405,7 @@ function deliver(feeds: readonly Feed[], y: number, row: Uint8Array, x0: number)
 const MANY_CHUNK_ROWS = 16;
 
 /** One pass over `src` feeding every kernel; returns each kernel's output. */
-function runMany(src: RowSource, feeds: readonly Feed[]): RGBAImage[] {
+function* runMany(src: RowSource, feeds: readonly Feed[]): Steps<RGBAImage[]> {
 	const x0 = Math.min(...feeds.map((f) => f.info[0] ?? 0));
 	const y0 = Math.min(...feeds.map((f) => f.info[1] ?? 0));
 	const x1 = Math.max(...feeds.map((f) => (f.info[0] ?? 0) + (f.info[2] ?? 0)));
@@ -341,7 +416,7 @@ function runMany(src: RowSource, feeds: readonly Feed[]): RGBAImage[] {
 	try {
 		for (let y = y0; y < y1; y += MANY_CHUNK_ROWS) {
 			const rows = Math.min(MANY_CHUNK_ROWS, y1 - y);
-			src.read(y, rows, buffer.subarray(0, rows * rowBytes));
+			yield src.read(y, rows, buffer.subarray(0, rows * rowBytes));
 			for (let r = 0; r < rows; r++) {
 				deliver(feeds, y + r, buffer.subarray(r * rowBytes, (r + 1) * rowBytes), x0);
 			}
@@ -356,11 +431,20 @@ function runMany(src: RowSource, feeds: readonly Feed[]): RGBAImage[] {
 	});
 }
 
+/** The filter pass after an area pre-shrink (sizes[k].box), on that target's kernel. */
+function filterPass(wasm: ResizeExports, image: RGBAImage, t: ResizeTarget): RGBAImage {
+	const flags = t.options.float ? FLAG_FLOAT : 0;
+	const all = { x: 0, y: 0, w: image.width, h: image.height };
+	return drive(
+		run(wasm, imageRows(image), all, t.width, t.height, FILTERS[t.options.filter], flags),
+	);
+}
+
 /**
  * Several resizes of one source in one pass over its rows (e.g. every size
- * of an upload from one streamed JPEG decode): each target gets its own
- * kernel instance, holding its output and a few rows; the source is read
- * once, in order. Same pixels as resizeRows per target.
+ * of an upload from one streamed decode): each target gets its own kernel
+ * instance, holding its output and a few rows; the source is read once, in
+ * order. Same pixels as resizeRows per target.
  */
 export async function resizeRowsMany(
 	src: RowSource,
@@ -368,32 +452,28 @@ export async function resizeRowsMany(
 ): Promise<RGBAImage[]> {
 	for (const t of targets) checkArgs(src, t.win, t.width, t.height);
 	codecStats.resizes += targets.length;
+	if (src.async) codecStats.asyncResizes += targets.length;
 	const sizes = targets.map((t): OutputSize => {
 		const shrunk = t.options.premultiply
 			? undefined
 			: preShrinkSize(t.win, t.width, t.height, t.options.shrinkGap ?? 0);
 		return shrunk ? { ...shrunk, box: true } : { width: t.width, height: t.height, box: false };
 	});
-	return withResizers(targets.length, (wasms) => {
-		const feeds = targets.map((t, k) =>
-			prepare(wasms[k] as ResizeExports, src, t, sizes[k] as OutputSize),
+	const finish = (wasms: ResizeExports[], firstPass: RGBAImage[]) =>
+		firstPass.map((image, k) =>
+			sizes[k]?.box
+				? filterPass(wasms[k] as ResizeExports, image, targets[k] as ResizeTarget)
+				: image,
 		);
-		const firstPass = runMany(src, feeds);
-		// Targets that were area-averaged first get their filter pass now.
-		return firstPass.map((image, k) => {
-			const t = targets[k] as ResizeTarget;
-			if (!sizes[k]?.box) return image;
-			const flags = t.options.float ? FLAG_FLOAT : 0;
-			const all = { x: 0, y: 0, w: image.width, h: image.height };
-			return run(
-				wasms[k] as ResizeExports,
-				imageRows(image),
-				all,
-				t.width,
-				t.height,
-				FILTERS[t.options.filter],
-				flags,
+	return withResizers(
+		targets.length,
+		async (wasms) => {
+			const feeds = targets.map((t, k) =>
+				prepare(wasms[k] as ResizeExports, src, t, sizes[k] as OutputSize),
 			);
-		});
-	});
+			const steps = runMany(src, feeds);
+			return finish(wasms, src.async ? await driveAsync(steps) : drive(steps));
+		},
+		src.async,
+	);
 }

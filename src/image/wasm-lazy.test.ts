@@ -10,7 +10,7 @@ import { decodeAvif } from "./avif";
 import { type EncodeRequest, encodeImage } from "./formats";
 import { decodeJpeg, LibjpegError } from "./jpeg";
 import type { RGBAImage } from "./orientation";
-import { decodePng } from "./png";
+import { decodePng, optimizePng } from "./png";
 import { resizeRGBA } from "./resize";
 import { codecError, resetCodecs, wasmMemory, wasmPeakMemory } from "./wasm-lazy";
 import { decodeWebp } from "./webp";
@@ -55,8 +55,11 @@ describe("one registry for every WASM codec", () => {
 		for (const format of ["jpeg", "png", "webp"] as const) {
 			await encodeImage(solid(16, 16), request(format));
 		}
+		await decodeAvif(await encodeImage(solid(16, 16), request("avif")));
 		const png = await encodeImage(solid(8, 8), request("png"));
 		await decodePng(png);
+		// oxipng only runs in the background optimisation now.
+		await optimizePng(png, 1);
 		await decodeWebp(await encodeImage(solid(8, 8), request("webp")));
 		await decodeAvif(await encodeImage(solid(8, 8), request("avif")));
 		const now = wasmMemory();
@@ -77,7 +80,7 @@ describe("codec failures have one status policy", () => {
 		"a %s encoder failing on pixels we made is our bug: 500, not the source's 422",
 		async (format) => {
 			// Each encoder refuses what it is given: libjpeg a side over 65500,
-			// libwebp one over 16383, oxipng a buffer short of width × height × 4.
+			// libwebp one over 16383, our PNG encoder a buffer short of width × height × 4.
 			const images = {
 				jpeg: solid(70000, 1),
 				webp: solid(20000, 1),

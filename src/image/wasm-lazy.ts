@@ -18,6 +18,8 @@ export const codecStats = {
 	/** Pixels JPEG decodes produced (a scaled decode makes fewer). */
 	decodedPixels: 0,
 	resizes: 0,
+	/** Of those, resizes from rows that arrived asynchronously (a PNG streamed as it is inflated). */
+	asyncResizes: 0,
 	encodes: 0,
 	instantiations: 0,
 	/** Codec calls that threw (the instance was dropped). */

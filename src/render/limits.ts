@@ -19,8 +19,9 @@ export interface OutputSize {
 
 /**
  * Throws what serving any size of this upload would answer: 415 for a format
- * the pipeline cannot decode, 422 naming MAX_SOURCE_BYTES, MAX_SOURCE_PIXELS
- * or MAX_SOURCE_PIXELS_WHOLE.
+ * the pipeline cannot decode, 422 naming MAX_SOURCE_BYTES, the format's
+ * pixel limit (MAX_SOURCE_PIXELS; MAX_LOSSLESS_SOURCE_PIXELS for PNG and
+ * WebP) or, for an original that must be decoded whole, MAX_SOURCE_PIXELS_WHOLE.
  */
 export function assertSourceWithinLimits(meta: UploadMeta, limits: Limits): void {
 	const { source } = meta;
@@ -28,30 +29,46 @@ export function assertSourceWithinLimits(meta: UploadMeta, limits: Limits): void
 	if (source.size > limits.maxSourceBytes) {
 		throw new LimitExceededError("MAX_SOURCE_BYTES", `Original is ${source.size} bytes`);
 	}
-	const pixels = source.info.width * source.info.height;
-	const size = `${source.info.width}x${source.info.height}`;
-	if (pixels > limits.maxSourcePixels) {
-		throw new LimitExceededError("MAX_SOURCE_PIXELS", `Original is ${size} pixels`);
-	}
-	if (pixels > limits.maxSourcePixelsWhole && decodedWhole(source.info)) {
+	const { info } = source;
+	const pixels = info.width * info.height;
+	const size = `${info.width}x${info.height}`;
+	const [limit, most] = pixelLimit(info, limits);
+	if (pixels > most) throw new LimitExceededError(limit, `Original is ${size} pixels`);
+	if (pixels > limits.maxSourcePixelsWhole && !streamsRows(info)) {
 		throw new LimitExceededError(
 			"MAX_SOURCE_PIXELS_WHOLE",
-			`Original is ${size} pixels (${wholeKind(source.info)})`,
+			`Original is ${size} pixels (${wholeKind(info)})`,
 		);
 	}
 }
 
-/**
- * Originals that cannot stream: PNG and WebP (whole-image decoders), and
- * progressive JPEG (libjpeg holds every coefficient until the last scan:
- * 2-6 bytes a pixel). Only baseline JPEG streams (render/stream.ts).
- */
-function decodedWhole(info: ImageInfo): boolean {
-	return info.format !== "jpeg" || info.jpeg?.progressive === true;
+/** The format's own pixel limit: lossless originals are 4 bytes a pixel in any size's making. */
+function pixelLimit(info: ImageInfo, limits: Limits): [string, number] {
+	if (info.format === "png" || info.format === "webp") {
+		return ["MAX_LOSSLESS_SOURCE_PIXELS", limits.maxLosslessSourcePixels];
+	}
+	return ["MAX_SOURCE_PIXELS", limits.maxSourcePixels];
 }
 
-const wholeKind = (info: ImageInfo) =>
-	info.format === "jpeg" ? "progressive JPEG" : info.format.toUpperCase();
+/**
+ * Originals read row by row into the resize kernel (render/stream.ts), so
+ * only MAX_SOURCE_PIXELS / MAX_LOSSLESS_SOURCE_PIXELS bound them: baseline
+ * JPEG (libjpeg's scanlines) and non-interlaced PNG (our inflater,
+ * png-decode.ts). Everything else is decoded whole: WebP, GIF and AVIF
+ * (whole-image decoders), progressive JPEG (libjpeg holds every coefficient
+ * until the last scan) and interlaced PNG (every Adam7 pass touches every
+ * region).
+ */
+export function streamsRows(info: ImageInfo): boolean {
+	if (info.format === "jpeg") return info.jpeg?.progressive !== true;
+	return info.format === "png" && info.png?.interlaced === false;
+}
+
+const wholeKind = (info: ImageInfo) => {
+	if (info.format === "jpeg") return "progressive JPEG";
+	if (info.format === "png") return "interlaced PNG";
+	return info.format.toUpperCase();
+};
 
 /** Whether one output is within MAX_OUTPUT_SIDE (the others may still be made). */
 export function fitsOutput(size: OutputSize, limits: Limits): boolean {

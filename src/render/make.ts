@@ -148,7 +148,7 @@ export async function renderPlan(
 	{ timing = {}, onStale = () => {}, scale = scaleFor(meta, [plan]) }: RenderOptions = {},
 ): Promise<Rendered> {
 	// Big JPEGs: each size streams at its own scale instead of one whole decode.
-	if (streams(meta, uploadScale(meta, config))) {
+	if (streams(meta, uploadScale(meta, config), config.limits)) {
 		const job = { ...streamJob(meta, config, timing, onStale), scale: scaleFor(meta, [plan]) };
 		return renderStreamed(storage, meta, plan, output, job);
 	}

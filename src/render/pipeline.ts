@@ -17,7 +17,7 @@ import {
 } from "../image/formats";
 import { applyOrientation, type Rect, type RGBAImage } from "../image/orientation";
 import { type ImageFormat, MIME, type Orientation } from "../image/probe";
-import { quantize } from "../image/quantize";
+import { paletteColours, quantize } from "../image/quantize";
 import { type ResizeOptions, resizeRGBA } from "../image/resize";
 import { FULL_SCALE } from "./scale";
 
@@ -64,10 +64,12 @@ export interface RenderJob {
 	readonly source?: () => Promise<DecodedSource>;
 	/**
 	 * Instead of `source`: the crop already resized to width × height, made
-	 * without a whole decode (an opaque JPEG streamed into the kernel, see
+	 * without a whole decode (a JPEG or PNG streamed into the kernel, see
 	 * render/stream.ts). Orientation and encoding still follow.
 	 */
 	readonly resized?: () => Promise<RGBAImage>;
+	/** With `resized`: the source may have transparent pixels (a PNG with alpha or tRNS). */
+	readonly transparent?: boolean;
 	readonly format: ImageFormat;
 	/** Crop window in the stored (un-rotated) pixels of the source. */
 	readonly crop: Rect;
@@ -132,6 +134,7 @@ const decode: Step = {
 			const image = await job.resized();
 			ctx.image = image;
 			ctx.window = { x: 0, y: 0, w: image.width, h: image.height };
+			ctx.transparent = job.transparent ?? false;
 			return;
 		}
 		const source = await need(job.source, "source")();
@@ -188,7 +191,7 @@ const encode: Step = {
 		if (job.output === "png") {
 			// Both keep what the pixels look like and make the PNG smaller.
 			if (ctx.transparent) image = smoothFaintColours(image);
-			if (job.palette) image = quantize(image);
+			if (job.palette) image = quantize(image, paletteColours(image.width * image.height));
 		}
 		ctx.output = await encodeImage(image, {
 			format: job.output,

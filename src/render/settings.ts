@@ -40,7 +40,7 @@ export const RESIZE: ResizeSettings = {
 export const JPEG_PROGRESSIVE = false;
 
 /** Bump when the pipeline's output changes for the same inputs. */
-export const PIPELINE_VERSION = "4";
+export const PIPELINE_VERSION = "5";
 
 export function encodeSettings(config: Config): EncodeSettings {
 	return {

@@ -1,24 +1,29 @@
 /**
- * Big JPEG originals in bounded memory. The shared whole decode (sources.ts)
- * holds an upload's pixels at the scale all its sizes need: fine for a few
- * megapixels, but 25 MB for the 1200x800 size of a 100 MP photo (2/8
- * scale) and 56 MB for a 2048x1365 (3/8), held both in the codec and in JS. Above STREAM_ABOVE_BYTES each size streams instead: libjpeg decodes
- * at that size's own DCT scale, only the crop window's iMCU columns, from
- * its first row down, a chunk of rows at a time straight into the resize
- * kernel (jpegRows → resizeRows). What is shared between the sizes is the
- * compressed file, read from R2 once while it is wanted.
+ * Big JPEG and PNG originals in bounded memory. The shared whole decode
+ * (sources.ts) holds an upload's pixels at the scale all its sizes need:
+ * fine for a few megapixels, but 25 MB for the 1200x800 size of a 100 MP
+ * photo (2/8 scale) and 56 MB for a 2048x1365 (3/8), held both in the codec
+ * and in JS; a 50 MP PNG would be 200 MB. Above STREAM_ABOVE_BYTES (a PNG:
+ * MAX_SOURCE_PIXELS_WHOLE) each size streams instead, from its first row down, a chunk of rows at a time
+ * straight into the resize kernel (resizeRows): a baseline JPEG through
+ * libjpeg at that size's own DCT scale, only the crop window's iMCU columns
+ * (jpegRows); a non-interlaced PNG inflated and unfiltered as it is read
+ * (pngRows). What is shared between the sizes is the compressed file, read
+ * from R2 once while it is wanted.
  */
 import type { Limits } from "../config";
 import type { EncodeSettings, OutputFormat } from "../image/formats";
 import { jpegRows, scaledSide } from "../image/jpeg";
 import type { RGBAImage } from "../image/orientation";
-import type { ImageFormat } from "../image/probe";
+import { pngRows, readPng } from "../image/png-decode";
+import type { ImageFormat, ImageInfo } from "../image/probe";
 import { type RowSource, resizeRows, resizeRowsMany } from "../image/resize";
 import { codecError } from "../image/wasm-lazy";
 import type { UploadMeta } from "../origin/lookup";
 import type { Storage } from "../origin/storage";
 import { streamedOriginals } from "../state";
 import { SharedTimeoutError, watch } from "../util/shared";
+import { streamsRows } from "./limits";
 import { type Rendered, type ResizeSettings, render } from "./pipeline";
 import type { RenderPlan } from "./plan";
 import { readSource } from "./read";
@@ -34,11 +39,17 @@ import { FULL_SCALE } from "./scale";
  */
 export const STREAM_ABOVE_BYTES = 16 * 2 ** 20;
 
-/** Whether `meta`'s sizes stream, given the scale one shared decode would need. */
-export function streams(meta: UploadMeta, sharedScale: number): boolean {
+/**
+ * Whether `meta`'s sizes stream, given the scale one shared decode would
+ * need. A PNG (always decoded at full size) streams past
+ * MAX_SOURCE_PIXELS_WHOLE: our row decoder is 2-3x slower than jSquash's
+ * whole decode (BENCHMARKS.md), so smaller PNGs share a whole decode.
+ */
+export function streams(meta: UploadMeta, sharedScale: number, limits: Limits): boolean {
 	const { info } = meta.source;
-	// A progressive file's coefficients are held whole anyway (limits.ts keeps them small).
-	if (info.format !== "jpeg" || info.jpeg?.progressive) return false;
+	// Progressive JPEG, interlaced PNG, WebP...: decoded whole (limits.ts keeps them small).
+	if (!streamsRows(info)) return false;
+	if (info.format === "png") return info.width * info.height > limits.maxSourcePixelsWhole;
 	const w = scaledSide(info.width, sharedScale);
 	const h = scaledSide(info.height, sharedScale);
 	return w * h * 4 > STREAM_ABOVE_BYTES;
@@ -93,16 +104,34 @@ async function streamResize<R>(
 ): Promise<{ value: R; readMs: number }> {
 	const read = await sharedBytes(storage, meta, job);
 	try {
-		const value = await jpegRows(read.bytes, scale, meta.source.info, resize);
+		const { info } = meta.source;
+		const value =
+			info.format === "png"
+				? await resize(pngRows(readPng(read.bytes)))
+				: await jpegRows(read.bytes, scale, info, resize);
 		return { value, readMs: read.readMs };
 	} catch (err) {
-		// libjpeg's failures arrive typed (422/503); the kernel's are ours (or OOM).
+		// The decoders' failures arrive typed (422/503); the kernel's are ours (or OOM).
 		throw codecError(err, "ours", "Could not resize image", "stream resize");
 	}
 }
 
+/**
+ * Whether a streamed source may have transparent pixels (its pixels are
+ * never looked at whole): JPEG never; a PNG with an alpha channel or tRNS
+ * (probe.ts). Such a source is filtered premultiplied, its PNG sizes smoothed.
+ */
+const mayBeTransparent = (info: ImageInfo) => info.format === "png" && info.hasAlpha;
+
+/** The kernel's options for a streamed source. */
+const optionsFor = (info: ImageInfo, job: Pick<StreamJob, "resize">) => ({
+	...job.resize,
+	premultiply: job.resize.premultiply && mayBeTransparent(info),
+});
+
 /** Orientation and encoding of one size already resized (pipeline.ts). */
 async function finish(
+	info: ImageInfo,
 	plan: RenderPlan,
 	output: OutputFormat,
 	job: StreamJob,
@@ -110,7 +139,8 @@ async function finish(
 ): Promise<Rendered> {
 	return render({
 		resized,
-		format: "jpeg",
+		transparent: mayBeTransparent(info),
+		format: info.format,
 		crop: plan.crop,
 		width: plan.resizeWidth,
 		height: plan.resizeHeight,
@@ -118,16 +148,17 @@ async function finish(
 		output,
 		negotiated: output !== job.sizesFormat,
 		encode: job.encode,
-		palette: false,
+		palette: info.png?.colorType === 3,
 		resize: job.resize,
 		deadline: Date.now() + job.limits.renderBudgetMs,
 	});
 }
 
 /**
- * Render one size of a big JPEG by streaming (see the module comment). Same
- * output as the shared-decode path: the crop window (stored pixels) resized
- * at this size's DCT scale, then EXIF orientation, then the encoder.
+ * Render one size of a big JPEG or PNG by streaming (see the module
+ * comment). Same output as the shared-decode path: the crop window (stored
+ * pixels) resized at this size's DCT scale (a PNG's: full), then EXIF
+ * orientation, then the encoder.
  */
 export async function renderStreamed(
 	storage: Storage,
@@ -136,11 +167,11 @@ export async function renderStreamed(
 	output: OutputFormat,
 	job: StreamJob,
 ): Promise<Rendered> {
-	// JPEG pixels are opaque: no premultiplied filtering.
-	const options = { ...job.resize, premultiply: false };
+	const { info } = meta.source;
+	const options = optionsFor(info, job);
 	const window = windowAt(plan, job.scale);
 	let readMs = 0;
-	const rendered = await finish(plan, output, job, async () => {
+	const rendered = await finish(info, plan, output, job, async () => {
 		const done = await streamResize(storage, meta, job, job.scale, (rows) =>
 			resizeRows(rows, window, plan.resizeWidth, plan.resizeHeight, options),
 		);
@@ -176,7 +207,7 @@ function groups(plans: readonly RenderPlan[]): RenderPlan[][] {
 }
 
 /**
- * Several sizes of a big JPEG (the fan-out) from one streamed decode per
+ * Several sizes of a big JPEG or PNG (the fan-out) from one streamed decode per
  * group of sizes: decoded once at the scale the group needs (`scaleOf`),
  * the rows fed to one resize kernel per size (resizeRowsMany). Outputs in
  * the order of `plans`.
@@ -189,7 +220,8 @@ export async function renderStreamedMany(
 	job: Omit<StreamJob, "scale">,
 	scaleOf: (plans: readonly RenderPlan[]) => number,
 ): Promise<Rendered[]> {
-	const options = { ...job.resize, premultiply: false };
+	const { info } = meta.source;
+	const options = optionsFor(info, job);
 	const out: Rendered[] = [];
 	for (const group of groups(plans)) {
 		const scale = scaleOf(group);
@@ -205,8 +237,35 @@ export async function renderStreamedMany(
 		);
 		for (const [k, plan] of group.entries()) {
 			const image = images[k] as RGBAImage;
-			out.push(await finish(plan, output, whole, async () => image));
+			out.push(await finish(info, plan, output, whole, async () => image));
 		}
 	}
 	return out;
+}
+
+/** Longest side of renderStreamedPreview's image. */
+export const PREVIEW_SIDE = 64;
+
+/**
+ * The whole upload at most PREVIEW_SIDE pixels a side, streamed (a look at
+ * all of a big original, e.g. its placeholder colour, without a whole
+ * decode): a JPEG from its 1/8 decode, a PNG as it is inflated.
+ */
+export async function renderStreamedPreview(
+	storage: Storage,
+	meta: UploadMeta,
+	job: Omit<StreamJob, "scale">,
+): Promise<RGBAImage> {
+	const { info } = meta.source;
+	const scale = info.format === "jpeg" ? 1 : FULL_SCALE;
+	const k = Math.max(1, Math.max(info.width, info.height) / PREVIEW_SIDE);
+	const width = Math.max(1, Math.round(info.width / k));
+	const height = Math.max(1, Math.round(info.height / k));
+	const s = scale / FULL_SCALE;
+	const win = { x: 0, y: 0, w: info.width * s, h: info.height * s };
+	const options = { filter: "triangle", premultiply: mayBeTransparent(info) } as const;
+	const { value } = await streamResize(storage, meta, { ...job, scale }, scale, (rows) =>
+		resizeRows(rows, win, width, height, options),
+	);
+	return value;
 }

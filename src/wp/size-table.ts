@@ -13,8 +13,9 @@ import { type AppEnv, finish } from "../http/respond";
 import { MIME } from "../image/probe";
 import type { UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
-import { decodedPixels } from "../render/make";
+import { decodedPixels, streamJob, uploadScale } from "../render/make";
 import { servableSizes } from "../render/plan";
+import { renderStreamedPreview, streams } from "../render/stream";
 import { findUpload, generationFor, renderGate } from "../state";
 import { fileOf, parseTablePath, publicPath, type UploadName, uploadKeys } from "../url/path";
 import { type KeepAlive, keepAlive } from "../util/shared";
@@ -135,12 +136,17 @@ export async function sizeTableFor(
 
 /**
  * The placeholder from the smallest decode the worker makes (a JPEG at 1/8
- * of its size; decodes already held are shared), in a render slot.
+ * of its size; decodes already held are shared), in a render slot; an
+ * upload whose sizes stream (a big PNG) is streamed into a small image instead.
  */
 async function uploadPlaceholder(env: Env, config: Config, meta: UploadMeta) {
 	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
-	const source = await renderGate.run(() => decodedPixels(storage, meta, config, 1));
-	return placeholderOf(source.image);
+	const image = await renderGate.run(async () =>
+		streams(meta, uploadScale(meta, config), config.limits)
+			? renderStreamedPreview(storage, meta, streamJob(meta, config))
+			: (await decodedPixels(storage, meta, config, 1)).image,
+	);
+	return placeholderOf(image);
 }
 
 /** `GET ${sizesPath}/<upload key>`: the table as JSON, kept in the edge cache. */

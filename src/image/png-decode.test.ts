@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { firstDifference, fixtureBytes } from "../../test/helpers";
+import { UnprocessableError } from "../http/errors";
+import type { RGBAImage } from "./orientation";
+import { decodePng } from "./png";
+import { decodePngImage, readPng } from "./png-decode";
+import { encodePngFast } from "./png-encode";
+
+/** Every PNG the worker is seeded with, and one of each remaining kind (ImageMagick). */
+const FIXTURES = [
+	"originals/2025/09/goldfish.png",
+	"originals/2025/09/logo-palette.png",
+	"originals/2025/09/chart-gray.png",
+	"originals/2025/09/glow-16bit.png",
+	"originals/2025/09/badge-interlaced.png",
+	"originals/2025/09/spinner-apng.png",
+	"png-kinds/grey-1bit.png",
+	"png-kinds/grey-2bit.png",
+	"png-kinds/grey-4bit.png",
+	"png-kinds/grey-16bit.png",
+	"png-kinds/grey-alpha-16bit.png",
+	"png-kinds/rgb-16bit-trns.png",
+	"png-kinds/palette-2colours.png",
+	"png-kinds/palette-4colours.png",
+	"png-kinds/palette-13colours.png",
+	"png-kinds/palette-interlaced.png",
+	"png-kinds/rgba-16bit-interlaced.png",
+];
+
+describe("our PNG decoder", () => {
+	it.each(FIXTURES)("%s: the same pixels as jSquash's decoder", async (path) => {
+		const bytes = await fixtureBytes(path);
+		const theirs = await decodePng(bytes);
+		const ours = await decodePngImage(bytes);
+		expect([ours.width, ours.height]).toEqual([theirs.width, theirs.height]);
+		expect(firstDifference(ours.data, theirs.data)).toBe(-1);
+	});
+
+	it("the fixtures cover every colour type, bit depth 1-16, tRNS, interlacing", async () => {
+		const kinds = new Set<string>();
+		for (const path of FIXTURES) {
+			const info = readPng(await fixtureBytes(path));
+			kinds.add(`${info.colourType}/${info.bitDepth}`);
+			if (info.interlaced) kinds.add("interlaced");
+			if (info.key) kinds.add("key");
+			if (info.palette?.some((v, i) => i % 4 === 3 && v < 255)) kinds.add("palette tRNS");
+		}
+		for (const k of [
+			"0/1",
+			"0/2",
+			"0/4",
+			"0/8",
+			"0/16",
+			"2/16",
+			"3/2",
+			"3/4",
+			"3/8",
+			"4/16",
+			"6/8",
+			"6/16",
+		]) {
+			expect(kinds).toContain(k);
+		}
+		expect(kinds).toContain("interlaced");
+		expect(kinds).toContain("key");
+		expect(kinds).toContain("palette tRNS");
+	});
+
+	it("decode(encode(x)) is x for RGB, RGBA, grey, grey + alpha and palettes", async () => {
+		const make = (w: number, h: number, f: (x: number, y: number) => number[]): RGBAImage => {
+			const data = new Uint8ClampedArray(w * h * 4);
+			for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set(f(x, y), (y * w + x) * 4);
+			return { data, width: w, height: h };
+		};
+		const images = [
+			make(83, 41, (x, y) => [x * 3, y * 5, (x * y) & 255, 255]),
+			make(83, 41, (x, y) => [x * 3, y * 5, (x * y) & 255, (x + y) & 255]),
+			make(70, 30, (x, y) => [x + y, x + y, x + y, 255]),
+			make(70, 30, (x, y) => [x, x, x, y * 8]),
+			make(33, 9, (x, y) => ((x ^ y) & 1 ? [255, 0, 0, 255] : [0, 0, 255, 0])),
+			make(64, 20, (x, y) => [(x % 16) * 16, (y % 16) * 16, 7, x % 16 < 2 ? 0 : 255]),
+		];
+		for (const image of images) {
+			const back = await decodePngImage(await encodePngFast(image));
+			expect(back.data).toEqual(image.data);
+		}
+	});
+
+	it("a cut-off file is a 422-typed error", async () => {
+		const bytes = await fixtureBytes("originals/2025/09/goldfish.png");
+		const err = await decodePngImage(bytes.subarray(0, bytes.length >> 1)).catch((e) => e);
+		expect(err).toBeInstanceOf(UnprocessableError);
+		expect((err as UnprocessableError).publicMessage).toBe("Could not decode PNG");
+	});
+});

@@ -7,13 +7,13 @@
  * MAX_ANIMATION_PIXELS; the render budget is checked between frames.
  */
 import type { Config } from "../config";
-import { LimitExceededError, SourceChangedError } from "../http/errors";
+import { LimitExceededError, } from "../http/errors";
 import { hasTransparency, type OutputFormat } from "../image/formats";
 import { AnimatedGifWriter, assertGifFrameBudget, gifFrames, summarizeGif } from "../image/gif";
 import type { Rect } from "../image/orientation";
 import { type ImageInfo, MIME } from "../image/probe";
 import { resizeRGBA } from "../image/resize";
-import type { Rendered, ResizeSettings, Timings } from "./pipeline";
+import { assertCropInside, type Rendered, type ResizeSettings, type Timings } from "./pipeline";
 
 /**
  * Whether a size of this source is made by renderAnimated rather than the
@@ -56,16 +56,7 @@ export async function renderAnimated(job: AnimatedJob): Promise<Rendered> {
 	const summary = summarizeGif(bytes);
 	assertGifFrameBudget(summary, job.maxPixels);
 	const { crop } = job;
-	if (
-		crop.x < 0 ||
-		crop.y < 0 ||
-		crop.x + crop.w > summary.width ||
-		crop.y + crop.h > summary.height
-	) {
-		throw new SourceChangedError(
-			`crop ${JSON.stringify(crop)} outside ${summary.width}x${summary.height}`,
-		);
-	}
+	assertCropInside(crop, crop, summary);
 	const writer = new AnimatedGifWriter(job.width, job.height, summary.loopCount);
 	const frames = gifFrames(bytes);
 	for (let n = 0; ; n++) {

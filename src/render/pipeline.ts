@@ -126,6 +126,28 @@ function need<T>(value: T | undefined, what: string): T {
 	return value;
 }
 
+/**
+ * The crop window (stored pixels; `window`, the same in the decoded ones) must
+ * lie inside the decoded image: if not, the file changed since its lookup.
+ */
+export function assertCropInside(
+	crop: Rect,
+	window: Rect,
+	image: { readonly width: number; readonly height: number },
+	note = "",
+): void {
+	const inside =
+		crop.x >= 0 &&
+		crop.y >= 0 &&
+		window.x + window.w <= image.width &&
+		window.y + window.h <= image.height;
+	if (!inside) {
+		throw new SourceChangedError(
+			`crop ${JSON.stringify(crop)} outside ${image.width}x${image.height} ${note}`.trim(),
+		);
+	}
+}
+
 const decode: Step = {
 	name: "decode",
 	async run(ctx) {
@@ -143,16 +165,7 @@ const decode: Step = {
 		const s = source.scale / FULL_SCALE;
 		const crop = job.crop;
 		const window = { x: crop.x * s, y: crop.y * s, w: crop.w * s, h: crop.h * s };
-		if (
-			crop.x < 0 ||
-			crop.y < 0 ||
-			window.x + window.w > image.width ||
-			window.y + window.h > image.height
-		) {
-			throw new SourceChangedError(
-				`crop ${JSON.stringify(crop)} outside ${image.width}x${image.height} at ${source.scale}/8`,
-			);
-		}
+		assertCropInside(crop, window, image, `at ${source.scale}/8`);
 		ctx.image = image;
 		ctx.window = window;
 		ctx.transparent = source.transparent;

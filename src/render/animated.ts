@@ -7,7 +7,7 @@
  * MAX_ANIMATION_PIXELS; the render budget is checked between frames.
  */
 import type { Config } from "../config";
-import { LimitExceededError, } from "../http/errors";
+import { LimitExceededError } from "../http/errors";
 import { hasTransparency, type OutputFormat } from "../image/formats";
 import { AnimatedGifWriter, assertGifFrameBudget, gifFrames, summarizeGif } from "../image/gif";
 import type { Rect } from "../image/orientation";

@@ -25,6 +25,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getPlatformProxy } from "wrangler";
 import { testChromium } from "../e2e/chromium";
+import { freePort, stopGroup } from "../e2e/processes";
 
 const run = promisify(execFile);
 
@@ -95,18 +96,6 @@ const children: { name: string; child: ChildProcess; log: string }[] = [];
 const withPlugin = new Map<Label, Media>();
 const withoutPlugin = new Map<Label, Media>();
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			const port = typeof address === "object" && address ? address.port : 0;
-			server.close(() => resolve(port));
-		});
-	});
-}
-
 /**
  * A port held open until `release()`, so nothing else started meanwhile (the
  * R2 proxy's workerd, say) gets it from the OS before wrangler dev binds it.
@@ -163,23 +152,7 @@ async function waitFor(
 }
 
 async function stop(entry: { child: ChildProcess }): Promise<void> {
-	const { child } = entry;
-	if (!child.pid || child.exitCode !== null) return;
-	const exited = new Promise((r) => child.once("exit", r));
-	try {
-		process.kill(-child.pid, "SIGTERM");
-	} catch {
-		return;
-	}
-	const timer = setTimeout(() => {
-		try {
-			if (child.pid) process.kill(-child.pid, "SIGKILL");
-		} catch {
-			// already gone
-		}
-	}, 5000);
-	await exited;
-	clearTimeout(timer);
+	await stopGroup(entry.child);
 }
 
 const killOnExit = () => {

@@ -11,13 +11,13 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testChromium } from "./chromium";
+import { freePort, stopGroup } from "./processes";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SEED = "2025/09/AdobeStock_1228396051_Editorial_Use_Only.jpeg";
@@ -35,18 +35,6 @@ let wrangler: ChildProcess | undefined;
 let wranglerLog = "";
 let browser: Browser | undefined;
 let origin = "";
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			const port = typeof address === "object" && address ? address.port : 0;
-			server.close(() => resolve(port));
-		});
-	});
-}
 
 async function waitForServer(url: string, ms: number): Promise<void> {
 	const deadline = Date.now() + ms;
@@ -71,22 +59,7 @@ async function waitForServer(url: string, ms: number): Promise<void> {
 async function stopWrangler(): Promise<void> {
 	const child = wrangler;
 	wrangler = undefined;
-	if (!child?.pid || child.exitCode !== null) return;
-	const exited = new Promise((r) => child.once("exit", r));
-	try {
-		process.kill(-child.pid, "SIGTERM");
-	} catch {
-		return;
-	}
-	const timer = setTimeout(() => {
-		try {
-			if (child.pid) process.kill(-child.pid, "SIGKILL");
-		} catch {
-			// already gone
-		}
-	}, 5000);
-	await exited;
-	clearTimeout(timer);
+	await stopGroup(child);
 }
 
 // A crash of the test process must not leave a server behind.

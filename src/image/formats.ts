@@ -5,8 +5,9 @@
  * Reads JPEG, PNG, still WebP, GIF (first frame, as GD; every frame through
  * gifFrames when ANIMATED_GIF is on, see render/animated.ts) and AVIF; writes
  * those too, each upload's sizes in its own format. Animated WebP stays 415:
- * libwebp's simple decoder, all jSquash ships, gives the first frame only,
- * which would silently turn an animation into a still under the same name.
+ * our libwebp build (webp.ts) has the still-image decoder only, no
+ * animation decoder, and a first frame would silently turn an animation into
+ * a still under the same name.
  * HEIC is refused by the probe.
  */
 import { VARS } from "../config/spec";

@@ -139,7 +139,7 @@ export class Lazy<T> {
 	}
 }
 
-/** The heap of an Emscripten module (jSquash's WebP codecs). */
+/** The heap of an Emscripten module (jSquash's codecs, e.g. the WebP encoder). */
 export const emscriptenHeap = (m: unknown) => (m as { HEAP8: Int8Array }).HEAP8.buffer.byteLength;
 
 /** Current WASM heap of every codec that has an instance (bytes; 0 if none). */

@@ -311,11 +311,11 @@ describe("broken PNG and WebP data: 422, and the codec recovers", () => {
 			"broken-logo-150x150.png",
 			"logo-palette-510x320.png",
 		],
-		// WebP: RIFF + VP8X header intact; ALPH/VP8 data garbage.
+		// WebP: RIFF, VP8X and ALPH intact (the probe walks to the image chunk); VP8 data garbage.
 		[
 			"cups-alpha.webp",
 			"broken-cups.webp",
-			"ALPH",
+			"VP8 ",
 			"broken-cups-150x150.webp",
 			"cups-alpha-510x320.webp",
 		],

@@ -148,14 +148,14 @@ export const VARS = {
 		default: 50_000_000,
 		min: 1,
 		max: 100_000_000,
-		doc: "largest PNG or WebP original (width × height); a non-interlaced PNG past `MAX_SOURCE_PIXELS_WHOLE` is read row by row into the resize kernel (every size of a 50 MP PNG within 96 MB: test/big-png.integration.test.ts); WebP is decoded whole",
+		doc: "largest PNG or WebP original (width × height); past `MAX_SOURCE_PIXELS_WHOLE` a non-interlaced PNG is read row by row into the resize kernel and a lossy WebP without alpha is cropped and scaled by libwebp as it decodes (every size of a 50 MP PNG within 96 MB: test/big-png.integration.test.ts; of a 50 MP lossy WebP too: test/big-webp.integration.test.ts); lossless WebP and WebP with alpha are decoded whole",
 	},
 	MAX_SOURCE_PIXELS_WHOLE: {
 		kind: "int",
 		default: 8_000_000,
 		min: 1,
 		max: 16_000_000,
-		doc: "largest original decoded whole: WebP, interlaced PNG, progressive JPEG, GIF, AVIF (8 MP: 72 MB worst case)",
+		doc: "largest original decoded whole: lossless WebP and WebP with alpha, interlaced PNG, progressive JPEG, GIF, AVIF (8 MP: 72 MB of heaps and pixels for a JPEG; a lossless WebP's decoder heap 69 MB, an alpha one's 55 MB, plus the 32 MB of pixels copied out)",
 	},
 	MAX_ANIMATION_PIXELS: {
 		kind: "int",

@@ -84,8 +84,21 @@ const vp8 = (w: number, h: number) =>
 	riff("VP8 ", 0x30, 0x01, 0x00, 0x9d, 0x01, 0x2a, le16(w), le16(h), 0, 0);
 const vp8l = (w: number, h: number, alpha: boolean) =>
 	riff("VP8L", 0x2f, le32((w - 1) | ((h - 1) << 14) | (alpha ? 1 << 28 : 0)), 0, 0, 0);
-const vp8x = (w: number, h: number, flags: number) =>
-	riff("VP8X", flags, 0, 0, 0, le24(w - 1), le24(h - 1));
+/** A RIFF chunk after the first (padded to even length). */
+const webpChunk = (type: string, ...data: Part[]) => {
+	const body = bytes(data);
+	return bytes(type, le32(body.length), body, body.length & 1 ? [0] : []);
+};
+const VP8_CHUNK = webpChunk("VP8 ", 0x30, 0x01, 0x00, 0x9d, 0x01, 0x2a, le16(1), le16(1), 0, 0);
+/** `file` with its RIFF size field set to `size`. */
+const riffSized = (size: number, file: Uint8Array) => {
+	new DataView(file.buffer, file.byteOffset).setUint32(4, size, true);
+	return file;
+};
+const vp8x = (w: number, h: number, flags: number, ...chunks: Part[]) => {
+	const body = bytes(webpChunk("VP8X", flags, 0, 0, 0, le24(w - 1), le24(h - 1)), chunks);
+	return bytes("RIFF", le32(body.length + 4), "WEBP", body);
+};
 
 // GIF
 const gif = (w: number, h: number, gct: number[] | null, ...blocks: Part[]) =>
@@ -440,24 +453,42 @@ describe("probeImage: PNG", () => {
 
 describe("probeImage: WebP", () => {
 	it.each([
-		["lossy VP8", vp8(1024, 768), { width: 1024, height: 768, hasAlpha: false, animated: false }],
+		[
+			"lossy VP8",
+			vp8(1024, 768),
+			{ width: 1024, height: 768, hasAlpha: false, animated: false, webp: { lossless: false } },
+		],
 		["VP8 scale bits are ignored", vp8(0xc000 | 300, 0x4000 | 200), { width: 300, height: 200 }],
-		["lossless VP8L", vp8l(16384, 1, false), { width: 16384, height: 1, hasAlpha: false }],
+		[
+			"lossless VP8L",
+			vp8l(16384, 1, false),
+			{ width: 16384, height: 1, hasAlpha: false, webp: { lossless: true } },
+		],
 		["lossless VP8L + alpha", vp8l(3, 16384, true), { width: 3, height: 16384, hasAlpha: true }],
 		[
 			"VP8X plain",
-			vp8x(5000, 4000, 0),
-			{ width: 5000, height: 4000, hasAlpha: false, animated: false },
+			vp8x(5000, 4000, 0, VP8_CHUNK),
+			{ width: 5000, height: 4000, hasAlpha: false, animated: false, webp: { lossless: false } },
 		],
 		[
 			"VP8X alpha + EXIF",
-			vp8x(2 ** 24, 7, 0x18),
-			{ width: 2 ** 24, height: 7, hasAlpha: true, animated: false },
+			vp8x(2 ** 24, 7, 0x18, webpChunk("ALPH", 1, 2, 3), VP8_CHUNK),
+			{ width: 2 ** 24, height: 7, hasAlpha: true, animated: false, webp: { lossless: false } },
 		],
 		[
-			"VP8X animated",
+			"VP8X ICC + lossless",
+			vp8x(30, 20, 0x20, webpChunk("ICCP", new Uint8Array(301)), webpChunk("VP8L", 0x2f, 0, 0)),
+			{ width: 30, height: 20, hasAlpha: false, webp: { lossless: true } },
+		],
+		[
+			"VP8X with an ALPH chunk its flags do not declare",
+			vp8x(30, 20, 0, webpChunk("ALPH", 1), VP8_CHUNK),
+			{ hasAlpha: true, webp: { lossless: false } },
+		],
+		[
+			"VP8X animated (frames not walked)",
 			vp8x(100, 50, 0x12),
-			{ width: 100, height: 50, hasAlpha: true, animated: true },
+			{ width: 100, height: 50, hasAlpha: true, animated: true, webp: {} },
 		],
 	])("%s", (_, b, expected) => {
 		expect(info(probeImage(b))).toMatchObject({ format: "webp", orientation: 1, ...expected });
@@ -473,12 +504,23 @@ describe("probeImage: WebP", () => {
 		["VP8L bad signature", riff("VP8L", 0x2e, le32(0), 0, 0, 0)],
 		["VP8L version 1", riff("VP8L", 0x2f, le32(1 << 29), 0, 0, 0)],
 		["unknown first chunk", riff("ALPH", new Uint8Array(16))],
+		["VP8X without an image chunk", vp8x(30, 20, 0, webpChunk("ICCP", 1, 2))],
+		[
+			"VP8X, a chunk past the RIFF's end",
+			riffSized(30, vp8x(30, 20, 0, webpChunk("ICCP", 1), VP8_CHUNK)),
+		],
 	])("%s → UnprocessableError", (_, b) => {
 		expectThrows(() => probeImage(b), UnprocessableError);
 	});
 
 	it("asks for 30 bytes", () => {
 		expect(probeImage(vp8x(1, 1, 0).subarray(0, 16))).toEqual({ ok: false, needBytes: 30 });
+	});
+
+	it("VP8X: asks for the chunks up to the image's (a big ICC profile first)", () => {
+		const file = vp8x(30, 20, 0, webpChunk("ICCP", new Uint8Array(5000)), VP8_CHUNK);
+		expect(probeImage(file.subarray(0, 64))).toEqual({ ok: false, needBytes: 30 + 8 + 5000 + 8 });
+		expect(info(probeImage(file))).toMatchObject({ webp: { lossless: false } });
 	});
 });
 

@@ -28,6 +28,8 @@ export interface ImageInfo {
 	animated: boolean;
 	jpeg?: { progressive: boolean; precision: number; components: number; sof: number };
 	png?: { bitDepth: number; colorType: number; interlaced: boolean };
+	/** Whether the image is VP8L (lossless); unknown for an animation (its frames may mix). */
+	webp?: { lossless?: boolean };
 }
 
 export type ProbeResult = { ok: true; info: ImageInfo } | { ok: false; needBytes: number };
@@ -246,26 +248,55 @@ function probeWebp(b: Uint8Array): ProbeResult {
 	if (ascii(b, 12, "VP8 ")) {
 		// Lossy key frame: 3-byte frame tag, start code 9d 01 2a, 14-bit dims + 2-bit scale.
 		if ((at(b, 20) & 1) !== 0 || u24le(b, 23) !== 0x2a019d) corrupt("WebP", "VP8 frame tag");
-		info = { ...base, width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff };
+		const size = { width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff };
+		info = { ...base, ...size, webp: { lossless: false } };
 	} else if (ascii(b, 12, "VP8L")) {
 		// Lossless: signature 0x2f, then 14-bit width-1, 14-bit height-1, alpha bit, version.
 		const bits = u16le(b, 21) + u16le(b, 23) * 0x10000;
 		if (at(b, 20) !== 0x2f || bits >>> 29 !== 0) corrupt("WebP", "VP8L signature");
 		const width = (bits & 0x3fff) + 1;
 		const height = ((bits >>> 14) & 0x3fff) + 1;
-		info = { ...base, width, height, hasAlpha: ((bits >>> 28) & 1) === 1 };
+		const hasAlpha = ((bits >>> 28) & 1) === 1;
+		info = { ...base, width, height, hasAlpha, webp: { lossless: true } };
 	} else if (ascii(b, 12, "VP8X")) {
-		// Extended: flags (ICC 0x20, alpha 0x10, EXIF 0x08, XMP 0x04, anim 0x02), 24-bit canvas-1.
-		// The EXIF chunk sits after the image data, out of reach of a prefix: orientation stays 1.
-		const flags = at(b, 20);
-		const width = u24le(b, 24) + 1;
-		const height = u24le(b, 27) + 1;
-		info = { ...base, width, height, hasAlpha: (flags & 0x10) !== 0, animated: (flags & 2) !== 0 };
+		const extended = probeVp8x(b);
+		if (!extended.ok) return extended;
+		info = extended.info;
 	} else {
 		corrupt("WebP", "unknown first chunk");
 	}
 	if (info.width === 0 || info.height === 0) corrupt("WebP", "zero dimensions");
 	return ok(info);
+}
+
+/**
+ * Extended WebP: flags (ICC 0x20, alpha 0x10, EXIF 0x08, XMP 0x04, anim
+ * 0x02), 24-bit canvas-1, then chunks up to the image's (ICCP, ALPH before
+ * it): VP8L is lossless, an ALPH chunk is alpha whatever the flags say (libwebp
+ * decodes it). A walk past the RIFF's end is a corrupt file. The EXIF chunk
+ * sits after the image data, out of reach of a prefix: orientation stays 1.
+ */
+function probeVp8x(b: Uint8Array): ProbeResult {
+	const flags = at(b, 20);
+	const width = u24le(b, 24) + 1;
+	const height = u24le(b, 27) + 1;
+	const animated = (flags & 2) !== 0;
+	const info = { format: "webp", orientation: 1, width, height, animated } as const;
+	let hasAlpha = (flags & 0x10) !== 0;
+	// (an animation's frames are in ANMF chunks, each lossy or lossless: not walked)
+	const end = 8 + u16le(b, 4) + u16le(b, 6) * 0x10000;
+	for (let i = 12; !animated; ) {
+		if (i + 8 > end) corrupt("WebP", "no image chunk");
+		if (i + 8 > b.length) return need(b, i + 8);
+		const name = fourcc(b, i);
+		if (name === "VP8 " || name === "VP8L") {
+			return ok({ ...info, hasAlpha, webp: { lossless: name === "VP8L" } });
+		}
+		if (name === "ALPH") hasAlpha = true;
+		const size = u16le(b, i + 4) + u16le(b, i + 6) * 0x10000;
+		i += 8 + size + (size & 1);
+	}
+	return ok({ ...info, hasAlpha, webp: {} });
 }
 
 function probeGif(b: Uint8Array): ProbeResult {

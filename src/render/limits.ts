@@ -42,7 +42,10 @@ export function assertSourceWithinLimits(meta: UploadMeta, limits: Limits): void
 	}
 }
 
-/** The format's own pixel limit: lossless originals are 4 bytes a pixel in any size's making. */
+/**
+ * The format's own pixel limit: PNG and WebP stop at 50 MP by default (a PNG
+ * re-inflated, a WebP re-decoded for every size it streams: seconds each).
+ */
 function pixelLimit(info: ImageInfo, limits: Limits): [string, number] {
 	if (info.format === "png" || info.format === "webp") {
 		return ["MAX_LOSSLESS_SOURCE_PIXELS", limits.maxLosslessSourcePixels];
@@ -53,20 +56,25 @@ function pixelLimit(info: ImageInfo, limits: Limits): [string, number] {
 /**
  * Originals read row by row into the resize kernel (render/stream.ts), so
  * only MAX_SOURCE_PIXELS / MAX_LOSSLESS_SOURCE_PIXELS bound them: baseline
- * JPEG (libjpeg's scanlines) and non-interlaced PNG (our inflater,
- * png-decode.ts). Everything else is decoded whole: WebP, GIF and AVIF
- * (whole-image decoders), progressive JPEG (libjpeg holds every coefficient
- * until the last scan) and interlaced PNG (every Adam7 pass touches every
- * region).
+ * JPEG (libjpeg's scanlines), non-interlaced PNG (our inflater,
+ * png-decode.ts) and lossy WebP without alpha (libwebp's macroblock rows,
+ * webpRows). Everything else is decoded whole: lossless WebP (libwebp's VP8L
+ * decoder holds width × height ARGB) and WebP with alpha (a width × height
+ * alpha plane), GIF and AVIF (whole-image decoders), progressive JPEG
+ * (libjpeg holds every coefficient until the last scan) and interlaced PNG
+ * (every Adam7 pass touches every region).
  */
 export function streamsRows(info: ImageInfo): boolean {
 	if (info.format === "jpeg") return info.jpeg?.progressive !== true;
+	if (info.format === "webp") return info.webp?.lossless === false && !info.hasAlpha;
 	return info.format === "png" && info.png?.interlaced === false;
 }
 
 const wholeKind = (info: ImageInfo) => {
 	if (info.format === "jpeg") return "progressive JPEG";
 	if (info.format === "png") return "interlaced PNG";
+	if (info.format === "webp" && info.webp?.lossless) return "lossless WebP";
+	if (info.format === "webp") return info.hasAlpha ? "WebP with alpha" : "animated WebP";
 	return info.format.toUpperCase();
 };
 

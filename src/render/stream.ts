@@ -1,24 +1,28 @@
 /**
- * Big JPEG and PNG originals in bounded memory. The shared whole decode
- * (sources.ts) holds an upload's pixels at the scale all its sizes need:
- * fine for a few megapixels, but 25 MB for the 1200x800 size of a 100 MP
- * photo (2/8 scale) and 56 MB for a 2048x1365 (3/8), held both in the codec
- * and in JS; a 50 MP PNG would be 200 MB. Above STREAM_ABOVE_BYTES (a PNG:
- * MAX_SOURCE_PIXELS_WHOLE) each size streams instead, from its first row down, a chunk of rows at a time
+ * Big JPEG, PNG and lossy WebP originals in bounded memory. The shared whole
+ * decode (sources.ts) holds an upload's pixels at the scale all its sizes
+ * need: fine for a few megapixels, but 25 MB for the 1200x800 size of a
+ * 100 MP photo (2/8 scale) and 56 MB for a 2048x1365 (3/8), held both in the
+ * codec and in JS; a 50 MP PNG or WebP would be 200 MB. Above
+ * STREAM_ABOVE_BYTES (a PNG or WebP: MAX_SOURCE_PIXELS_WHOLE) each size
+ * streams instead, from its first row down, a chunk of rows at a time
  * straight into the resize kernel (resizeRows): a baseline JPEG through
  * libjpeg at that size's own DCT scale, only the crop window's iMCU columns
  * (jpegRows); a non-interlaced PNG inflated and unfiltered as it is read
- * (pngRows). What is shared between the sizes is the compressed file, read
- * from R2 once while it is wanted.
+ * (pngRows); a lossy WebP without alpha cropped to the window and
+ * area-averaged by libwebp to about RESIZE.shrinkGap × the output as it
+ * decodes (webpRows, webpRegion). What is shared between the sizes is the
+ * compressed file, read from R2 once while it is wanted.
  */
 import type { Limits } from "../config";
 import type { EncodeSettings, OutputFormat } from "../image/formats";
 import { jpegRows, scaledSide } from "../image/jpeg";
-import type { RGBAImage } from "../image/orientation";
+import type { Rect, RGBAImage } from "../image/orientation";
 import { pngRows, readPng } from "../image/png-decode";
 import type { ImageFormat, ImageInfo } from "../image/probe";
-import { type RowSource, resizeRows, resizeRowsMany } from "../image/resize";
+import { type RowSource, resizeRows, resizeRowsMany, type SourceWindow } from "../image/resize";
 import { codecError } from "../image/wasm-lazy";
+import { webpRows } from "../image/webp";
 import type { UploadMeta } from "../origin/lookup";
 import type { Storage } from "../origin/storage";
 import { streamedOriginals } from "../state";
@@ -27,7 +31,7 @@ import { streamsRows } from "./limits";
 import { type Rendered, type ResizeSettings, render } from "./pipeline";
 import type { RenderPlan } from "./plan";
 import { readSource } from "./read";
-import { FULL_SCALE } from "./scale";
+import { FULL_SCALE, regionWindow, type WindowNeed, webpRegion } from "./scale";
 
 /**
  * A JPEG whose shared decode would be larger than this (bytes of RGBA) has
@@ -41,15 +45,16 @@ export const STREAM_ABOVE_BYTES = 16 * 2 ** 20;
 
 /**
  * Whether `meta`'s sizes stream, given the scale one shared decode would
- * need. A PNG (always decoded at full size) streams past
- * MAX_SOURCE_PIXELS_WHOLE: our row decoder is 2-3x slower than jSquash's
- * whole decode (BENCHMARKS.md), so smaller PNGs share a whole decode.
+ * need. A PNG or WebP (decoded whole at full size) streams past
+ * MAX_SOURCE_PIXELS_WHOLE: our PNG row decoder is 2-3x slower than jSquash's
+ * whole decode (BENCHMARKS.md), and a streamed WebP is decoded once per size
+ * instead of once for all, so smaller ones share a whole decode.
  */
 export function streams(meta: UploadMeta, sharedScale: number, limits: Limits): boolean {
 	const { info } = meta.source;
-	// Progressive JPEG, interlaced PNG, WebP...: decoded whole (limits.ts keeps them small).
+	// Progressive JPEG, interlaced PNG, lossless WebP...: decoded whole (limits.ts keeps them small).
 	if (!streamsRows(info)) return false;
-	if (info.format === "png") return info.width * info.height > limits.maxSourcePixelsWhole;
+	if (info.format !== "jpeg") return info.width * info.height > limits.maxSourcePixelsWhole;
 	const w = scaledSide(info.width, sharedScale);
 	const h = scaledSide(info.height, sharedScale);
 	return w * h * 4 > STREAM_ABOVE_BYTES;
@@ -70,7 +75,7 @@ export interface StreamJob {
 }
 
 /** The compressed bytes, read once for concurrent sizes (watched, never awaited: util/shared.ts). */
-async function sharedBytes(storage: Storage, meta: UploadMeta, job: StreamJob) {
+async function sharedBytes(storage: Storage, meta: UploadMeta, job: Omit<StreamJob, "scale">) {
 	let readMs = 0;
 	const pending = streamedOriginals.get(job.id, FULL_SCALE, async () => {
 		const started = performance.now();
@@ -87,29 +92,58 @@ async function sharedBytes(storage: Storage, meta: UploadMeta, job: StreamJob) {
 	}
 }
 
-/** The crop window of `plan` in a decode at `scale` eighths. */
-function windowAt(plan: RenderPlan, scale: number) {
-	const s = scale / FULL_SCALE;
-	const { crop } = plan;
-	return { x: crop.x * s, y: crop.y * s, w: crop.w * s, h: crop.h * s };
+/**
+ * One streamed decode of an upload, made to serve some outputs: where a
+ * crop window (stored pixels) lands in its pixels, and its rows. A JPEG at
+ * `scale` eighths, a PNG at full size, a WebP's region (webpRegion).
+ */
+interface StreamDecode {
+	window(crop: Rect): SourceWindow;
+	rows<R>(bytes: Uint8Array, consume: (rows: RowSource) => Promise<R>): Promise<R>;
 }
+
+/** The decode that serves `needs` from `info`'s file (a JPEG at `scale` eighths). */
+function decodeFor(
+	info: ImageInfo,
+	scale: number,
+	needs: readonly WindowNeed[],
+	resize: ResizeSettings,
+): StreamDecode {
+	if (info.format === "webp") {
+		const region = webpRegion(info, needs, resize.shrinkGap ?? 0);
+		return {
+			window: (crop) => regionWindow(region, crop),
+			rows: (bytes, consume) => webpRows(bytes, region, consume),
+		};
+	}
+	if (info.format === "png") {
+		return { window: (crop) => crop, rows: (bytes, consume) => consume(pngRows(readPng(bytes))) };
+	}
+	const s = scale / FULL_SCALE;
+	return {
+		window: (crop) => ({ x: crop.x * s, y: crop.y * s, w: crop.w * s, h: crop.h * s }),
+		rows: (bytes, consume) => jpegRows(bytes, scale, info, consume),
+	};
+}
+
+/** What a plan asks of a decode: its crop window, resized to its size. */
+const needOf = (plan: RenderPlan): WindowNeed => ({
+	crop: plan.crop,
+	width: plan.resizeWidth,
+	height: plan.resizeHeight,
+});
 
 /** Decode (streamed) and resize, typing the kernel's failures as ours. */
 async function streamResize<R>(
 	storage: Storage,
 	meta: UploadMeta,
-	job: StreamJob,
-	scale: number,
+	job: Omit<StreamJob, "scale">,
+	decode: StreamDecode,
 	resize: (rows: RowSource) => Promise<R>,
 ): Promise<{ value: R; readMs: number }> {
 	const read = await sharedBytes(storage, meta, job);
 	try {
-		const { info } = meta.source;
-		const value =
-			info.format === "png"
-				? await resize(pngRows(readPng(read.bytes)))
-				: await jpegRows(read.bytes, scale, info, resize);
-		return { value, readMs: read.readMs };
+		return { value: await decode.rows(read.bytes, resize), readMs: read.readMs };
 	} catch (err) {
 		// The decoders' failures arrive typed (422/503); the kernel's are ours (or OOM).
 		throw codecError(err, "ours", "Could not resize image", "stream resize");
@@ -169,10 +203,11 @@ export async function renderStreamed(
 ): Promise<Rendered> {
 	const { info } = meta.source;
 	const options = optionsFor(info, job);
-	const window = windowAt(plan, job.scale);
+	const decode = decodeFor(info, job.scale, [needOf(plan)], job.resize);
+	const window = decode.window(plan.crop);
 	let readMs = 0;
 	const rendered = await finish(info, plan, output, job, async () => {
-		const done = await streamResize(storage, meta, job, job.scale, (rows) =>
+		const done = await streamResize(storage, meta, job, decode, (rows) =>
 			resizeRows(rows, window, plan.resizeWidth, plan.resizeHeight, options),
 		);
 		readMs = done.readMs;
@@ -225,14 +260,15 @@ export async function renderStreamedMany(
 	const out: Rendered[] = [];
 	for (const group of groups(plans)) {
 		const scale = scaleOf(group);
+		const decode = decodeFor(info, scale, group.map(needOf), job.resize);
 		const targets = group.map((plan) => ({
-			win: windowAt(plan, scale),
+			win: decode.window(plan.crop),
 			width: plan.resizeWidth,
 			height: plan.resizeHeight,
 			options,
 		}));
 		const whole = { ...job, scale };
-		const { value: images } = await streamResize(storage, meta, whole, scale, (rows) =>
+		const { value: images } = await streamResize(storage, meta, whole, decode, (rows) =>
 			resizeRowsMany(rows, targets),
 		);
 		for (const [k, plan] of group.entries()) {
@@ -249,7 +285,8 @@ export const PREVIEW_SIDE = 64;
 /**
  * The whole upload at most PREVIEW_SIDE pixels a side, streamed (a look at
  * all of a big original, e.g. its placeholder colour, without a whole
- * decode): a JPEG from its 1/8 decode, a PNG as it is inflated.
+ * decode): a JPEG from its 1/8 decode, a PNG as it is inflated, a WebP
+ * area-averaged by libwebp as it decodes.
  */
 export async function renderStreamedPreview(
 	storage: Storage,
@@ -261,10 +298,11 @@ export async function renderStreamedPreview(
 	const k = Math.max(1, Math.max(info.width, info.height) / PREVIEW_SIDE);
 	const width = Math.max(1, Math.round(info.width / k));
 	const height = Math.max(1, Math.round(info.height / k));
-	const s = scale / FULL_SCALE;
-	const win = { x: 0, y: 0, w: info.width * s, h: info.height * s };
+	const crop = { x: 0, y: 0, w: info.width, h: info.height };
+	const decode = decodeFor(info, scale, [{ crop, width, height }], job.resize);
+	const win = decode.window(crop);
 	const options = { filter: "triangle", premultiply: mayBeTransparent(info) } as const;
-	const { value } = await streamResize(storage, meta, { ...job, scale }, scale, (rows) =>
+	const { value } = await streamResize(storage, meta, job, decode, (rows) =>
 		resizeRows(rows, win, width, height, options),
 	);
 	return value;

@@ -22,7 +22,7 @@ import { renderPlan, scaleFor, sourceId, uploadScale } from "../src/render/make"
 import { servableFiles } from "../src/render/plan";
 import { derivativeSettings, encodeSettings, RESIZE } from "../src/render/settings";
 import { renderStreamed, streams } from "../src/render/stream";
-import { sources, streamedOriginals } from "../src/state";
+import { renderGate, sources, streamedOriginals } from "../src/state";
 import { fixtureBytes } from "./helpers";
 import { psnr, reference } from "./images";
 import { call, recordingBucket, workerEnv } from "./worker";
@@ -112,6 +112,32 @@ describe(`a ${W}x${H} lossy WebP (${((W * H) / 1e6).toFixed(1)} MP)`, () => {
 			console.log(`${key}: ${db.toFixed(2)} dB against the seed's resize`);
 			expect(db, key).toBeGreaterThanOrEqual(32);
 		}
+	}, 600_000);
+});
+
+describe("concurrent misses", () => {
+	it("8 misses of 50 MP WebPs (4 uploads) at once all complete, within 96 MB", async () => {
+		for (let k = 0; k < 4; k++) await env.ORIGINALS.put(`${DIR}many-${k}.webp`, bigBytes);
+		resetCodecs();
+		streamedOriginals.forget();
+		renderGate.peak = 0;
+		const sizes = ["150x150", "730x487", "1200x800", "510x320"];
+		const files = Array.from({ length: 8 }, (_, k) => `many-${k % 4}-${sizes[(k >> 1) % 4]}.webp`);
+		const responses = await Promise.all(
+			files.map((file) => call(`http://many.test/files/${DIR}${file}`)),
+		);
+		expect(responses.map((r) => r.status)).toEqual(Array(8).fill(200));
+		for (const [k, res] of responses.entries()) {
+			const img = await decodeWebp(new Uint8Array(await res.arrayBuffer()));
+			expect(`${img.width}x${img.height}.webp`, files[k]).toBe(files[k]?.replace(/^many-\d-/, ""));
+		}
+		expect(renderGate.peak).toBeLessThanOrEqual(renderGate.slots);
+		expect(sources.heldBytes).toBe(0);
+		// Two renders at once, each holding its output (resized and encoded), and
+		// the compressed files within their budget.
+		const held = streamedOriginals.budgetBytes + 2 * 2 * 1200 * 800 * 4;
+		console.log(`8 concurrent 50 MP WebP misses: peak WASM sum ${mb(sum(wasmPeakMemory()))}`);
+		expect(sum(wasmPeakMemory()) + held).toBeLessThanOrEqual(BOUND);
 	}, 600_000);
 });
 

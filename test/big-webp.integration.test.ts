@@ -54,6 +54,95 @@ beforeAll(async () => {
 	);
 });
 
+/** A WebP that is only its header chunks (no image data): enough to be refused by. */
+function headerOnly(kind: "lossy" | "lossless" | "alpha", width: number, height: number) {
+	const le32 = (n: number) => [n & 255, (n >> 8) & 255, (n >> 16) & 255, n >>> 24];
+	const le24 = (n: number) => [n & 255, (n >> 8) & 255, (n >> 16) & 255];
+	const chunk = (tag: string, body: number[]) => [
+		...[...tag].map((ch) => ch.charCodeAt(0)),
+		...le32(body.length),
+		...body,
+	];
+	const vp8 = chunk("VP8 ", [0x30, 1, 0, 0x9d, 1, 0x2a, ...le32(width | (height << 16)), 0, 0]);
+	const image =
+		kind === "lossless"
+			? chunk("VP8L", [0x2f, ...le32((width - 1) | ((height - 1) << 14)), 0, 0, 0])
+			: kind === "alpha"
+				? [
+						...chunk("VP8X", [0x10, 0, 0, 0, ...le24(width - 1), ...le24(height - 1)]),
+						...chunk("ALPH", [0, 0]),
+						...vp8,
+					]
+				: vp8;
+	return Uint8Array.from([
+		..."RIFF".split("").map((ch) => ch.charCodeAt(0)),
+		...le32(image.length + 4),
+		..."WEBP".split("").map((ch) => ch.charCodeAt(0)),
+		...image,
+	]);
+}
+
+// First: no background work (the queue making other tests' sizes) counts as a decode here.
+describe("WebP limits, from the header", () => {
+	it.each([
+		[
+			"lossless past MAX_SOURCE_PIXELS_WHOLE",
+			"lossless",
+			4000,
+			3000,
+			"(lossless WebP) (limit MAX_SOURCE_PIXELS_WHOLE)",
+		],
+		[
+			"alpha past MAX_SOURCE_PIXELS_WHOLE",
+			"alpha",
+			4000,
+			3000,
+			"(WebP with alpha) (limit MAX_SOURCE_PIXELS_WHOLE)",
+		],
+		[
+			"lossy past MAX_LOSSLESS_SOURCE_PIXELS",
+			"lossy",
+			9000,
+			6000,
+			"(limit MAX_LOSSLESS_SOURCE_PIXELS)",
+		],
+	] as const)(
+		"%s: 422 naming the limit, never downloaded or decoded",
+		async (_, kind, w, h, says) => {
+			const key = `${DIR}limit-${kind}-${w}x${h}.webp`;
+			await env.ORIGINALS.put(key, headerOnly(kind, w, h));
+			const recorder = recordingBucket();
+			const decodes = codecStats.decodes;
+			const res = await call(
+				`http://limits.test/files/${key.replace(/\.webp$/, "-150x150.webp")}`,
+				workerEnv({ ORIGINALS: recorder.bucket }),
+			);
+			expect(res.status).toBe(422);
+			expect(await res.text()).toContain(says);
+			expect(codecStats.decodes).toBe(decodes);
+			expect(recorder.reads.filter((r) => r.how === "full" && r.key === key)).toEqual([]);
+		},
+	);
+
+	it("a truncated 50 MP WebP: 422, twice (nothing cached)", async () => {
+		const cut = bigBytes.slice(0, Math.floor(bigBytes.length * 0.6));
+		await env.ORIGINALS.put(`${DIR}cut-50mp.webp`, cut);
+		const file = `${DIR}cut-50mp-150x150.webp`;
+		for (const attempt of [1, 2]) {
+			const decodes = codecStats.decodes;
+			const res = await call(`http://cut.test/files/${file}`);
+			expect(res.status, `attempt ${attempt}`).toBe(422);
+			expect(res.headers.get("Cache-Control")).toBe("no-store");
+			expect(await res.text()).toMatch(/truncated/);
+			// Refused by libwebp when the stream started (before any row), each time.
+			expect(codecStats.decodes - decodes, `attempt ${attempt}`).toBeGreaterThanOrEqual(1);
+		}
+		const settings = derivativeSettings(config, variesByAccept("webp", config.autoFormat));
+		const keyUrl = cacheKeyUrl("http://cut.test", "/files", file, { settings });
+		expect((await caches.default.match(cacheKeyRequest(keyUrl)))?.status).not.toBe(200);
+	});
+});
+
 describe(`a ${W}x${H} lossy WebP (${((W * H) / 1e6).toFixed(1)} MP)`, () => {
 	it("every size is served at its exact size, close to the picture, streamed, within 96 MB", async () => {
 		const bigConfig = loadConfig(sized);
@@ -191,96 +280,9 @@ describe("the streamed WebP path makes the shared whole-decode path's pixels", (
 			const b = await decodePng(streamed.bytes);
 			expect([b.width, b.height], key).toEqual([plan.width, plan.height]);
 			expect([a.width, a.height], key).toEqual([plan.width, plan.height]);
-			// (measured 54-59 dB: libwebp's rescaler upsamples chroma linearly, the whole decode "fancy")
-			expect(psnr(a, b), key).toBeGreaterThanOrEqual(50);
+			// Measured 50.2-59 dB: libwebp's rescaler upsamples chroma linearly (the
+			// whole decode "fancy"), and skips deblocking when it shrinks past 4/3.
+			expect(psnr(a, b), key).toBeGreaterThanOrEqual(48);
 		}
 	}, 120_000);
-});
-
-/** A WebP that is only its header chunks (no image data): enough to be refused by. */
-function headerOnly(kind: "lossy" | "lossless" | "alpha", width: number, height: number) {
-	const le32 = (n: number) => [n & 255, (n >> 8) & 255, (n >> 16) & 255, n >>> 24];
-	const le24 = (n: number) => [n & 255, (n >> 8) & 255, (n >> 16) & 255];
-	const chunk = (tag: string, body: number[]) => [
-		...[...tag].map((ch) => ch.charCodeAt(0)),
-		...le32(body.length),
-		...body,
-	];
-	const vp8 = chunk("VP8 ", [0x30, 1, 0, 0x9d, 1, 0x2a, ...le32(width | (height << 16)), 0, 0]);
-	const image =
-		kind === "lossless"
-			? chunk("VP8L", [0x2f, ...le32((width - 1) | ((height - 1) << 14)), 0, 0, 0])
-			: kind === "alpha"
-				? [
-						...chunk("VP8X", [0x10, 0, 0, 0, ...le24(width - 1), ...le24(height - 1)]),
-						...chunk("ALPH", [0, 0]),
-						...vp8,
-					]
-				: vp8;
-	return Uint8Array.from([
-		..."RIFF".split("").map((ch) => ch.charCodeAt(0)),
-		...le32(image.length + 4),
-		..."WEBP".split("").map((ch) => ch.charCodeAt(0)),
-		...image,
-	]);
-}
-
-describe("WebP limits, from the header", () => {
-	it.each([
-		[
-			"lossless past MAX_SOURCE_PIXELS_WHOLE",
-			"lossless",
-			4000,
-			3000,
-			"(lossless WebP) (limit MAX_SOURCE_PIXELS_WHOLE)",
-		],
-		[
-			"alpha past MAX_SOURCE_PIXELS_WHOLE",
-			"alpha",
-			4000,
-			3000,
-			"(WebP with alpha) (limit MAX_SOURCE_PIXELS_WHOLE)",
-		],
-		[
-			"lossy past MAX_LOSSLESS_SOURCE_PIXELS",
-			"lossy",
-			9000,
-			6000,
-			"(limit MAX_LOSSLESS_SOURCE_PIXELS)",
-		],
-	] as const)(
-		"%s: 422 naming the limit, never downloaded or decoded",
-		async (_, kind, w, h, says) => {
-			const key = `${DIR}limit-${kind}-${w}x${h}.webp`;
-			await env.ORIGINALS.put(key, headerOnly(kind, w, h));
-			const recorder = recordingBucket();
-			const decodes = codecStats.decodes;
-			const res = await call(
-				`http://limits.test/files/${key.replace(/\.webp$/, "-150x150.webp")}`,
-				workerEnv({ ORIGINALS: recorder.bucket }),
-			);
-			expect(res.status).toBe(422);
-			expect(await res.text()).toContain(says);
-			expect(codecStats.decodes).toBe(decodes);
-			expect(recorder.reads.filter((r) => r.how === "full" && r.key === key)).toEqual([]);
-		},
-	);
-
-	it("a truncated 50 MP WebP: 422, twice (nothing cached)", async () => {
-		const cut = bigBytes.slice(0, Math.floor(bigBytes.length * 0.6));
-		await env.ORIGINALS.put(`${DIR}cut-50mp.webp`, cut);
-		const file = `${DIR}cut-50mp-150x150.webp`;
-		for (const attempt of [1, 2]) {
-			const decodes = codecStats.decodes;
-			const res = await call(`http://cut.test/files/${file}`);
-			expect(res.status, `attempt ${attempt}`).toBe(422);
-			expect(res.headers.get("Cache-Control")).toBe("no-store");
-			expect(await res.text()).toMatch(/truncated/);
-			// Refused by libwebp when the stream started (before any row), each time.
-			expect(codecStats.decodes - decodes, `attempt ${attempt}`).toBeGreaterThanOrEqual(1);
-		}
-		const settings = derivativeSettings(config, variesByAccept("webp", config.autoFormat));
-		const keyUrl = cacheKeyUrl("http://cut.test", "/files", file, { settings });
-		expect((await caches.default.match(cacheKeyRequest(keyUrl)))?.status).not.toBe(200);
-	});
 });

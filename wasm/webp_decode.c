@@ -90,10 +90,11 @@ static uint32_t stream_info[4];
 
 /* io->setup: the crop and scale from the options, three rescalers (Y, U, V). */
 static int stream_setup(VP8Io *io) {
+  /* (Like libwebp's own scaled decodes, this skips the deblocking filter
+   * when it shrinks by more than 4/3 each way: the area average hides the
+   * block edges. On the 50 MP test WebP that cut a stream's time by a third
+   * to two fifths; every size came out as close to the photo or closer.) */
   if (!WebPIoInitFromOptions(&S.options, io, MODE_YUV)) return 0;
-  /* libwebp skips the deblocking filter when it shrinks by more than 4/3;
-   * our sizes keep it (the filter pass that follows would show the blocks). */
-  io->bypass_filtering = 0;
   const int out_w = io->scaled_width, out_h = io->scaled_height;
   const int uv_w = (io->mb_w + 1) >> 1, uv_h = (io->mb_h + 1) >> 1;
   rescaler_t *work = (rescaler_t *)S.memory;

@@ -12,7 +12,7 @@
 // max_batch_timeout is waited out before a default-config miss, so that part
 // takes about 5 s × sizes × runs per fixture.
 //
-// CPU ms (default-config rows): workerd's own utime + stime, read
+// CPU ms (default-config and PNG rows): workerd's own utime + stime, read
 // from /proc before the request and after the body (bench/cpu.mjs). /proc
 // counts 10 ms ticks, so a row gives the mean over its runs.
 //
@@ -338,19 +338,23 @@ results.machine = {
 /**
  * Median cold misses of one size, alternating with sharp's run for the same
  * output so load from other processes on a shared machine falls on both alike.
- * Each worker run is a real miss: state reset and a fresh Host.
+ * Each worker run is a real miss: state reset and a fresh Host. cpu = mean
+ * workerd CPU ms per miss (bench/cpu.mjs), read before the request and after the body.
  */
 async function coldMisses(target, path, { accept, expectType, renderSharp }) {
 	const workerMs = [];
 	const split = { r2: [], decode: [], resize: [], encode: [] };
 	const sharpMs = [];
+	const cpuMs = [];
 	let workerBytes;
 	let sharpBytes;
 	for (let i = 0; i < RUNS; i++) {
 		await json(target, "/__bench/reset", { method: "POST" });
+		const cpu0 = await workerdCpuMs();
 		const t0 = performance.now();
 		const { res, body } = await get(target, path, freshHost(), accept);
 		workerMs.push(performance.now() - t0);
+		cpuMs.push((await workerdCpuMs()) - cpu0);
 		const type = res.headers.get("Content-Type");
 		if (
 			res.status !== 200 ||
@@ -374,6 +378,7 @@ async function coldMisses(target, path, { accept, expectType, renderSharp }) {
 			resize: median(split.resize),
 			encode: median(split.encode),
 			sharp: median(sharpMs),
+			cpu: mean(cpuMs),
 		},
 		workerBytes,
 		sharpBytes,
@@ -947,16 +952,16 @@ const webpRows = results.formats.filter((r) => r.group === "webp");
 if (pngRows.length) {
 	lines.push(
 		"",
-		`PNG sizes (cold miss ms, bytes): sharp = png({ compressionLevel: 9 }); GD = ${GD ? `bench/gd-resize.php (${GD})` : "php-gd not installed, not measured"}`,
+		`PNG sizes (cold miss ms, bytes): sharp = png({ compressionLevel: 9 }); GD = ${GD ? `bench/gd-resize.php (${GD})` : "php-gd not installed, not measured"}; ${cpuNote()}`,
 		"",
-		"| image | size | worker | r2 | decode | resize | encode | sharp | ratio | KB worker | KB sharp | KB GD | bytes / sharp | bytes / GD |",
-		"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+		"| image | size | worker | r2 | decode | resize | encode | sharp | ratio | CPU ms | KB worker | KB sharp | KB GD | bytes / sharp | bytes / GD |",
+		"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
 	);
 	for (const r of pngRows) {
 		const gd = r.gdBytes == null ? "GD: php-gd not installed" : kb(r.gdBytes);
 		const gdRatio = r.gdBytes == null ? "–" : f2(r.workerBytes / r.gdBytes);
 		lines.push(
-			`| ${r.fixture} | ${r.size} | ${f0(r.worker)} | ${f0(r.r2)} | ${f0(r.decode)} | ${f0(r.resize)} | ${f0(r.encode)} | ${f0(r.sharp)} | ${f2(r.ratio)} | ${kb(r.workerBytes)} | ${kb(r.sharpBytes)} | ${gd} | ${f2(r.workerBytes / r.sharpBytes)} | ${gdRatio} |`,
+			`| ${r.fixture} | ${r.size} | ${f0(r.worker)} | ${f0(r.r2)} | ${f0(r.decode)} | ${f0(r.resize)} | ${f0(r.encode)} | ${f0(r.sharp)} | ${f2(r.ratio)} | ${f0(r.cpu)} | ${kb(r.workerBytes)} | ${kb(r.sharpBytes)} | ${gd} | ${f2(r.workerBytes / r.sharpBytes)} | ${gdRatio} |`,
 		);
 	}
 }

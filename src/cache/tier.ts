@@ -94,12 +94,6 @@ export class DerivativeTier {
 		}
 	}
 
-	/** Whether `key` is already stored as `want` (a HEAD, no body). */
-	async has(key: string, want: TierRecord): Promise<boolean> {
-		const stored = await this.record(key);
-		return stored?.etag === want.etag && stored.generation === want.generation;
-	}
-
 	/** The record stored under `key` (a HEAD, no body), null if none. */
 	async record(key: string): Promise<TierRecord | null> {
 		return recordOf(await this.storage.head(key));

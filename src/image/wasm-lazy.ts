@@ -21,6 +21,8 @@ export const codecStats = {
 	/** Of those, resizes from rows that arrived asynchronously (a PNG streamed as it is inflated). */
 	asyncResizes: 0,
 	encodes: 0,
+	/** oxipng runs (the queue's background pass over PNG sizes). */
+	optimizations: 0,
 	instantiations: 0,
 	/** Codec calls that threw (the instance was dropped). */
 	traps: 0,

@@ -102,8 +102,8 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 async function notModified(c: Context<AppEnv>, wanted: Wanted, miss: Miss) {
 	const header = c.req.header("If-None-Match") ?? null;
 	if (!header) return undefined;
-	const want = { etag: miss.etag, generation: wanted.generation, optimized: miss.optimized };
-	const stored = miss.optimized && miss.early && TierRead.check(await miss.early, want);
+	const stored =
+		miss.optimized && miss.early && TierRead.check(await miss.early, accepts(wanted, miss));
 	const etag = stored ? stored.etag : miss.etag;
 	if (!ifNoneMatchHits(header, etag)) return undefined;
 	const headers = new Headers(miss.headers);
@@ -310,8 +310,7 @@ async function make(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promise<Mad
 	const tier = derivativeTier(c.env, config.limits);
 	// An AVIF upload's own sizes are AVIF like any upload's: only a negotiated one waits.
 	if (wanted.output !== "avif" || wanted.own === "avif") {
-		const want = { etag: miss.etag, generation: wanted.generation, optimized: miss.optimized };
-		return makeAs(c, wanted, miss, tier, wanted.output, want);
+		return makeAs(c, wanted, miss, tier, wanted.output, accepts(wanted, miss));
 	}
 	const started = performance.now();
 	const record = { etag: miss.etag, generation: wanted.generation };
@@ -357,6 +356,11 @@ async function makeAs(
 		renderPlan(storage, meta, plan, output, config, { timing: wanted.timing, onStale }),
 	);
 	return { ...rendered, timings: { ...rendered.timings }, rendered: true };
+}
+
+/** What the entry accepts from the tier: its own record, or a PNG's oxipng copy. */
+function accepts(wanted: Wanted, miss: Miss): TierWant {
+	return { etag: miss.etag, generation: wanted.generation, optimized: miss.optimized };
 }
 
 function tierObject(wanted: Wanted): string {

@@ -502,21 +502,13 @@ describe("PNG sizes: oxipng in the queue only, its file kept in the tier when â‰
 		const before = codecStats.optimizations;
 		expect((await deliver([job])).explicitAcks).toHaveLength(1);
 		expect(codecStats.optimizations - before).toBe(3);
-		for (const [size, outcome] of [
-			["150x150", "kept"],
-			["510x320", "kept"],
-			["600x340", "smaller"],
-		] as const) {
+		// Our encoder's logo sizes (libdeflate 7) are within 5% of oxipng's.
+		for (const size of ["150x150", "510x320", "600x340"]) {
 			const ours = await rendered(name, size);
 			const tier = await stored(name, size);
-			expect(tier.meta.oxipng, size).toBe(outcome);
-			if (outcome === "kept") {
-				expect(tier.bytes).toEqual(ours.bytes);
-				expect(tier.meta.etag).toBe(ours.etag);
-			} else {
-				await expectOptimised(tier.bytes, ours.bytes);
-				expect(tier.meta.etag).not.toBe(ours.etag);
-			}
+			expect(tier.meta.oxipng, size).toBe("kept");
+			expect(tier.bytes).toEqual(ours.bytes);
+			expect(tier.meta.etag).toBe(ours.etag);
 		}
 		const listed = async () =>
 			(await env.DERIVATIVES.list({ prefix: `tier/${name}-` })).objects.map((o) => o.etag);

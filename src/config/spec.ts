@@ -83,7 +83,7 @@ export const VARS = {
 		default: 1,
 		min: 0,
 		max: 6,
-		doc: "oxipng effort of the background PNG optimisation (`optimizePng`, kept only if ≥ 5% smaller), `0`–`6`; the request path writes PNG sizes with our own encoder; `2` saves ~3% more bytes than `1` for about twice the CPU",
+		doc: "oxipng effort of the queue's pass over PNG sizes (`optimizePng`: its file replaces ours in the `DERIVATIVES` tier only if ≥ 5% smaller; sizes over 2 MP are skipped; see [Background work](#background-work)), `0`–`6`; the request path always answers with our own encoder's file; `2` saves ~3% more bytes than `1` for about twice the CPU",
 	},
 	AVIF_QUALITY: {
 		kind: "int",

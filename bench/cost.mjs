@@ -9,11 +9,12 @@
  *
  *   node bench/cost.mjs [--uploads 6]
  */
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { getPlatformProxy, unstable_startWorker } from "wrangler";
+import { workerdCpuMs } from "./cpu.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const { values } = parseArgs({ options: { uploads: { type: "string", default: "6" } } });
@@ -24,7 +25,6 @@ const USD_PER_CPU_MS = 0.02 / 1e6;
 const USD_PER_REQUEST = 0.3 / 1e6;
 /** Cloudflare Images: $0.50 per 1,000 unique transformations (developers.cloudflare.com/images/pricing/). */
 const USD_PER_TRANSFORMATION = 0.5 / 1000;
-const TICK_MS = 1000 / 100; // /proc reports CPU in USER_HZ (100 on Linux)
 
 const FIXTURES = [
 	["seed JPEG 2560x1707", "2025/09/AdobeStock_1228396051_Editorial_Use_Only-scaled.jpeg", "jpeg"],
@@ -35,30 +35,6 @@ const SIZES = JSON.parse(
 		.match(/"IMAGE_SIZES": "(.*)"/)[1]
 		.replaceAll('\\"', '"'),
 );
-
-/** CPU ms used so far by every workerd process below this one. */
-async function workerdCpuMs() {
-	const stats = new Map();
-	for (const pid of await readdir("/proc")) {
-		if (!/^\d+$/.test(pid)) continue;
-		try {
-			const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-			const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-			stats.set(Number(pid), {
-				comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
-				ppid: Number(fields[1]),
-				ticks: Number(fields[11]) + Number(fields[12]),
-			});
-		} catch {}
-	}
-	const mine = (pid) => {
-		for (let p = pid; p > 1; p = stats.get(p)?.ppid ?? 0) if (p === process.pid) return true;
-		return false;
-	};
-	let ticks = 0;
-	for (const [pid, s] of stats) if (s.comm.startsWith("workerd") && mine(pid)) ticks += s.ticks;
-	return ticks * TICK_MS;
-}
 
 const persist = await mkdtemp(join(tmpdir(), "wp-edge-cost-"));
 const proxy = await getPlatformProxy({

@@ -22,7 +22,9 @@ const bundle = await build({
 	bundle: true,
 	format: "esm",
 	write: false,
-	platform: "neutral",
+	platform: "node",
+	// The plan's module graph reaches the codecs; their .wasm files are not needed here.
+	loader: { ".wasm": "empty" },
 });
 const { uploadSizes, DEFAULT_SIZES } = await import(
 	`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString("base64")}`

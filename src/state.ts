@@ -46,6 +46,11 @@ export interface Made {
 	/** Rendered here (false: read back from the derivative tier). */
 	readonly rendered: boolean;
 	/**
+	 * The bytes' ETag when not the entry's own: a PNG's oxipng copy, read
+	 * back from the tier (src/queue/optimize.ts).
+	 */
+	readonly etag?: string;
+	/**
 	 * Set when the bytes are not the entry asked for but a stand-in (the WebP
 	 * for an AVIF not made yet): its own headers (ETag, a short Cache-Control)
 	 * and tier object.

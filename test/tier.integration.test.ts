@@ -18,11 +18,14 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { cacheKeyRequest, cacheKeyUrl } from "../src/cache/keys";
 import { loadConfig } from "../src/config";
 import { variesByAccept } from "../src/http/negotiate";
+import { decodePng } from "../src/image/png";
 import { codecStats } from "../src/image/wasm-lazy";
 import worker from "../src/index";
+import { extensionFormat } from "../src/origin/extensions";
+import { OPTIMIZE_MAX_PIXELS } from "../src/queue/optimize";
 import { derivativeSettings } from "../src/render/settings";
 import { hot, sources } from "../src/state";
-import { fixtureBytes } from "./helpers";
+import { firstDifference, fixtureBytes } from "./helpers";
 import { decode, psnr } from "./images";
 
 const HOST = "http://tier.test";
@@ -40,11 +43,12 @@ async function freshUpload(): Promise<string> {
 
 const url = (name: string, size: string) => `${HOST}/files/tier/${name}-${size}.jpg`;
 
-/** Empty the edge cache entry of a JPEG size, as the serving path keys it (default config). */
-async function evict(name: string, size: string): Promise<void> {
+/** Empty the edge cache entry of a size in its own format, as the serving path keys it (default config). */
+async function evict(name: string, size: string, ext = "jpg"): Promise<void> {
 	const config = loadConfig(env);
-	const settings = derivativeSettings(config, variesByAccept("jpeg", config.autoFormat));
-	const key = cacheKeyUrl(HOST, config.mountPath, `tier/${name}-${size}.jpg`, { settings });
+	const own = extensionFormat(ext) ?? "jpeg";
+	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
+	const key = cacheKeyUrl(HOST, config.mountPath, `tier/${name}-${size}.${ext}`, { settings });
 	expect(await caches.default.delete(cacheKeyRequest(key))).toBe(true);
 	hot.delete(key); // and from the isolate's memory in front of it
 }
@@ -64,9 +68,13 @@ const recordingQueue = {
  * One request through the worker, waiting for its waitUntil work (tier put,
  * enqueue). Its queue records what is sent, so the test delivers it itself.
  */
-async function fetchAndSettle(target: string, vars: Record<string, unknown> = {}) {
+async function fetchAndSettle(
+	target: string,
+	vars: Record<string, unknown> = {},
+	headers: HeadersInit = {},
+) {
 	const ctx = createExecutionContext();
-	const request = new Request(target) as Request<unknown, IncomingRequestCfProperties>;
+	const request = new Request(target, { headers }) as Request<unknown, IncomingRequestCfProperties>;
 	const bound = { ...env, DERIVATIVE_QUEUE: recordingQueue, ...vars } as Env;
 	const response = await worker.fetch(request, bound, ctx);
 	const bytes = new Uint8Array(await response.arrayBuffer());
@@ -395,6 +403,141 @@ describe("derivative tier", () => {
 		expect(first.response.status).toBe(200);
 		const listed = await env.DERIVATIVES.list({ prefix: `tier/${name}-` });
 		expect(listed.objects).toEqual([]);
+	});
+});
+
+describe("PNG sizes: oxipng in the queue only, its file kept in the tier when ≥ 5% smaller", () => {
+	/** 1400x923 RGBA photo: oxipng (PNG_LEVEL 1) saved 9-12% on every size of it. */
+	const GOLDFISH = "originals/2025/09/goldfish.png";
+	/** 600x400 palette logo: oxipng saved nothing on its 150x150 and 510x320, 9.5% on its 600x340. */
+	const LOGO = "originals/2025/09/logo-palette.png";
+	/** 2560x1440 screenshot. */
+	const DASHBOARD = "originals/2025/09/dashboard-screenshot.png";
+
+	async function freshPng(fixture: string): Promise<string> {
+		const name = `p${++n}-${crypto.randomUUID().slice(0, 8)}`;
+		await env.ORIGINALS.put(`tier/${name}.png`, await fixtureBytes(fixture));
+		return name;
+	}
+	const pngUrl = (name: string, size: string) => `${HOST}/files/tier/${name}-${size}.png`;
+
+	/** The tier's object for a size: bytes and record. */
+	async function stored(name: string, size: string) {
+		const object = (await env.DERIVATIVES.get(`tier/${name}-${size}.png`)) as R2ObjectBody;
+		return { bytes: new Uint8Array(await object.arrayBuffer()), meta: object.customMetadata ?? {} };
+	}
+
+	/** What the request path's encoder makes for a size (no tier, so always rendered). */
+	async function rendered(name: string, size: string, vars: Record<string, unknown> = {}) {
+		const miss = await fetchAndSettle(pngUrl(name, size), { ...vars, DERIVATIVES: undefined });
+		expect(miss.response.headers.get("Server-Timing")).toMatch(/encode;dur=/);
+		return { bytes: miss.bytes, etag: miss.response.headers.get("ETag") };
+	}
+
+	/** oxipng's file against ours: ≥ 5% smaller, decoding to exactly the same pixels. */
+	async function expectOptimised(smaller: Uint8Array, ours: Uint8Array) {
+		expect(smaller.byteLength).toBeLessThanOrEqual(ours.byteLength * 0.95);
+		const [a, b] = await Promise.all([decodePng(smaller), decodePng(ours)]);
+		expect([a.width, a.height]).toEqual([b.width, b.height]);
+		expect(firstDifference(a.data, b.data)).toBe(-1);
+	}
+
+	it("a miss answers with our encoder's file; the queue replaces it in the tier with oxipng's, which cold-edge misses then get under its own ETag", async () => {
+		const name = await freshPng(GOLDFISH);
+		const before = codecStats.optimizations;
+		const first = await fetchAndSettle(pngUrl(name, "730x481"));
+		expect(first.response.status).toBe(200);
+		// Never on the request path.
+		expect(codecStats.optimizations - before).toBe(0);
+		const ours = first.bytes;
+		const oursEtag = first.response.headers.get("ETag") as string;
+		expect((await stored(name, "730x481")).meta).toEqual({ etag: oursEtag, generation: "0" });
+
+		await deliverSent();
+		const listed = await env.DERIVATIVES.list({
+			prefix: `tier/${name}-`,
+			include: ["customMetadata"],
+		});
+		expect(listed.objects).toHaveLength(7);
+		for (const object of listed.objects) expect(object.customMetadata?.oxipng).toBe("smaller");
+		const optimised = await stored(name, "730x481");
+		await expectOptimised(optimised.bytes, ours);
+		const newEtag = optimised.meta.etag as string;
+		expect(newEtag).toMatch(/^"[0-9a-f]{32}"$/);
+		expect(newEtag).not.toBe(oursEtag);
+
+		// A cold edge reads oxipng's file from the tier, with its ETag.
+		sources.forget();
+		await evict(name, "730x481", "png");
+		const cold = await fetchAndSettle(pngUrl(name, "730x481"));
+		expect(cold.response.headers.get("Server-Timing")).toMatch(/tier;dur=/);
+		expect(cold.bytes).toEqual(optimised.bytes);
+		expect(cold.response.headers.get("ETag")).toBe(newEtag);
+
+		// Revalidating our encoder's file there gets the new bytes, not a 304.
+		await evict(name, "730x481", "png");
+		const old = await fetchAndSettle(pngUrl(name, "730x481"), {}, { "If-None-Match": oursEtag });
+		expect(old.response.status).toBe(200);
+		expect(old.response.headers.get("ETag")).toBe(newEtag);
+		expect(old.bytes).toEqual(optimised.bytes);
+		// ... and so does a HIT of that entry; the new ETag gets a 304, cold or cached.
+		const hit = await fetchAndSettle(pngUrl(name, "730x481"), {}, { "If-None-Match": oursEtag });
+		expect([hit.response.status, hit.response.headers.get("X-Cache")]).toEqual([200, "HIT"]);
+		const cached = await fetchAndSettle(pngUrl(name, "730x481"), {}, { "If-None-Match": newEtag });
+		expect([cached.response.status, cached.response.headers.get("X-Cache")]).toEqual([304, "HIT"]);
+		await evict(name, "730x481", "png");
+		const same = await fetchAndSettle(pngUrl(name, "730x481"), {}, { "If-None-Match": newEtag });
+		expect([same.response.status, same.response.headers.get("ETag")]).toEqual([304, newEtag]);
+
+		// A size only the queue made: oxipng's file of what the request path renders.
+		const big = await rendered(name, "1200x791");
+		const queued = await stored(name, "1200x791");
+		await expectOptimised(queued.bytes, big.bytes);
+		expect(queued.meta.etag).not.toBe(big.etag);
+	});
+
+	it("where oxipng saves < 5% the tier keeps our encoder's file and ETag; a redelivered job runs no oxipng", async () => {
+		const name = await freshPng(LOGO);
+		const job = { type: "sizes", upload: `tier/${name}.png`, generation: 0, formats: ["png"] };
+		const before = codecStats.optimizations;
+		expect((await deliver([job])).explicitAcks).toHaveLength(1);
+		expect(codecStats.optimizations - before).toBe(3);
+		// Our encoder's logo sizes (libdeflate 7) are within 5% of oxipng's.
+		for (const size of ["150x150", "510x320", "600x340"]) {
+			const ours = await rendered(name, size);
+			const tier = await stored(name, size);
+			expect(tier.meta.oxipng, size).toBe("kept");
+			expect(tier.bytes).toEqual(ours.bytes);
+			expect(tier.meta.etag).toBe(ours.etag);
+		}
+		const listed = async () =>
+			(await env.DERIVATIVES.list({ prefix: `tier/${name}-` })).objects.map((o) => o.etag);
+		const first = await listed();
+		const again = { ...codecStats };
+		expect((await deliver([job])).explicitAcks).toHaveLength(1);
+		expect(codecStats.optimizations - again.optimizations).toBe(0);
+		expect(codecStats.encodes - again.encodes).toBe(0);
+		expect(await listed()).toEqual(first);
+	});
+
+	it(`a size over OPTIMIZE_MAX_PIXELS (${OPTIMIZE_MAX_PIXELS}) is stored as our encoder made it`, async () => {
+		const name = await freshPng(DASHBOARD);
+		const sizes = {
+			thumbnail: { width: 150, height: 150, crop: true },
+			// 1920x1080 of the 2560x1440 screenshot: 2.07 MP
+			wide: { width: 1920, height: 1920, crop: false },
+		};
+		const vars = { IMAGE_SIZES: JSON.stringify(sizes) };
+		const job = { type: "sizes", upload: `tier/${name}.png`, generation: 0, formats: ["png"] };
+		const before = codecStats.optimizations;
+		expect((await deliver([job], vars)).explicitAcks).toHaveLength(1);
+		expect(codecStats.optimizations - before).toBe(1);
+		const wide = await stored(name, "1920x1080");
+		expect(wide.meta.oxipng).toBe("too-large");
+		const ours = await rendered(name, "1920x1080", vars);
+		expect(wide.bytes).toEqual(ours.bytes);
+		expect(wide.meta.etag).toBe(ours.etag);
+		expect((await stored(name, "150x150")).meta.oxipng).toBe("smaller");
 	});
 });
 

@@ -83,7 +83,7 @@ export const VARS = {
 		default: 1,
 		min: 0,
 		max: 6,
-		doc: "oxipng effort of the background PNG optimisation (`optimizePng`, kept only if ≥ 5% smaller), `0`–`6`; the request path writes PNG sizes with our own encoder; `2` saves ~3% more bytes than `1` for about twice the CPU",
+		doc: "oxipng effort of the queue's pass over PNG sizes (`optimizePng`: its file replaces ours in the `DERIVATIVES` tier only if ≥ 5% smaller; sizes over 2 MP are skipped; see [Background work](#background-work)), `0`–`6`; the request path always answers with our own encoder's file; `2` saves ~3% more bytes than `1` for about twice the CPU",
 	},
 	AVIF_QUALITY: {
 		kind: "int",
@@ -191,6 +191,13 @@ export const VARS = {
 		min: 100,
 		max: 120_000,
 		doc: "budget for one render",
+	},
+	QUEUE_BATCH_BUDGET_MS: {
+		kind: "int",
+		default: 15_000,
+		min: 1,
+		max: 600_000,
+		doc: 'wall time after which the queue consumer starts no further upload in a batch and hands the rest back (`retry()`, no delay): Cloudflare stops a consumer invocation at 30 s of CPU unless `limits.cpu_ms` raises it, and one upload takes 0.5-4 s of CPU (more with AVIF); see "Background work"',
 	},
 	BENCH_ROUTES: {
 		kind: "bool",

@@ -7,7 +7,13 @@
 import type { Context } from "hono";
 import { hotResponse, sharedMaxAgeMs } from "../cache/hot";
 import { cacheKeyRequest, cacheKeyUrl, ifNoneMatchHits, keyOrigin } from "../cache/keys";
-import { type DerivativeTier, derivativeTier, TierRead, tierKey } from "../cache/tier";
+import {
+	type DerivativeTier,
+	derivativeTier,
+	TierRead,
+	type TierWant,
+	tierKey,
+} from "../cache/tier";
 import type { Config } from "../config";
 import type { OutputFormat } from "../image/formats";
 import { MIME } from "../image/probe";
@@ -18,7 +24,7 @@ import { enqueueSizes } from "../queue/producer";
 import { assertOutputWithinLimits, assertSourceWithinLimits } from "../render/limits";
 import { renderPlan } from "../render/make";
 import { matchSize, planRender, type RenderPlan } from "../render/plan";
-import { derivativeEtag, derivativeSettings, registryTag } from "../render/settings";
+import { derivativeEtag, derivativeSettings, optimizedEtag, registryTag } from "../render/settings";
 import {
 	directory,
 	findUpload,
@@ -56,6 +62,8 @@ interface Miss {
 	readonly meta: UploadMeta;
 	readonly plan: RenderPlan;
 	readonly etag: string;
+	/** A PNG entry's other ETag: the queue's oxipng copy of its bytes (optimizedEtag). */
+	readonly optimized?: string;
 	readonly headers: Headers;
 	/** The tier's object for this entry, read while the upload was looked up. */
 	readonly early?: Promise<TierRead | null>;
@@ -78,14 +86,30 @@ export async function serveDerivative(c: Context<AppEnv>, path: DerivativePath):
 	const early = earlyTierRead(c, wanted);
 	const found = await storedOrUpload(c, wanted);
 	if ("object" in found) return serveStored(c, wanted, found.key, found.object);
-	const miss = await prepareMiss(c, wanted, found.meta);
-	// A client that already holds these bytes needs no render at all.
-	if (ifNoneMatchHits(c.req.header("If-None-Match") ?? null, miss.etag)) {
-		miss.headers.set("X-Cache", "MISS");
-		return new Response(null, { status: 304, headers: miss.headers });
-	}
-	const made = await sharedMake(c, wanted, { ...miss, early });
+	const miss = { ...(await prepareMiss(c, wanted, found.meta)), early };
+	const unchanged = await notModified(c, wanted, miss);
+	if (unchanged) return unchanged;
+	const made = await sharedMake(c, wanted, miss);
 	return missResponse(c, wanted, miss, made);
+}
+
+/**
+ * A client that already holds the bytes a miss would answer with needs no
+ * render at all. For a PNG those may be the queue's oxipng copy in the tier
+ * (same pixels, other bytes and ETag): a client holding ours gets that copy,
+ * not a 304.
+ */
+async function notModified(c: Context<AppEnv>, wanted: Wanted, miss: Miss) {
+	const header = c.req.header("If-None-Match") ?? null;
+	if (!header) return undefined;
+	const stored =
+		miss.optimized && miss.early && TierRead.check(await miss.early, accepts(wanted, miss));
+	const etag = stored ? stored.etag : miss.etag;
+	if (!ifNoneMatchHits(header, etag)) return undefined;
+	const headers = new Headers(miss.headers);
+	headers.set("ETag", etag);
+	headers.set("X-Cache", "MISS");
+	return new Response(null, { status: 304, headers });
 }
 
 /**
@@ -225,12 +249,15 @@ function prepareMiss(c: Context<AppEnv>, wanted: Wanted, meta: UploadMeta): Prom
 	const plan = planRender(meta, size);
 	assertSourceWithinLimits(meta, config.limits);
 	assertOutputWithinLimits(plan, config.limits);
-	return derivativeEtag(meta, plan, output, config, generation, wanted.settings).then((etag) => ({
-		meta,
-		plan,
-		etag,
-		headers: derivativeHeaders(config, meta, wanted, etag),
-	}));
+	return derivativeEtag(meta, plan, output, config, generation, wanted.settings).then(
+		async (etag) => ({
+			meta,
+			plan,
+			etag,
+			...(output === "png" ? { optimized: await optimizedEtag(etag) } : {}),
+			headers: derivativeHeaders(config, meta, wanted, etag),
+		}),
+	);
 }
 
 function derivativeHeaders(config: Config, meta: UploadMeta, wanted: Wanted, etag: string) {
@@ -264,7 +291,7 @@ async function sharedMake(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promi
 		(made) =>
 			caches.default.put(
 				cacheKeyRequest(wanted.keyUrl),
-				storedResponse(made, made.standIn?.headers ?? miss.headers),
+				storedResponse(made, madeHeaders(made, miss)),
 			),
 	);
 	if (settled) {
@@ -283,7 +310,7 @@ async function make(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promise<Mad
 	const tier = derivativeTier(c.env, config.limits);
 	// An AVIF upload's own sizes are AVIF like any upload's: only a negotiated one waits.
 	if (wanted.output !== "avif" || wanted.own === "avif") {
-		return makeAs(c, wanted, miss, tier, wanted.output, miss.etag);
+		return makeAs(c, wanted, miss, tier, wanted.output, accepts(wanted, miss));
 	}
 	const started = performance.now();
 	const record = { etag: miss.etag, generation: wanted.generation };
@@ -291,11 +318,11 @@ async function make(c: Context<AppEnv>, wanted: Wanted, miss: Miss): Promise<Mad
 		tier && TierRead.check(await (miss.early ?? tier.read(tierObject(wanted))), record);
 	if (stored) {
 		const timings = { tier: performance.now() - started };
-		return { bytes: stored, contentType: MIME.avif, timings, rendered: false };
+		return { bytes: stored.bytes, contentType: MIME.avif, timings, rendered: false };
 	}
 	const { meta, plan } = miss;
 	const etag = await derivativeEtag(meta, plan, "webp", config, wanted.generation, wanted.settings);
-	const made = await makeAs(c, wanted, miss, tier, "webp", etag);
+	const made = await makeAs(c, wanted, miss, tier, "webp", { etag, generation: wanted.generation });
 	const headers = standInHeaders(miss.headers, etag, config.avifPendingMaxAge);
 	const key = tierKey(wanted.path.key, "webp", wanted.own);
 	return { ...made, standIn: { headers, tierKey: key, etag } };
@@ -308,7 +335,7 @@ async function makeAs(
 	miss: Miss,
 	tier: DerivativeTier | null,
 	output: OutputFormat,
-	etag: string,
+	want: TierWant,
 ): Promise<Made> {
 	const { config } = c.var;
 	const { meta, plan } = miss;
@@ -317,10 +344,11 @@ async function makeAs(
 	// The early read was of this very key unless this is the AVIF's WebP stand-in.
 	const early = key === tierObject(wanted) ? miss.early : undefined;
 	const read = tier && (await (early ?? tier.read(key)));
-	const stored = TierRead.check(read ?? null, { etag, generation: wanted.generation });
+	const stored = TierRead.check(read ?? null, want);
 	if (stored) {
 		const timings = { tier: performance.now() - started };
-		return { bytes: stored, contentType: MIME[output], timings, rendered: false };
+		const { bytes, etag } = stored;
+		return { bytes, contentType: MIME[output], timings, rendered: false, etag };
 	}
 	const storage = new Storage(c.env.ORIGINALS, config.limits.r2TimeoutMs);
 	const onStale = () => directory.forget(meta.uploadKey);
@@ -328,6 +356,11 @@ async function makeAs(
 		renderPlan(storage, meta, plan, output, config, { timing: wanted.timing, onStale }),
 	);
 	return { ...rendered, timings: { ...rendered.timings }, rendered: true };
+}
+
+/** What the entry accepts from the tier: its own record, or a PNG's oxipng copy. */
+function accepts(wanted: Wanted, miss: Miss): TierWant {
+	return { etag: miss.etag, generation: wanted.generation, optimized: miss.optimized };
 }
 
 function tierObject(wanted: Wanted): string {
@@ -358,6 +391,15 @@ async function fillTier(c: Context<AppEnv>, wanted: Wanted, miss: Miss, made: Pr
 	await enqueueSizes(c.env, config, miss.meta.uploadKey, wanted.generation);
 }
 
+/** The headers the made bytes are answered with: a stand-in's own, or the entry's with their ETag. */
+function madeHeaders(made: Made, miss: Miss): Headers {
+	if (made.standIn) return made.standIn.headers;
+	if (!made.etag || made.etag === miss.etag) return miss.headers;
+	const headers = new Headers(miss.headers);
+	headers.set("ETag", made.etag);
+	return headers;
+}
+
 /** A rendered derivative as the edge cache keeps it. */
 function storedResponse(made: Pick<Made, "bytes" | "contentType">, headers: Headers): Response {
 	const stored = new Headers(headers);
@@ -367,7 +409,7 @@ function storedResponse(made: Pick<Made, "bytes" | "contentType">, headers: Head
 }
 
 function missResponse(c: Context<AppEnv>, wanted: Wanted, miss: Miss, made: Made): Response {
-	const stored = storedResponse(made, made.standIn?.headers ?? miss.headers);
+	const stored = storedResponse(made, madeHeaders(made, miss));
 	const maxAge = hotMaxAgeMs(c.var.config, stored.headers);
 	hot.put(wanted.keyUrl, made.bytes, stored.headers, Date.now(), maxAge);
 	const response = finish(c, stored, "MISS");

@@ -3,13 +3,19 @@
  * type that holds the pixels exactly (grey when every pixel is grey, a
  * palette when there are at most 256 colours, else RGB or RGBA), a filter
  * per row chosen from None/Sub/Up/Average/Paeth by the least entropy of its
- * output (see pickFilter; palette rows unfiltered, as libpng leaves them),
- * and the runtime's native zlib through
- * `CompressionStream("deflate")` (zlib format, which is what IDAT holds; zlib's
- * default level, as GD's `imagepng`). oxipng's search for smaller bytes runs
- * later, in the background (optimizePng in png.ts).
+ * output (palette rows unfiltered, as libpng leaves them), deflated by
+ * libdeflate; both in WASM (png-deflate.ts). oxipng's search for smaller
+ * bytes runs later, in the background (optimizePng in png.ts).
  */
 import type { RGBAImage } from "./orientation";
+import {
+	deflateHeap,
+	filterRows,
+	heapAlloc,
+	type PngEncodeExports,
+	pngEncoder,
+} from "./png-deflate";
+import { codecError } from "./wasm-lazy";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -122,35 +128,7 @@ export function rowBytes(layout: Layout, width: number): number {
 		: width * layout.bpp;
 }
 
-/** Row y of the image in the layout's pixel format, into `out` (rowBytes long). */
-function packRow(image: RGBAImage, y: number, layout: Layout, out: Uint8Array): void {
-	const { data, width } = image;
-	const base = y * width * 4;
-	switch (layout.colourType) {
-		case COLOUR.rgba:
-			out.set(data.subarray(base, base + width * 4));
-			return;
-		case COLOUR.rgb:
-			for (let x = 0, i = base, o = 0; x < width; x++, i += 4, o += 3) {
-				out[o] = data[i] as number;
-				out[o + 1] = data[i + 1] as number;
-				out[o + 2] = data[i + 2] as number;
-			}
-			return;
-		case COLOUR.grey:
-			for (let x = 0; x < width; x++) out[x] = data[base + x * 4] as number;
-			return;
-		case COLOUR.greyAlpha:
-			for (let x = 0; x < width; x++) {
-				out[2 * x] = data[base + x * 4] as number;
-				out[2 * x + 1] = data[base + x * 4 + 3] as number;
-			}
-			return;
-		default:
-			packIndices(image, y, layout, out);
-	}
-}
-
+/** Palette row y as packed indices, into `out` (rowBytes long); palette rows stay unfiltered. */
 function packIndices(image: RGBAImage, y: number, layout: Layout, out: Uint8Array): void {
 	const { width } = image;
 	const pixels = new Uint32Array(image.data.buffer, image.data.byteOffset + y * width * 4, width);
@@ -166,108 +144,46 @@ function packIndices(image: RGBAImage, y: number, layout: Layout, out: Uint8Arra
 	}
 }
 
-function paeth(a: number, b: number, c: number): number {
-	const p = a + b - c;
-	const pa = Math.abs(p - a);
-	const pb = Math.abs(p - b);
-	const pc = Math.abs(p - c);
-	return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-}
-
-/** Per-row scratch: five byte histograms (None, Sub, Up, Average, Paeth) and n·log2(n). */
-interface Picker {
-	readonly hist: Uint32Array;
-	readonly nlogn: Float64Array;
-}
-
-function picker(stride: number): Picker {
-	const nlogn = new Float64Array(stride + 1);
-	for (let n = 1; n <= stride; n++) nlogn[n] = n * Math.log2(n);
-	return { hist: new Uint32Array(5 * 256), nlogn };
-}
-
 /**
- * The filter whose output bytes have the least entropy (Shannon, over the
- * row's byte histogram). libpng's heuristic, the least sum of |signed
- * bytes|, left goldfish-600x420 1.4% over GD's bytes; this one picks
- * filters deflate codes 1-2% smaller (BENCHMARKS.md) for the same pass.
+ * Rows [from, to) as IDAT holds them, into a new heap allocation: palette
+ * indices packed here (filter type 0, as libpng leaves palette rows), every
+ * other layout packed and filtered (adaptive, or none) in WASM.
  */
-function pickFilter(cur: Uint8Array, prev: Uint8Array, bpp: number, p: Picker): number {
-	const { hist, nlogn } = p;
-	hist.fill(0);
-	for (let i = 0; i < cur.length; i++) {
-		const x = cur[i] as number;
-		const a = i >= bpp ? (cur[i - bpp] as number) : 0;
-		const b = prev[i] as number;
-		const c = i >= bpp ? (prev[i - bpp] as number) : 0;
-		(hist[x] as number)++;
-		(hist[256 + ((x - a) & 0xff)] as number)++;
-		(hist[512 + ((x - b) & 0xff)] as number)++;
-		(hist[768 + ((x - ((a + b) >> 1)) & 0xff)] as number)++;
-		(hist[1024 + ((x - paeth(a, b, c)) & 0xff)] as number)++;
-	}
-	let best = 0;
-	let min = Number.POSITIVE_INFINITY;
-	for (let f = 0; f < 5; f++) {
-		// n·H = n·log2(n) − Σ c·log2(c): minimise −Σ c·log2(c).
-		let sum = 0;
-		for (let v = f * 256; v < f * 256 + 256; v++) sum -= nlogn[hist[v] as number] as number;
-		if (sum < min) [best, min] = [f, sum];
-	}
-	return best;
-}
-
-/** Write the row filtered with `type` into out (out[0] = type). */
-export function filterRow(
-	type: number,
-	cur: Uint8Array,
-	prev: Uint8Array,
-	bpp: number,
-	out: Uint8Array,
-): void {
-	out[0] = type;
-	for (let i = 0; i < cur.length; i++) {
-		const x = cur[i] as number;
-		const a = i >= bpp ? (cur[i - bpp] as number) : 0;
-		const b = prev[i] as number;
-		const c = i >= bpp ? (prev[i - bpp] as number) : 0;
-		const pred =
-			type === 0 ? 0 : type === 1 ? a : type === 2 ? b : type === 3 ? (a + b) >> 1 : paeth(a, b, c);
-		out[i + 1] = x - pred;
-	}
-}
-
-/**
- * Rows `from` to `to` of the image, packed and filtered (none when `filter`
- * is false): IDAT's uncompressed contents, or a run of them.
- */
-export function filteredRows(
+function rowsInHeap(
+	wasm: PngEncodeExports,
 	image: RGBAImage,
 	layout: Layout,
-	filter = true,
-	from = 0,
-	to = image.height,
-): Uint8Array {
-	const stride = rowBytes(layout, image.width);
-	const out = new Uint8Array((stride + 1) * (to - from));
-	let prev = new Uint8Array(stride);
-	let cur = new Uint8Array(stride);
-	if (from > 0) packRow(image, from - 1, layout, prev);
-	const adaptive = filter && layout.colourType !== COLOUR.palette ? picker(stride) : undefined;
-	for (let y = from; y < to; y++) {
-		packRow(image, y, layout, cur);
-		const type = adaptive ? pickFilter(cur, prev, layout.bpp, adaptive) : 0;
-		const at = (y - from) * (stride + 1);
-		filterRow(type, cur, prev, layout.bpp, out.subarray(at, at + stride + 1));
-		[prev, cur] = [cur, prev];
+	adaptive: boolean,
+	span: readonly [number, number],
+): HeapRows {
+	const stride = rowBytes(layout, image.width) + 1;
+	const length = stride * (span[1] - span[0]);
+	const ptr = heapAlloc(wasm, length);
+	if (layout.colourType !== COLOUR.palette) {
+		filterRows(wasm, image, layout, adaptive, span, ptr);
+		return { ptr, length };
 	}
-	return out;
+	const heap = new Uint8Array(wasm.memory.buffer, ptr, length);
+	for (let y = span[0]; y < span[1]; y++) {
+		const at = (y - span[0]) * stride;
+		heap[at] = 0;
+		packIndices(image, y, layout, heap.subarray(at + 1, at + stride));
+	}
+	return { ptr, length };
 }
 
-/** zlib-format deflate by the runtime (workerd's and Node's native zlib). */
-export async function deflate(bytes: Uint8Array): Promise<Uint8Array> {
-	const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("deflate"));
-	return new Uint8Array(await new Response(stream).arrayBuffer());
+interface HeapRows {
+	readonly ptr: number;
+	readonly length: number;
+}
+
+/** Deflate rows made by rowsInHeap, and free them. */
+function deflateRows(wasm: PngEncodeExports, rows: HeapRows): Uint8Array {
+	try {
+		return deflateHeap(wasm, rows.ptr, rows.length);
+	} finally {
+		wasm.pe_free(rows.ptr);
+	}
 }
 
 function header(image: RGBAImage, layout: Layout): Uint8Array {
@@ -320,33 +236,40 @@ function fewColours(image: RGBAImage): boolean {
 	return colours(pixels, Math.max(256, pixels.length >> 6)) !== null;
 }
 
-/** 4 runs of 1/16 of the rows, filtered or not: what decides between the two. */
-function sample(image: RGBAImage, layout: Layout, filter: boolean): Uint8Array {
+/** 4 runs of 1/16 of the rows, filtered or not, deflated: what decides between the two. */
+function sampleBytes(wasm: PngEncodeExports, image: RGBAImage, layout: Layout, adaptive: boolean) {
 	const { height } = image;
 	const run = Math.max(1, height >> 4);
-	const parts: Uint8Array[] = [];
+	let bytes = 0;
 	for (let k = 0; k < 4; k++) {
 		const y = Math.max(0, Math.min(height - run, Math.floor(((2 * k + 1) * height) / 8 - run / 2)));
-		parts.push(filteredRows(image, layout, filter, y, y + run));
+		bytes += deflateRows(wasm, rowsInHeap(wasm, image, layout, adaptive, [y, y + run])).length;
 	}
-	return concat(parts);
+	return bytes;
 }
 
 /**
- * IDAT's contents: adaptively filtered rows, or for images of few colours
- * unfiltered ones when a sample of each deflates smaller (dashboard
- * screenshot at 730 wide: 144,831 B unfiltered, 164,188 filtered; a soft
- * glow's rows are 3x larger unfiltered, so the sample decides).
+ * Whether to filter rows adaptively: yes, except for images of few colours
+ * whose sample deflates smaller unfiltered (dashboard screenshot at 730
+ * wide: 144,831 B unfiltered, 164,188 filtered; a soft glow's rows are 3x
+ * larger unfiltered, so the sample decides).
  */
-async function idatRows(image: RGBAImage, layout: Layout): Promise<Uint8Array> {
-	if (layout.colourType !== COLOUR.palette && fewColours(image)) {
-		const [a, b] = await Promise.all([
-			deflate(sample(image, layout, true)),
-			deflate(sample(image, layout, false)),
-		]);
-		if (b.length < a.length) return filteredRows(image, layout, false);
+function adaptiveFilters(wasm: PngEncodeExports, image: RGBAImage, layout: Layout): boolean {
+	if (layout.colourType === COLOUR.palette) return false;
+	if (!fewColours(image)) return true;
+	return sampleBytes(wasm, image, layout, true) <= sampleBytes(wasm, image, layout, false);
+}
+
+/** IDAT's contents: the zlib stream of the filtered rows. */
+async function idat(image: RGBAImage, layout: Layout): Promise<Uint8Array> {
+	try {
+		return await pngEncoder.use((wasm) => {
+			const adaptive = adaptiveFilters(wasm, image, layout);
+			return deflateRows(wasm, rowsInHeap(wasm, image, layout, adaptive, [0, image.height]));
+		});
+	} catch (err) {
+		throw codecError(err, "ours", "Could not encode PNG", "encode PNG");
 	}
-	return filteredRows(image, layout);
 }
 
 /** Encode RGBA pixels as a PNG in the smallest exact layout (see chooseLayout). */
@@ -354,12 +277,11 @@ export async function encodePngFast(
 	image: RGBAImage,
 	layout = chooseLayout(image),
 ): Promise<Uint8Array> {
-	const idat = await deflate(await idatRows(image, layout));
 	return concat([
 		Uint8Array.from(SIGNATURE),
 		header(image, layout),
 		...(layout.palette ? paletteChunks(layout.palette) : []),
-		chunk("IDAT", idat),
+		chunk("IDAT", await idat(image, layout)),
 		chunk("IEND", new Uint8Array(0)),
 	]);
 }

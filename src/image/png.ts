@@ -131,13 +131,15 @@ export const OPTIMIZE_MIN_SAVING = 0.05;
 
 /**
  * oxipng over an encoded PNG at `level` (0-6, PNG_LEVEL): the background
- * step a queue runs after the size was served. Returns oxipng's file only if
- * it is at least 5% smaller (else the stored one stays: rewriting it would
- * not pay for the write), otherwise null. oxipng only makes lossless
+ * step the queue runs on PNG sizes (src/queue/optimize.ts), never the request
+ * path. Returns oxipng's file only if it is at least 5% smaller (less would
+ * not pay for a second validator and the tier write), otherwise null.
+ * oxipng only makes lossless
  * reductions; its alpha optimisation may change the colour of fully
  * transparent pixels, which are invisible by definition.
  */
 export async function optimizePng(bytes: Uint8Array, level: number): Promise<Uint8Array | null> {
+	codecStats.optimizations++;
 	const optimised = await guarded(optimiser, "optimise PNG", "source", (wasm) => {
 		const ptr = passBytes(wasm, bytes);
 		return returningBytes(wasm, (retptr) =>

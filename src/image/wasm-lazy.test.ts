@@ -39,6 +39,7 @@ const CODECS = [
 	"jpeg",
 	"oxipng",
 	"png",
+	"png-encode",
 	"resize",
 	"webp-decode",
 	"webp-encode",

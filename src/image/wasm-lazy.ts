@@ -1,6 +1,6 @@
 /**
  * The holder every WASM module lives in (`Lazy`), and the one registry that
- * names them all — jpeg, resize, png, oxipng, webp-decode, webp-encode — so
+ * names them all — jpeg, resize, png, png-encode, oxipng, webp, avif, … — so
  * one reset (resetCodecs) and one memory report (wasmMemory, wasmPeakMemory)
  * cover every codec.
  * Each module is instantiated once per isolate from a statically imported
@@ -21,6 +21,8 @@ export const codecStats = {
 	/** Of those, resizes from rows that arrived asynchronously (a PNG streamed as it is inflated). */
 	asyncResizes: 0,
 	encodes: 0,
+	/** oxipng runs (the queue's background pass over PNG sizes). */
+	optimizations: 0,
 	instantiations: 0,
 	/** Codec calls that threw (the instance was dropped). */
 	traps: 0,

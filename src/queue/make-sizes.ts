@@ -1,28 +1,37 @@
 /**
  * The consumer's work for one upload: make every size WordPress makes for it,
  * in each format asked for, from one decode (at the scale all of them need),
- * and keep them in the DERIVATIVES tier. Idempotent: a size already stored
- * with the same record (ETag and generation) is skipped, so a redelivered
- * message costs a few HEADs. Never writes ORIGINALS.
+ * and keep them in the DERIVATIVES tier; PNG sizes then go through oxipng
+ * (optimize.ts), the size a miss already stored included. Idempotent: a size
+ * already stored as this job would leave it (ETag and generation; a PNG also
+ * after its oxipng pass) is skipped, so a redelivered message costs a few
+ * HEADs. Never writes ORIGINALS.
  */
-import { type DerivativeTier, tierKey } from "../cache/tier";
+import { type DerivativeTier, type TierRecord, type TierWant, tierKey } from "../cache/tier";
 import type { Config } from "../config";
 import { variesByAccept } from "../http/negotiate";
 import { avifEstimateMs, avifWithinBudget } from "../image/avif-budget";
 import type { OutputFormat } from "../image/formats";
+import { MIME } from "../image/probe";
 import { extensionFormat } from "../origin/extensions";
 import type { UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
-import { renderPlan, uploadScale } from "../render/make";
+import { renderPlan, scaleFor, streamJob, uploadScale } from "../render/make";
+import type { Rendered } from "../render/pipeline";
 import { type ServableSize, servableFiles } from "../render/plan";
-import { derivativeEtag, derivativeSettings } from "../render/settings";
+import { derivativeEtag, derivativeSettings, optimizedEtag } from "../render/settings";
+import { renderStreamedMany, streams } from "../render/stream";
 import { directory, findUpload, generationFor, renderGate } from "../state";
 import { splitUploadKey } from "../url/path";
 import { log } from "../util/log";
+import { optimizeSize } from "./optimize";
 
 /** What one job did, for its log line and the tests. */
 export interface SizesOutcome {
+	/** Stored as rendered (a PNG: our encoder's file, oxipng saved < 5% or was not run). */
 	readonly made: number;
+	/** PNG sizes stored as oxipng's file (≥ 5% smaller). */
+	readonly optimized: number;
 	readonly skipped: number;
 	/** Sizes left on WebP because their AVIF would be over the encode budget. */
 	readonly overBudget: number;
@@ -45,37 +54,55 @@ async function lookup(job: Job): Promise<UploadMeta> {
 
 export async function makeSizes(job: Job): Promise<SizesOutcome> {
 	const meta = await lookup(job);
-	const counts = { made: 0, skipped: 0, overBudget: 0 };
+	const counts = { made: 0, optimized: 0, skipped: 0, overBudget: 0 };
 	// Without the upload itself its WordPress size is known only to ±1 px:
 	// names could be off by one, so only misses make those sizes.
 	if (!meta.exact) return counts;
 	const files = servableFiles(meta, job.config);
+	const pending: Pending[] = [];
 	for (const size of files) {
 		for (const format of job.formats) {
-			const done = await makeOne(job, meta, size, format);
-			counts[done]++;
+			const step = await planOne(job, meta, size, format);
+			if (typeof step === "string") counts[step]++;
+			else pending.push(step);
 		}
 	}
-	if (counts.overBudget > 0) {
-		const largest = files.at(-1);
-		log("info", {
-			queue: "avif",
-			upload: job.upload,
-			overBudget: counts.overBudget,
-			message: "stays on WebP: AVIF encode over budget",
-			estimateMs: largest ? Math.round(avifEstimateMs(largest.plan.width, largest.plan.height)) : 0,
-		});
+	const made = await renderPending(job, meta, pending);
+	for (const [k, item] of pending.entries()) {
+		counts[await store(job, item, made[k] as Uint8Array)]++;
 	}
+	if (counts.overBudget > 0) logOverBudget(job, files, counts.overBudget);
 	return counts;
 }
 
-/** One size in one format: skipped when stored as it would be made now. */
-async function makeOne(
+function logOverBudget(job: Job, files: readonly ServableSize[], overBudget: number): void {
+	const largest = files.at(-1);
+	log("info", {
+		queue: "avif",
+		upload: job.upload,
+		overBudget,
+		message: "stays on WebP: AVIF encode over budget",
+		estimateMs: largest ? Math.round(avifEstimateMs(largest.plan.width, largest.plan.height)) : 0,
+	});
+}
+
+/** A size in one format this job still has to store, and what it is stored as. */
+interface Pending {
+	readonly size: ServableSize;
+	readonly format: OutputFormat;
+	readonly key: string;
+	readonly want: TierWant;
+	/** The miss's own copy (our encoder's), already in the tier: optimised, not rendered again. */
+	readonly ours?: Uint8Array;
+}
+
+/** What one size in one format needs: nothing (skipped, over budget), or a render and a put. */
+async function planOne(
 	job: Job,
 	meta: UploadMeta,
 	size: ServableSize,
 	format: OutputFormat,
-): Promise<keyof SizesOutcome> {
+): Promise<Pending | "skipped" | "overBudget"> {
 	const { env, config, tier, upload } = job;
 	if (format === "avif" && !avifWithinBudget(size.plan.width, size.plan.height))
 		return "overBudget";
@@ -84,15 +111,90 @@ async function makeOne(
 	const settings = derivativeSettings(config, variesByAccept(own, config.autoFormat));
 	const generation = await generationFor(env, config, upload, size.key);
 	const etag = await derivativeEtag(meta, size.render, format, config, generation, settings);
-	const record = { etag, generation };
+	const want: TierWant =
+		format === "png"
+			? { etag, generation, optimized: await optimizedEtag(etag) }
+			: { etag, generation };
 	const key = tierKey(size.key, format, own);
-	if (await tier.has(key, record)) return "skipped";
+	const stored = await tier.record(key);
+	if (finished(stored, want)) return "skipped";
+	const ours = stored?.etag === etag ? await tier.get(key, { etag, generation }) : null;
+	return { size, format, key, want, ...(ours ? { ours: ours.bytes } : {}) };
+}
+
+/** Put one size's bytes in the tier; a PNG's through oxipng first (optimize.ts). */
+async function store(job: Job, item: Pending, bytes: Uint8Array): Promise<keyof SizesOutcome> {
+	const { tier, config } = job;
+	const { key, want, format } = item;
+	const { etag, generation } = want;
+	if (!want.optimized) {
+		await tier.put(key, bytes, MIME[format], { etag, generation });
+		return "made";
+	}
+	const { width, height } = item.size.plan;
+	const optimized = await optimizeSize(bytes, width, height, config.pngLevel, key);
+	const { oxipng } = optimized;
+	// oxipng's file is other bytes: stored under its own ETag, so no validator matches both.
+	const record = { etag: oxipng === "smaller" ? want.optimized : etag, generation, oxipng };
+	await tier.put(key, optimized.bytes, MIME.png, record);
+	return oxipng === "smaller" ? "optimized" : "made";
+}
+
+/** Whether the stored record is what this job would leave (a PNG: after its oxipng pass). */
+function finished(stored: TierRecord | null, want: TierWant): boolean {
+	if (!stored || stored.generation !== want.generation) return false;
+	if (!want.optimized) return stored.etag === want.etag;
+	return (
+		stored.etag === want.optimized || (stored.etag === want.etag && stored.oxipng !== undefined)
+	);
+}
+
+/**
+ * The bytes of every pending size, in order: the miss's own copy where there
+ * is one; otherwise rendered from the upload's shared decode, or, for a big
+ * source that streams (render/stream.ts), in passes of sizes that each read
+ * and decode the file once (renderStreamedMany) instead of once per size.
+ */
+async function renderPending(
+	job: Job,
+	meta: UploadMeta,
+	pending: readonly Pending[],
+): Promise<Uint8Array[]> {
+	const { env, config } = job;
 	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
 	const onStale = () => directory.forget(meta.uploadKey);
 	const scale = uploadScale(meta, config);
-	const rendered = await renderGate.run(() =>
-		renderPlan(storage, meta, size.render, format, config, { scale, onStale }),
-	);
-	await tier.put(key, rendered.bytes, rendered.contentType, record);
-	return "made";
+	const out: Uint8Array[] = pending.map((item) => item.ours ?? EMPTY);
+	const todo = [...pending.keys()].filter((k) => !pending[k]?.ours);
+	const streamed = streams(meta, scale, config.limits);
+	for (const format of new Set(todo.map((k) => (pending[k] as Pending).format))) {
+		const ks = todo.filter((k) => pending[k]?.format === format);
+		const plans = ks.map((k) => (pending[k] as Pending).size.render);
+		// A gate turn per render (one for all of a streamed source's passes): requests get turns between.
+		const made = streamed
+			? await renderGate.run(() =>
+					renderStreamedMany(
+						storage,
+						meta,
+						plans,
+						format,
+						streamJob(meta, config, {}, onStale),
+						(g) => scaleFor(meta, g),
+					),
+				)
+			: await serially(plans, (plan) =>
+					renderGate.run(() => renderPlan(storage, meta, plan, format, config, { scale, onStale })),
+				);
+		for (const [i, k] of ks.entries()) out[k] = (made[i] as Rendered).bytes;
+	}
+	return out;
 }
+
+/** fn over each item, one after another. */
+async function serially<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+	const out: R[] = [];
+	for (const item of items) out.push(await fn(item));
+	return out;
+}
+
+const EMPTY = new Uint8Array(0);

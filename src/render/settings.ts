@@ -120,3 +120,13 @@ export function derivativeEtag(
 		`g${generation}`,
 	]);
 }
+
+/**
+ * The ETag of the queue's oxipng copy of a PNG derivative made as `etag`:
+ * other bytes (same pixels), so another validator, derived only from `etag`
+ * (which covers the source, geometry, settings, PNG_LEVEL and generation) so
+ * every isolate and the queue agree on it.
+ */
+export function optimizedEtag(etag: string): Promise<string> {
+	return strongEtag([etag, "oxipng"]);
+}

@@ -30,7 +30,7 @@ interface PngInstance {
 }
 
 const decoder = new Lazy<PngInstance>(
-	"png",
+	"png-jsquash",
 	async () => {
 		const heap = new ObjectHeap();
 		const wasm = await instantiateBindgen<PngDecoder>(pngWasm, (exports) => ({

@@ -39,7 +39,7 @@ const CODECS = [
 	"jpeg",
 	"oxipng",
 	"png",
-	"png-encode",
+	"png-jsquash",
 	"resize",
 	"webp-decode",
 	"webp-encode",

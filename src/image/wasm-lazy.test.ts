@@ -39,7 +39,6 @@ const CODECS = [
 	"jpeg",
 	"oxipng",
 	"png",
-	"png-jsquash",
 	"resize",
 	"webp-decode",
 	"webp-encode",

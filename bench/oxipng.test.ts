@@ -5,28 +5,16 @@
  * PNG_LEVEL 1 makes of it: bytes, saving, time. Then time and peak WASM heap
  * by output size (fixtures scaled up), which set OPTIMIZE_MAX_PIXELS.
  *
- *   npx vitest run -c bench/vitest.oxipng.config.ts
+ *   npx vitest run -c bench/vitest.config.ts bench/oxipng.test.ts
  */
 import { beforeAll, describe, it } from "vitest";
-import type { Rect } from "../src/image/orientation";
 import { optimizePng } from "../src/image/png";
 import { resetCodecs, wasmPeakMemory } from "../src/image/wasm-lazy";
-import type { UploadMeta } from "../src/origin/lookup";
-import { type DecodedSource, decodeSource, render } from "../src/render/pipeline";
-import { uploadSizes } from "../src/render/plan";
-import { RESIZE } from "../src/render/settings";
-import { DEFAULT_SIZES } from "../src/wp/sizes";
-import { fixtureBytes } from "../test/helpers";
+import { decodeSource } from "../src/render/pipeline";
+import { cropOf, readFixtures, registeredSizes, renderPng } from "./png-sizes";
 
 const FILES = ["dashboard-screenshot.png", "goldfish.png", "logo-palette.png", "chart-gray.png"];
 const LEVEL = 1;
-const SETTINGS = {
-	jpegQuality: 82,
-	jpegProgressive: false,
-	webpQuality: 86,
-	negotiatedWebpQuality: 80,
-	pngLevel: LEVEL,
-};
 /** Output sizes for the scale rows: about 1, 2, 4 and 10 MP of a photo, 1, 3.7, 8.3 of a screenshot. */
 const SCALE: [string, number, number][] = [
 	["goldfish.png", 1220, 804],
@@ -38,32 +26,7 @@ const SCALE: [string, number, number][] = [
 	["dashboard-screenshot.png", 3840, 2160],
 ];
 
-const files = new Map<string, Uint8Array>();
-
-/** Our encoder's file for `crop` of the decode at width × height (the request path's bytes). */
-async function oursFor(
-	file: string,
-	source: DecodedSource,
-	crop: Rect,
-	width: number,
-	height: number,
-) {
-	const out = await render({
-		source: async () => source,
-		format: "png",
-		crop,
-		width,
-		height,
-		orientation: 1,
-		output: "png",
-		negotiated: false,
-		encode: SETTINGS,
-		palette: file.includes("palette"),
-		resize: RESIZE,
-		deadline: Date.now() + 600_000,
-	});
-	return out.bytes;
-}
+let files = new Map<string, Uint8Array>();
 
 /** optimizePng once, from a fresh instance: its time, its bytes (ours when < 5% smaller), its peak heap. */
 async function timedOptimize(bytes: Uint8Array) {
@@ -76,27 +39,16 @@ async function timedOptimize(bytes: Uint8Array) {
 }
 
 describe("oxipng (the queue's pass) in workerd", () => {
-	// All read first: a fixture read after minutes of work has lost its connection.
 	beforeAll(async () => {
-		for (const file of FILES) files.set(file, await fixtureBytes(`originals/2025/09/${file}`));
+		files = await readFixtures(FILES);
 	});
 
 	it.each(FILES)(
 		"%s: every registered size",
 		async (file) => {
 			const source = await decodeSource("png", files.get(file) as Uint8Array);
-			const { width, height } = source.image;
-			const uploadKey = `2025/09/${file}`;
-			const meta = {
-				uploadKey,
-				width,
-				height,
-				storedWidth: width,
-				storedHeight: height,
-			} as UploadMeta;
-			for (const { plan: p } of uploadSizes(meta, DEFAULT_SIZES)) {
-				const crop = { x: p.srcX, y: p.srcY, w: p.srcW, h: p.srcH };
-				const bytes = await oursFor(file, source, crop, p.width, p.height);
+			for (const { plan: p } of registeredSizes(file, source)) {
+				const bytes = (await renderPng(file, source, cropOf(p), p.width, p.height)).bytes;
 				const run = await timedOptimize(bytes);
 				const saving =
 					run.oxipng === null ? null : Number((1 - run.oxipng / bytes.byteLength).toFixed(3));
@@ -112,7 +64,7 @@ describe("oxipng (the queue's pass) in workerd", () => {
 			const source = await decodeSource("png", files.get(file) as Uint8Array);
 			const { image } = source;
 			const crop = { x: 0, y: 0, w: image.width, h: image.height };
-			const bytes = await oursFor(file, source, crop, width, height);
+			const bytes = (await renderPng(file, source, crop, width, height)).bytes;
 			const run = await timedOptimize(bytes);
 			const mp = Number(((width * height) / 1e6).toFixed(2));
 			const size = `${width}x${height}`;

@@ -233,6 +233,29 @@ describe("poison and failures", () => {
 		expect(result.explicitAcks).toEqual([]);
 		expect(result.retryMessages).toHaveLength(1);
 	});
+
+	it("past QUEUE_BATCH_BUDGET_MS the uploads left in a batch are handed back, not started", async () => {
+		const [a, b] = [await freshName(), await freshName()];
+		for (const name of [a, b])
+			await env.ORIGINALS.put(`qe/${name}.jpg`, await fixtureBytes(GARDEN));
+		const job = (name: string) => ({
+			type: "sizes",
+			upload: `qe/${name}.jpg`,
+			generation: 0,
+			formats: ["jpeg"],
+		});
+		const result = await deliver([job(a), job(b)], { ...VARS, QUEUE_BATCH_BUDGET_MS: "1" });
+		// The first upload is always worked; the budget was spent by then.
+		expect(result.explicitAcks).toHaveLength(1);
+		expect(result.retryMessages).toEqual([{ msgId: expect.any(String) }]);
+		expect(result.retryMessages[0]?.msgId).not.toBe(result.explicitAcks[0]);
+		expect(await tierList(`qe/${a}-`)).toHaveLength(GARDEN_SIZES.length);
+		expect(await tierList(`qe/${b}-`)).toHaveLength(0);
+		// With the default budget both are made.
+		const again = await deliver([job(b)]);
+		expect(again.explicitAcks).toHaveLength(1);
+		expect(await tierList(`qe/${b}-`)).toHaveLength(GARDEN_SIZES.length);
+	});
 });
 
 describe("through miniflare's queue", () => {

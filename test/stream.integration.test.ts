@@ -5,11 +5,12 @@
  * the streamed path gives the shared whole-decode path's pixels for every
  * size of the seed photo and of every EXIF orientation.
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config";
 import { decodeImage } from "../src/image/formats";
 import { codecStats, resetCodecs, wasmPeakMemory } from "../src/image/wasm-lazy";
+import worker from "../src/index";
 import { lookupUpload } from "../src/origin/lookup";
 import { Storage } from "../src/origin/storage";
 import { renderPlan, scaleFor, sourceId, uploadScale } from "../src/render/make";
@@ -102,6 +103,39 @@ describe("a 100 MP JPEG (12240x8160) in bounded memory", () => {
 				.join(", ")} (sum ${mb(sum(peaks))}); JS-held ${mb(held)}`,
 		);
 		expect(sum(peaks) + held).toBeLessThanOrEqual(96 * MB);
+	});
+
+	it("the queue makes every size from one streamed decode per pass of sizes, not one per size", async () => {
+		const vars = workerEnv({ IMAGE_SIZES: JSON.stringify(SIZES) });
+		sources.forget();
+		originals.forget();
+		await env.ORIGINALS.put(
+			`${BIG_DIR}queued.jpeg`,
+			await fixtureBytes("originals/2025/12/big-100mp.jpeg"),
+		);
+		const job = {
+			type: "sizes",
+			upload: `${BIG_DIR}queued.jpeg`,
+			generation: 0,
+			formats: ["jpeg"],
+		};
+		const batch = createMessageBatch("wp-edge-images-work", [
+			{ id: "big-1", timestamp: new Date(), attempts: 1, body: job },
+		]);
+		const ctx = createExecutionContext();
+		const before = codecStats.decodes;
+		await worker.queue(batch, vars, ctx);
+		expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["big-1"]);
+		const decodes = codecStats.decodes - before;
+		// 8 sizes, 28 MB of output in all: 4 passes within PASS_OUTPUT_BYTES (8 MiB).
+		expect(decodes).toBeLessThanOrEqual(4);
+		expect(sources.heldBytes).toBe(0);
+		for (const file of BIG_FILES) {
+			const stored = await env.DERIVATIVES.get(`${BIG_DIR}queued-${file}.jpeg`);
+			expect(stored, file).not.toBeNull();
+			const img = await decode(await (stored as R2ObjectBody).arrayBuffer());
+			expect(`${img.width}x${img.height}`).toBe(file);
+		}
 	});
 
 	it("20 concurrent misses of big sources (20 uploads) all complete", async () => {

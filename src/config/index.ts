@@ -68,6 +68,8 @@ export interface Config {
 	readonly negotiatedWebpQuality: number;
 	/** oxipng effort for the background PNG optimisation (optimizePng), 0 (fast) – 6 (smallest). */
 	readonly pngLevel: number;
+	/** Wall time after which the queue consumer hands a batch's remaining uploads back. */
+	readonly queueBatchBudgetMs: number;
 	/** libavif quality (1–100) and libaom speed (0–10) for AVIF sizes. */
 	readonly avifQuality: number;
 	readonly avifSpeed: number;
@@ -325,6 +327,7 @@ export function parseConfig(vars: Vars): Config {
 		webpQuality: int(vars, "WEBP_QUALITY"),
 		negotiatedWebpQuality: int(vars, "NEGOTIATED_WEBP_QUALITY"),
 		pngLevel: int(vars, "PNG_LEVEL"),
+		queueBatchBudgetMs: int(vars, "QUEUE_BATCH_BUDGET_MS"),
 		avifQuality: int(vars, "AVIF_QUALITY"),
 		avifSpeed: int(vars, "AVIF_SPEED"),
 		animatedGif: bool(vars, "ANIMATED_GIF"),

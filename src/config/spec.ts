@@ -192,6 +192,13 @@ export const VARS = {
 		max: 120_000,
 		doc: "budget for one render",
 	},
+	QUEUE_BATCH_BUDGET_MS: {
+		kind: "int",
+		default: 15_000,
+		min: 1,
+		max: 600_000,
+		doc: 'wall time after which the queue consumer starts no further upload in a batch and hands the rest back (`retry()`, no delay): Cloudflare stops a consumer invocation at 30 s of CPU unless `limits.cpu_ms` raises it, and one upload takes 0.5-4 s of CPU (more with AVIF); see "Background work"',
+	},
 	BENCH_ROUTES: {
 		kind: "bool",
 		default: false,

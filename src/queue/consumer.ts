@@ -63,8 +63,25 @@ async function consumeBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
 		if (work.type === "sizes") for (const f of work.formats) group.formats.add(f);
 		else group.events.push(work);
 	}
-	for (const [upload, group] of groups)
+	await workThrough(groups, env, config);
+}
+
+/**
+ * One upload after another, until QUEUE_BATCH_BUDGET_MS of wall time has
+ * passed (wall time is at least the CPU time spent here): the uploads left
+ * are handed back at once, so a batch of many big uploads does not reach
+ * the invocation's CPU limit, which would cost the upload in hand too.
+ */
+async function workThrough(groups: Map<string, Group>, env: Env, config: Config) {
+	const deadline = Date.now() + config.queueBatchBudgetMs;
+	for (const [upload, group] of groups) {
+		if (Date.now() > deadline) {
+			log("info", { queue: "deferred", upload, messages: group.messages.length });
+			for (const m of group.messages) m.retry();
+			continue;
+		}
 		await settle(upload, group, () => work(env, config, upload, group));
+	}
 }
 
 /** Carry out one upload's messages. */

@@ -16,9 +16,11 @@ import { MIME } from "../image/probe";
 import { extensionFormat } from "../origin/extensions";
 import type { UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
-import { renderPlan, uploadScale } from "../render/make";
+import { renderPlan, scaleFor, streamJob, uploadScale } from "../render/make";
+import type { Rendered } from "../render/pipeline";
 import { type ServableSize, servableFiles } from "../render/plan";
 import { derivativeEtag, derivativeSettings, optimizedEtag } from "../render/settings";
+import { renderStreamedMany, streams } from "../render/stream";
 import { directory, findUpload, generationFor, renderGate } from "../state";
 import { splitUploadKey } from "../url/path";
 import { log } from "../util/log";
@@ -57,32 +59,50 @@ export async function makeSizes(job: Job): Promise<SizesOutcome> {
 	// names could be off by one, so only misses make those sizes.
 	if (!meta.exact) return counts;
 	const files = servableFiles(meta, job.config);
+	const pending: Pending[] = [];
 	for (const size of files) {
 		for (const format of job.formats) {
-			const done = await makeOne(job, meta, size, format);
-			counts[done]++;
+			const step = await planOne(job, meta, size, format);
+			if (typeof step === "string") counts[step]++;
+			else pending.push(step);
 		}
 	}
-	if (counts.overBudget > 0) {
-		const largest = files.at(-1);
-		log("info", {
-			queue: "avif",
-			upload: job.upload,
-			overBudget: counts.overBudget,
-			message: "stays on WebP: AVIF encode over budget",
-			estimateMs: largest ? Math.round(avifEstimateMs(largest.plan.width, largest.plan.height)) : 0,
-		});
+	const made = await renderPending(job, meta, pending);
+	for (const [k, item] of pending.entries()) {
+		counts[await store(job, item, made[k] as Uint8Array)]++;
 	}
+	if (counts.overBudget > 0) logOverBudget(job, files, counts.overBudget);
 	return counts;
 }
 
-/** One size in one format: skipped when stored as this job would leave it. */
-async function makeOne(
+function logOverBudget(job: Job, files: readonly ServableSize[], overBudget: number): void {
+	const largest = files.at(-1);
+	log("info", {
+		queue: "avif",
+		upload: job.upload,
+		overBudget,
+		message: "stays on WebP: AVIF encode over budget",
+		estimateMs: largest ? Math.round(avifEstimateMs(largest.plan.width, largest.plan.height)) : 0,
+	});
+}
+
+/** A size in one format this job still has to store, and what it is stored as. */
+interface Pending {
+	readonly size: ServableSize;
+	readonly format: OutputFormat;
+	readonly key: string;
+	readonly want: TierWant;
+	/** The miss's own copy (our encoder's), already in the tier: optimised, not rendered again. */
+	readonly ours?: Uint8Array;
+}
+
+/** What one size in one format needs: nothing (skipped, over budget), or a render and a put. */
+async function planOne(
 	job: Job,
 	meta: UploadMeta,
 	size: ServableSize,
 	format: OutputFormat,
-): Promise<keyof SizesOutcome> {
+): Promise<Pending | "skipped" | "overBudget"> {
 	const { env, config, tier, upload } = job;
 	if (format === "avif" && !avifWithinBudget(size.plan.width, size.plan.height))
 		return "overBudget";
@@ -98,14 +118,20 @@ async function makeOne(
 	const key = tierKey(size.key, format, own);
 	const stored = await tier.record(key);
 	if (finished(stored, want)) return "skipped";
-	// A miss's own copy (our encoder's) is optimised as stored, not rendered again.
 	const ours = stored?.etag === etag ? await tier.get(key, { etag, generation }) : null;
-	const bytes = ours?.bytes ?? (await renderSize(job, meta, size, format)).bytes;
+	return { size, format, key, want, ...(ours ? { ours: ours.bytes } : {}) };
+}
+
+/** Put one size's bytes in the tier; a PNG's through oxipng first (optimize.ts). */
+async function store(job: Job, item: Pending, bytes: Uint8Array): Promise<keyof SizesOutcome> {
+	const { tier, config } = job;
+	const { key, want, format } = item;
+	const { etag, generation } = want;
 	if (!want.optimized) {
 		await tier.put(key, bytes, MIME[format], { etag, generation });
 		return "made";
 	}
-	const { width, height } = size.plan;
+	const { width, height } = item.size.plan;
 	const optimized = await optimizeSize(bytes, width, height, config.pngLevel, key);
 	const { oxipng } = optimized;
 	// oxipng's file is other bytes: stored under its own ETag, so no validator matches both.
@@ -123,13 +149,52 @@ function finished(stored: TierRecord | null, want: TierWant): boolean {
 	);
 }
 
-/** Render one size from the upload's shared decode, at the scale every size needs. */
-async function renderSize(job: Job, meta: UploadMeta, size: ServableSize, format: OutputFormat) {
+/**
+ * The bytes of every pending size, in order: the miss's own copy where there
+ * is one; otherwise rendered from the upload's shared decode, or, for a big
+ * source that streams (render/stream.ts), in passes of sizes that each read
+ * and decode the file once (renderStreamedMany) instead of once per size.
+ */
+async function renderPending(
+	job: Job,
+	meta: UploadMeta,
+	pending: readonly Pending[],
+): Promise<Uint8Array[]> {
 	const { env, config } = job;
 	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
 	const onStale = () => directory.forget(meta.uploadKey);
 	const scale = uploadScale(meta, config);
-	return renderGate.run(() =>
-		renderPlan(storage, meta, size.render, format, config, { scale, onStale }),
-	);
+	const out: Uint8Array[] = pending.map((item) => item.ours ?? EMPTY);
+	const todo = [...pending.keys()].filter((k) => !pending[k]?.ours);
+	const streamed = streams(meta, scale, config.limits);
+	for (const format of new Set(todo.map((k) => (pending[k] as Pending).format))) {
+		const ks = todo.filter((k) => pending[k]?.format === format);
+		const plans = ks.map((k) => (pending[k] as Pending).size.render);
+		// A gate turn per render (one for all of a streamed source's passes): requests get turns between.
+		const made = streamed
+			? await renderGate.run(() =>
+					renderStreamedMany(
+						storage,
+						meta,
+						plans,
+						format,
+						streamJob(meta, config, {}, onStale),
+						(g) => scaleFor(meta, g),
+					),
+				)
+			: await serially(plans, (plan) =>
+					renderGate.run(() => renderPlan(storage, meta, plan, format, config, { scale, onStale })),
+				);
+		for (const [i, k] of ks.entries()) out[k] = (made[i] as Rendered).bytes;
+	}
+	return out;
 }
+
+/** fn over each item, one after another. */
+async function serially<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+	const out: R[] = [];
+	for (const item of items) out.push(await fn(item));
+	return out;
+}
+
+const EMPTY = new Uint8Array(0);

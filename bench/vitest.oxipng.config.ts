@@ -1,5 +1,0 @@
-// bench/oxipng.test.ts only (see there): the test config with its include replaced.
-import base from "../vitest.config";
-
-const config = { ...base, test: { ...base.test, include: ["bench/oxipng.test.ts"] } };
-export default config;

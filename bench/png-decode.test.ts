@@ -7,7 +7,7 @@
  * and the runtime's inflate alone (the floor under ours).
  * One JSON line per file.
  *
- *   npx vitest run -c bench/vitest.png-decode.config.ts
+ *   npx vitest run -c bench/vitest.config.ts bench/png-decode.test.ts
  */
 import { beforeAll, describe, it } from "vitest";
 import { decodePngImage, readPng } from "../src/image/png-decode";

@@ -11,6 +11,8 @@ import { type Config, loadConfig } from "../src/config";
 import { variesByAccept } from "../src/http/negotiate";
 import { encodeJpeg } from "../src/image/jpeg";
 import { applyOrientation, type RGBAImage } from "../src/image/orientation";
+import { readPng } from "../src/image/png-decode";
+import { chunk } from "../src/image/png-encode";
 import { codecStats } from "../src/image/wasm-lazy";
 import { derivativeSettings } from "../src/render/settings";
 import { fixtureBytes } from "./helpers";
@@ -58,6 +60,24 @@ function noise(n: number): Uint8Array {
 	return out;
 }
 
+/** The PNG with its first row's filter type set to `type` (IDAT re-deflated). */
+async function withFilterType(png: Uint8Array, type: number): Promise<Uint8Array> {
+	const info = readPng(png);
+	const through = async (stream: CompressionStream | DecompressionStream, parts: Uint8Array[]) =>
+		new Uint8Array(await new Response(new Blob(parts).stream().pipeThrough(stream)).arrayBuffer());
+	const rows = await through(new DecompressionStream("deflate"), [...info.idat]);
+	rows[0] = type;
+	const idat = await through(new CompressionStream("deflate"), [rows]);
+	const ihdrEnd = 8 + 12 + 13;
+	return new Uint8Array(
+		await new Blob([
+			png.subarray(0, ihdrEnd),
+			chunk("IDAT", idat),
+			chunk("IEND", new Uint8Array(0)),
+		]).arrayBuffer(),
+	);
+}
+
 let upright: Uint8Array;
 
 beforeAll(async () => {
@@ -93,6 +113,8 @@ beforeAll(async () => {
 			new DataView(b.buffer).setUint16(i + 7, 60000);
 		}),
 		"huge-width.png": pngHuge,
+		"cut-50.png": png.slice(0, png.length >> 1),
+		"bad-filter.png": await withFilterType(png, 9),
 		"bomb-unseen.jpeg": new Uint8Array(0), // replaced below by a copy of bomb.jpeg
 		"gray.jpeg": await fixtureBytes("hostile/gray.jpg"),
 		"one-pixel.jpeg": onePixel,
@@ -154,6 +176,20 @@ describe("broken and lying originals", () => {
 		}
 		// Refused from the header (or the EOI check): the codec never ran.
 		expect(codecStats.decodes).toBe(decodes);
+		await expectNotCached(derivative);
+	});
+
+	it.each([
+		["cut-50.png", /PNG/],
+		["bad-filter.png", /Could not decode PNG/],
+	])("%s (decoded by ours): 422, twice, nothing cached", async (file, message) => {
+		const derivative = file.replace(/\.png$/, "-150x150.png");
+		for (const attempt of [1, 2]) {
+			const res = await call(url(derivative), testEnv);
+			expect(res.status, `attempt ${attempt}`).toBe(422);
+			expect(res.headers.get("Cache-Control")).toBe("no-store");
+			expect(await publicText(res)).toMatch(message);
+		}
 		await expectNotCached(derivative);
 	});
 

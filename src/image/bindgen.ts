@@ -1,5 +1,6 @@
 /**
- * Just enough wasm-bindgen glue to run the Rust codecs (PNG decoder, oxipng)
+ * Just enough wasm-bindgen glue to run the Rust codecs (oxipng; jSquash's PNG
+ * decoder, the tests' reference)
  * from statically imported `.wasm` modules. The generated glue keeps its
  * instance in module state and cannot make a second one, so a trap would
  * poison it for the isolate's life; this glue makes a fresh instance on

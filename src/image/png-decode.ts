@@ -11,6 +11,7 @@
  */
 import { UnprocessableError } from "../http/errors";
 import type { RGBAImage } from "./orientation";
+import { heapAlloc, type PngExports, pngWasm } from "./png-wasm";
 import type { RowSource } from "./resize";
 import { codecStats } from "./wasm-lazy";
 
@@ -28,7 +29,6 @@ export interface PngInfo {
 	readonly idat: readonly Uint8Array[];
 }
 
-const CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 const DEPTHS: Readonly<Record<number, readonly number[]>> = {
 	0: [1, 2, 4, 8, 16],
 	2: [8, 16],
@@ -106,143 +106,6 @@ export function readPng(bytes: Uint8Array): PngInfo {
 	return { ...info, palette, key, idat };
 }
 
-/** Bytes per complete pixel, at least 1 (the filters' distance). */
-export const bytesPerPixel = (info: PngInfo) =>
-	Math.max(1, ((CHANNELS[info.colourType] ?? 1) * info.bitDepth) >> 3);
-
-/** Bytes of one row of `width` pixels, without its filter byte. */
-export const strideOf = (info: PngInfo, width: number) =>
-	Math.ceil((width * (CHANNELS[info.colourType] ?? 1) * info.bitDepth) / 8);
-
-/** Undo the row's filter in place (prev is the unfiltered row above, zeros for the first). */
-export function unfilter(kind: number, row: Uint8Array, prev: Uint8Array, bpp: number): void {
-	const n = row.length;
-	switch (kind) {
-		case 0:
-			return;
-		case 1:
-			for (let i = bpp; i < n; i++) row[i] = (row[i] as number) + (row[i - bpp] as number);
-			return;
-		case 2:
-			for (let i = 0; i < n; i++) row[i] = (row[i] as number) + (prev[i] as number);
-			return;
-		case 3:
-			for (let i = 0; i < bpp; i++) row[i] = (row[i] as number) + ((prev[i] as number) >> 1);
-			for (let i = bpp; i < n; i++) {
-				row[i] = (row[i] as number) + (((row[i - bpp] as number) + (prev[i] as number)) >> 1);
-			}
-			return;
-		case 4:
-			unpaeth(row, prev, bpp);
-			return;
-		default:
-			throw bad(`filter type ${kind}`);
-	}
-}
-
-function unpaeth(row: Uint8Array, prev: Uint8Array, bpp: number): void {
-	for (let i = 0; i < bpp; i++) row[i] = (row[i] as number) + (prev[i] as number);
-	for (let i = bpp; i < row.length; i++) {
-		const a = row[i - bpp] as number;
-		const b = prev[i] as number;
-		const c = prev[i - bpp] as number;
-		const pa = Math.abs(b - c);
-		const pb = Math.abs(a - c);
-		const pc = Math.abs(a + b - 2 * c);
-		row[i] = (row[i] as number) + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-	}
-}
-
-/** Sample x of a row of `depth`-bit samples (1/2/4/8/16 bits). */
-function sample(raw: Uint8Array, x: number, depth: number): number {
-	if (depth === 8) return raw[x] as number;
-	if (depth === 16) return ((raw[2 * x] as number) << 8) | (raw[2 * x + 1] as number);
-	const perByte = 8 / depth;
-	const byte = raw[(x / perByte) | 0] as number;
-	return (byte >> (8 - depth * ((x % perByte) + 1))) & ((1 << depth) - 1);
-}
-
-/** The unfiltered row's `n` pixels as 8-bit RGBA into out. */
-export function toRGBA(info: PngInfo, raw: Uint8Array, n: number, out: Uint8Array): void {
-	const { colourType, bitDepth, key } = info;
-	if (colourType === 3 || colourType === 0) {
-		(colourType === 3 ? paletteRow : greyRow)(info, raw, n, out);
-		return;
-	}
-	if (bitDepth === 8 && !key && fastRow(colourType, raw, n, out)) return;
-	const ch = CHANNELS[colourType] as number;
-	const step = bitDepth >> 3;
-	for (let x = 0; x < n; x++) {
-		const i = x * ch * step;
-		const o = x * 4;
-		if (colourType === 4) {
-			const g = raw[i] as number;
-			out[o] = g;
-			out[o + 1] = g;
-			out[o + 2] = g;
-			out[o + 3] = raw[i + step] as number;
-			continue;
-		}
-		out[o] = raw[i] as number;
-		out[o + 1] = raw[i + step] as number;
-		out[o + 2] = raw[i + 2 * step] as number;
-		if (colourType === 6) out[o + 3] = raw[i + 3 * step] as number;
-		else if (key) out[o + 3] = rgbKeyed(raw, x, bitDepth, key) ? 0 : 255;
-		else out[o + 3] = 255;
-	}
-}
-
-/** The common 8-bit RGBA and RGB rows without per-pixel branches. */
-function fastRow(colourType: number, raw: Uint8Array, n: number, out: Uint8Array): boolean {
-	if (colourType === 6) {
-		out.set(raw.subarray(0, n * 4));
-		return true;
-	}
-	if (colourType !== 2) return false;
-	for (let x = 0, i = 0, o = 0; x < n; x++, i += 3, o += 4) {
-		out[o] = raw[i] as number;
-		out[o + 1] = raw[i + 1] as number;
-		out[o + 2] = raw[i + 2] as number;
-		out[o + 3] = 255;
-	}
-	return true;
-}
-
-function rgbKeyed(raw: Uint8Array, x: number, depth: number, key: readonly number[]): boolean {
-	return (
-		sample(raw, 3 * x, depth) === key[0] &&
-		sample(raw, 3 * x + 1, depth) === key[1] &&
-		sample(raw, 3 * x + 2, depth) === key[2]
-	);
-}
-
-function greyRow(info: PngInfo, raw: Uint8Array, n: number, out: Uint8Array): void {
-	const { bitDepth, key } = info;
-	// 1/2/4-bit grey scales to 0-255 (×255, ×85, ×17); 16-bit keeps its high byte.
-	const scale = bitDepth < 8 ? 255 / ((1 << bitDepth) - 1) : 1;
-	for (let x = 0; x < n; x++) {
-		const s = sample(raw, x, bitDepth);
-		const g = bitDepth === 16 ? s >> 8 : s * scale;
-		const o = x * 4;
-		out[o] = g;
-		out[o + 1] = g;
-		out[o + 2] = g;
-		out[o + 3] = key && s === key[0] ? 0 : 255;
-	}
-}
-
-function paletteRow(info: PngInfo, raw: Uint8Array, n: number, out: Uint8Array): void {
-	const palette = info.palette as Uint8Array;
-	for (let x = 0; x < n; x++) {
-		const p = sample(raw, x, info.bitDepth) * 4;
-		const o = x * 4;
-		out[o] = palette[p] as number;
-		out[o + 1] = palette[p + 1] as number;
-		out[o + 2] = palette[p + 2] as number;
-		out[o + 3] = palette[p + 3] as number;
-	}
-}
-
 /** A run of rows of one width: the whole image, or one Adam7 pass. */
 export interface Segment {
 	readonly width: number;
@@ -251,6 +114,10 @@ export interface Segment {
 
 /** Slice size handed to the inflater: the file is never copied whole. */
 const FEED_BYTES = 64 * 1024;
+/** Inflated bytes copied into the WASM heap at a time. */
+const IN_BYTES = 64 * 1024;
+/** RGBA rows decoded per call, at most (at least one row). */
+const STRIP_BYTES = 256 * 1024;
 
 /**
  * IDAT's zlib stream, inflated by the runtime, written in copies of small
@@ -283,97 +150,154 @@ function inflate(idat: readonly Uint8Array[]): {
 	};
 }
 
-/**
- * IDAT's rows, unfiltered, pulled one at a time across the segments (the
- * whole image, or Adam7's passes). Only a row and its predecessor are held;
- * reading stops at the last row, so, as jSquash's decoder, trailing data and
- * the zlib checksum are not looked at.
- */
-class RowReader {
-	readonly #info: PngInfo;
-	readonly #todo: readonly (Segment & { i: number })[];
-	readonly #bpp: number;
-	readonly #inflater: ReturnType<typeof inflate>;
-	#chunk: Uint8Array = new Uint8Array(0);
-	#at = 0;
-	#s = 0;
-	#y = 0;
-	#row: Uint8Array;
-	#prev: Uint8Array;
-
-	constructor(info: PngInfo, segments: readonly Segment[]) {
-		this.#info = info;
-		this.#todo = segments.map((s, i) => ({ ...s, i })).filter((s) => s.width > 0 && s.rows > 0);
-		this.#bpp = bytesPerPixel(info);
-		this.#inflater = inflate(info.idat);
-		this.#row = this.#rowBuffer();
-		this.#prev = this.#rowBuffer();
-	}
-
-	#rowBuffer(): Uint8Array {
-		const segment = this.#todo[this.#s];
-		return new Uint8Array(segment ? strideOf(this.#info, segment.width) + 1 : 0);
-	}
-
-	/** The next row (reused after the next call), its segment and y; undefined after the last. */
-	async next(): Promise<{ raw: Uint8Array; segment: number; y: number } | undefined> {
-		const segment = this.#todo[this.#s];
-		if (!segment) return undefined;
-		const row = this.#row;
-		for (let fill = 0; fill < row.length; ) {
-			if (this.#at === this.#chunk.length) await this.#more();
-			const take = Math.min(row.length - fill, this.#chunk.length - this.#at);
-			row.set(this.#chunk.subarray(this.#at, this.#at + take), fill);
-			fill += take;
-			this.#at += take;
-		}
-		const body = row.subarray(1);
-		unfilter(row[0] as number, body, this.#prev.subarray(1), this.#bpp);
-		const out = { raw: body, segment: segment.i, y: this.#y };
-		[this.#row, this.#prev] = [this.#prev, row];
-		if (++this.#y === segment.rows) {
-			[this.#s, this.#y] = [this.#s + 1, 0];
-			[this.#row, this.#prev] = [this.#rowBuffer(), this.#rowBuffer()];
-		}
-		return out;
-	}
-
-	async #more(): Promise<void> {
-		let read: ReadableStreamReadResult<Uint8Array>;
-		try {
-			read = await this.#inflater.reader.read();
-		} catch (err) {
-			throw new UnprocessableError("Could not decode PNG", {
-				cause: err,
-				detail: `inflate: ${String(err)}`,
-			});
-		}
-		if (read.done) throw bad("image data ends early");
-		[this.#chunk, this.#at] = [read.value, 0];
-	}
-
-	stop(): void {
-		this.#inflater.stop();
-	}
+/** Rows [y, y + rows) of a segment, RGBA, at heap offset `at` (valid until the next call). */
+export interface Strip {
+	readonly segment: number;
+	readonly y: number;
+	readonly rows: number;
+	readonly at: number;
 }
 
+const outOfMemory = () => new Error("PNG decoder: out of memory");
+
 /**
- * Inflate IDAT and call onRow(raw, segment, y) with each row unfiltered, as
- * soon as it is complete (raw is reused for the next row).
+ * IDAT's rows across the segments (the whole image, or Adam7's passes),
+ * unfiltered and expanded to RGBA in WASM (wasm/png.c) a strip at a time,
+ * as the runtime inflates. Holds two rows, a slice of inflated bytes and
+ * one strip. Reading stops at the last row, so, as jSquash's decoder,
+ * trailing data and the zlib checksum are not looked at. stop() must follow.
  */
-export async function inflateRows(
-	info: PngInfo,
-	segments: readonly Segment[],
-	/** Returns false when no more rows are wanted. */
-	onRow: (raw: Uint8Array, segment: number, y: number) => boolean | undefined,
-): Promise<void> {
-	const reader = new RowReader(info, segments);
-	try {
-		for (let row = await reader.next(); row; row = await reader.next()) {
-			if (onRow(row.raw, row.segment, row.y) === false) return;
+class RowDecoder {
+	readonly #todo: readonly (Segment & { i: number })[];
+	readonly #inflater: ReturnType<typeof inflate>;
+	readonly wasm: PngExports;
+	readonly #release: (failed: boolean) => void;
+	#state = 0;
+	#in = 0;
+	#out = 0;
+	#outBytes = 0;
+	#chunk: Uint8Array = new Uint8Array(0);
+	#chunkAt = 0;
+	#inLen = 0;
+	#inAt = 0;
+	#s = 0;
+	#y = 0;
+	#failed = false;
+
+	private constructor(
+		info: PngInfo,
+		segments: readonly Segment[],
+		held: { instance: PngExports; release: (failed: boolean) => void },
+	) {
+		this.#todo = segments.map((s, i) => ({ ...s, i })).filter((s) => s.width > 0 && s.rows > 0);
+		this.wasm = held.instance;
+		this.#release = held.release;
+		this.#inflater = inflate(info.idat);
+	}
+
+	static async open(info: PngInfo, segments: readonly Segment[]): Promise<RowDecoder> {
+		const decoder = new RowDecoder(info, segments, await pngWasm.hold());
+		try {
+			decoder.#allocate(info);
+		} catch (err) {
+			decoder.#failed = true;
+			decoder.stop();
+			throw err;
 		}
-	} finally {
-		reader.stop();
+		return decoder;
+	}
+
+	#allocate(info: PngInfo): void {
+		const wasm = this.wasm;
+		const widest = Math.max(1, ...this.#todo.map((s) => s.width));
+		this.#state = wasm.pd_new(this.#todo[0]?.width ?? 1, info.colourType, info.bitDepth);
+		if (!this.#state) throw outOfMemory();
+		this.#outBytes = Math.max(STRIP_BYTES, widest * 4);
+		this.#in = heapAlloc(wasm, IN_BYTES);
+		this.#out = heapAlloc(wasm, this.#outBytes);
+		const heap = new Uint8Array(wasm.memory.buffer);
+		if (info.palette) heap.set(info.palette, wasm.pd_palette(this.#state));
+		if (info.key) wasm.pd_key(this.#state, info.key[0] ?? 0, info.key[1] ?? 0, info.key[2] ?? 0);
+	}
+
+	/** The next strip of rows; undefined after the last. */
+	async next(): Promise<Strip | undefined> {
+		try {
+			return await this.#next();
+		} catch (err) {
+			if (!(err instanceof UnprocessableError)) this.#failed = true;
+			throw err;
+		}
+	}
+
+	async #next(): Promise<Strip | undefined> {
+		if (this.#y === (this.#todo[this.#s]?.rows ?? -1)) this.#nextSegment();
+		const segment = this.#todo[this.#s];
+		if (!segment) return undefined;
+		const rowBytes = segment.width * 4;
+		const max = Math.min(Math.floor(this.#outBytes / rowBytes), segment.rows - this.#y);
+		let rows = 0;
+		while (rows < max) {
+			if (this.#inAt === this.#inLen) await this.#more();
+			const { wasm } = this;
+			const at = this.#in + this.#inAt;
+			const got = wasm.pd_rows(
+				this.#state,
+				at,
+				this.#inLen - this.#inAt,
+				this.#out + rows * rowBytes,
+				max - rows,
+			);
+			this.#inAt += wasm.pd_consumed(this.#state);
+			if (got < 0) throw bad("unknown filter type");
+			rows += got;
+		}
+		const strip = { segment: segment.i, y: this.#y, rows, at: this.#out };
+		this.#y += rows;
+		return strip;
+	}
+
+	#nextSegment(): void {
+		[this.#s, this.#y] = [this.#s + 1, 0];
+		const segment = this.#todo[this.#s];
+		if (segment && !this.wasm.pd_segment(this.#state, segment.width)) throw outOfMemory();
+	}
+
+	/** More inflated bytes into the heap: the rest of the last chunk, or the next one. */
+	async #more(): Promise<void> {
+		while (this.#chunkAt === this.#chunk.length) {
+			let read: ReadableStreamReadResult<Uint8Array>;
+			try {
+				read = await this.#inflater.reader.read();
+			} catch (err) {
+				throw new UnprocessableError("Could not decode PNG", {
+					cause: err,
+					detail: `inflate: ${String(err)}`,
+				});
+			}
+			if (read.done) throw bad("image data ends early");
+			[this.#chunk, this.#chunkAt] = [read.value, 0];
+		}
+		const n = Math.min(IN_BYTES, this.#chunk.length - this.#chunkAt);
+		new Uint8Array(this.wasm.memory.buffer, this.#in, n).set(
+			this.#chunk.subarray(this.#chunkAt, this.#chunkAt + n),
+		);
+		this.#chunkAt += n;
+		[this.#inLen, this.#inAt] = [n, 0];
+	}
+
+	/** Free the heap's part and let the instance go (idempotent). */
+	stop(): void {
+		this.#inflater.stop();
+		if (this.#state < 0) return;
+		const { wasm } = this;
+		if (!this.#failed) {
+			wasm.pd_free(this.#state);
+			wasm.pe_free(this.#in);
+			wasm.pe_free(this.#out);
+		}
+		this.#state = -1;
+		this.#release(this.#failed);
 	}
 }
 
@@ -388,73 +312,84 @@ const ADAM7 = [
 	[0, 1, 1, 2],
 ] as const;
 
+/** The rows IDAT holds: the image's, or the seven passes' (some may be empty). */
+function segmentsOf({ width, height, interlaced }: PngInfo): Segment[] {
+	if (!interlaced) return [{ width, rows: height }];
+	return ADAM7.map(([x0, y0, dx, dy]) => ({
+		width: Math.max(0, Math.ceil((width - x0) / dx)),
+		rows: Math.max(0, Math.ceil((height - y0) / dy)),
+	}));
+}
+
 /** Decode the whole image (interlaced files can only be decoded this way). */
 export async function decodePngImage(bytes: Uint8Array): Promise<RGBAImage> {
 	const info = readPng(bytes);
 	const { width, height } = info;
 	const data = new Uint8ClampedArray(width * height * 4);
-	const out = new Uint8Array(data.buffer);
-	if (!info.interlaced) {
-		await inflateRows(info, [{ width, rows: height }], (raw, _, y) => {
-			toRGBA(info, raw, width, out.subarray(y * width * 4, (y + 1) * width * 4));
-			return true;
-		});
-		return { data, width, height };
-	}
-	const passes = ADAM7.map(([x0, y0, dx, dy]) => ({
-		width: Math.max(0, Math.ceil((width - x0) / dx)),
-		rows: Math.max(0, Math.ceil((height - y0) / dy)),
-	}));
-	const tmp = new Uint8Array(width * 4);
 	const pixels = new Uint32Array(data.buffer);
-	const tmp32 = new Uint32Array(tmp.buffer);
-	await inflateRows(info, passes, (raw, pass, y) => {
-		const [x0, y0, dx, dy] = ADAM7[pass] as readonly [number, number, number, number];
-		const n = (passes[pass] as Segment).width;
-		toRGBA(info, raw, n, tmp);
-		const base = (y0 + y * dy) * width;
-		for (let i = 0; i < n; i++) pixels[base + x0 + i * dx] = tmp32[i] as number;
-		return true;
-	});
+	const segments = segmentsOf(info);
+	const decoder = await RowDecoder.open(info, segments);
+	try {
+		for (let strip = await decoder.next(); strip; strip = await decoder.next()) {
+			const n = (segments[strip.segment] as Segment).width;
+			const heap = decoder.wasm.memory.buffer;
+			if (!info.interlaced) {
+				data.set(new Uint8Array(heap, strip.at, strip.rows * n * 4), strip.y * width * 4);
+				continue;
+			}
+			const [x0, y0, dx, dy] = ADAM7[strip.segment] as readonly [number, number, number, number];
+			const rgba = new Uint32Array(heap, strip.at, strip.rows * n);
+			for (let r = 0; r < strip.rows; r++) {
+				const base = (y0 + (strip.y + r) * dy) * width + x0;
+				const row = rgba.subarray(r * n, (r + 1) * n);
+				// The last pass is whole rows: half the image, copied as such.
+				if (dx === 1) pixels.set(row, base);
+				else for (let i = 0; i < n; i++) pixels[base + i * dx] = row[i] as number;
+			}
+		}
+	} finally {
+		decoder.stop();
+	}
 	return { data, width, height };
 }
 
 /**
  * A non-interlaced PNG as a RowSource (resize.ts) whose rows arrive as IDAT
  * is inflated: each begin starts a fresh inflate, rows above the window are
- * unfiltered and skipped, and only a row and its predecessor are held.
+ * decoded and skipped, and only a strip of rows is held.
  */
 export function pngRows(info: PngInfo): RowSource {
 	if (info.interlaced) throw new RangeError("an interlaced PNG cannot be read row by row");
 	codecStats.decodes++;
 	const { width, height } = info;
-	const rgba = new Uint8Array(width * 4);
-	let reader: RowReader | undefined;
-	let [x0, cols, next] = [0, width, 0];
+	let decoder: RowDecoder | undefined;
+	let strip: Strip | undefined;
+	let [x0, cols] = [0, width];
+	const stop = () => {
+		decoder?.stop();
+		[decoder, strip] = [undefined, undefined];
+	};
 	return {
 		width,
 		height,
 		async: true,
 		begin(x, _y, w) {
-			reader?.stop();
-			reader = new RowReader(info, [{ width, rows: height }]);
-			[x0, cols, next] = [x, w, 0];
+			stop();
+			[x0, cols] = [x, w];
 		},
 		async read(y, rows, into) {
-			if (!reader) throw new RangeError("pngRows: read before begin");
+			decoder ??= await RowDecoder.open(info, [{ width, rows: height }]);
 			for (let r = 0; r < rows; r++) {
-				let row = await reader.next();
-				for (; row && row.y < y + r; row = await reader.next()) next = row.y + 1;
-				if (!row || row.y !== y + r) throw new RangeError(`pngRows: row ${y + r} after ${next}`);
-				next = row.y + 1;
-				toRGBA(info, row.raw, width, rgba);
-				into.set(rgba.subarray(x0 * 4, (x0 + cols) * 4), r * cols * 4);
+				while (!strip || y + r >= strip.y + strip.rows) {
+					strip = await decoder.next();
+					if (!strip) throw new RangeError(`pngRows: row ${y + r} past the last`);
+				}
+				if (y + r < strip.y) throw new RangeError(`pngRows: row ${y + r} after ${strip.y}`);
+				const at = strip.at + ((y + r - strip.y) * width + x0) * 4;
+				into.set(new Uint8Array(decoder.wasm.memory.buffer, at, cols * 4), r * cols * 4);
 			}
 		},
-		end() {
-			reader?.stop();
-			reader = undefined;
-		},
+		end: stop,
 	};
 }
 

@@ -1,27 +1,11 @@
 /**
- * The WASM half of our PNG encoder (wasm/png_encode.c, built by
- * wasm/build-png-encode.sh into src/wasm/png-encode.wasm): rows packed and
- * filtered strip by strip, and libdeflate's zlib output. libdeflate because
+ * The WASM half of our PNG encoder (in the PNG module, png-wasm.ts): rows
+ * packed and filtered strip by strip, and libdeflate's zlib output. libdeflate because
  * the runtime's CompressionStream has no level: at zlib's default it spent
- * 75% of a photo PNG's encode (BENCHMARKS.md, "PNG encoder"). The module
- * imports nothing; one instance per isolate through `Lazy`.
+ * 75% of a photo PNG's encode (BENCHMARKS.md, "PNG encoder").
  */
-import pngEncodeWasm from "../wasm/png-encode.wasm";
 import type { RGBAImage } from "./orientation";
-import { Lazy } from "./wasm-lazy";
-
-export interface PngEncodeExports {
-	readonly memory: WebAssembly.Memory;
-	pe_malloc(n: number): number;
-	pe_free(ptr: number): void;
-	/** Start rows of `width` pixels of a colour type (not palette); 0 if out of memory. */
-	pe_start(width: number, colourType: number, bpp: number, adaptive: number): number;
-	/** Pack and filter `rows` RGBA rows at rgba into out (filter byte + row each). */
-	pe_filter(rgba: number, rows: number, out: number): void;
-	/** zlib stream of in[0..n) into out[0..cap): its length, 0 if over cap, -1 out of memory. */
-	pe_deflate(input: number, n: number, out: number, cap: number, level: number): number;
-	pe_deflate_bound(n: number): number;
-}
+import { heapAlloc, type PngExports } from "./png-wasm";
 
 /**
  * libdeflate's level 7: within 0.2% of zlib level 6's bytes (GD's `imagepng`
@@ -33,27 +17,13 @@ export const DEFLATE_LEVEL = 7;
 /** RGBA bytes copied into the heap per pe_filter call. */
 const STRIP_BYTES = 256 * 1024;
 
-export const pngEncoder = new Lazy<PngEncodeExports>(
-	"png-encode",
-	async () =>
-		(await WebAssembly.instantiate(pngEncodeWasm, {})).exports as unknown as PngEncodeExports,
-	(wasm) => wasm.memory.buffer.byteLength,
-);
-
-/** An allocation in the encoder's heap (read it through a fresh view: the heap may grow). */
-export function heapAlloc(wasm: PngEncodeExports, n: number): number {
-	const ptr = wasm.pe_malloc(n);
-	if (!ptr) throw new Error("PNG encoder: out of memory");
-	return ptr;
-}
-
 /**
  * Rows [from, to) of the image, packed as `colourType` (bpp bytes a pixel)
  * and filtered per row (adaptive) or not, written at `out` in the heap as
  * IDAT holds them. The row above `from` counts as zeros.
  */
 export function filterRows(
-	wasm: PngEncodeExports,
+	wasm: PngExports,
 	image: RGBAImage,
 	format: { colourType: number; bpp: number },
 	adaptive: boolean,
@@ -79,7 +49,7 @@ export function filterRows(
 }
 
 /** zlib-format deflate of `length` heap bytes at `ptr`. */
-export function deflateHeap(wasm: PngEncodeExports, ptr: number, length: number): Uint8Array {
+export function deflateHeap(wasm: PngExports, ptr: number, length: number): Uint8Array {
 	const bound = wasm.pe_deflate_bound(length);
 	// Filtered photo rows deflate to under half: ask for that much first, so
 	// the heap need not hold the worst case as well.

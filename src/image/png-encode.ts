@@ -8,13 +8,8 @@
  * bytes runs later, in the background (optimizePng in png.ts).
  */
 import type { RGBAImage } from "./orientation";
-import {
-	deflateHeap,
-	filterRows,
-	heapAlloc,
-	type PngEncodeExports,
-	pngEncoder,
-} from "./png-deflate";
+import { deflateHeap, filterRows } from "./png-deflate";
+import { heapAlloc, type PngExports, pngWasm } from "./png-wasm";
 import { codecError } from "./wasm-lazy";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -150,7 +145,7 @@ function packIndices(image: RGBAImage, y: number, layout: Layout, out: Uint8Arra
  * other layout packed and filtered (adaptive, or none) in WASM.
  */
 function rowsInHeap(
-	wasm: PngEncodeExports,
+	wasm: PngExports,
 	image: RGBAImage,
 	layout: Layout,
 	adaptive: boolean,
@@ -178,7 +173,7 @@ interface HeapRows {
 }
 
 /** Deflate rows made by rowsInHeap, and free them. */
-function deflateRows(wasm: PngEncodeExports, rows: HeapRows): Uint8Array {
+function deflateRows(wasm: PngExports, rows: HeapRows): Uint8Array {
 	try {
 		return deflateHeap(wasm, rows.ptr, rows.length);
 	} finally {
@@ -237,7 +232,7 @@ function fewColours(image: RGBAImage): boolean {
 }
 
 /** 4 runs of 1/16 of the rows, filtered or not, deflated: what decides between the two. */
-function sampleBytes(wasm: PngEncodeExports, image: RGBAImage, layout: Layout, adaptive: boolean) {
+function sampleBytes(wasm: PngExports, image: RGBAImage, layout: Layout, adaptive: boolean) {
 	const { height } = image;
 	const run = Math.max(1, height >> 4);
 	let bytes = 0;
@@ -254,7 +249,7 @@ function sampleBytes(wasm: PngEncodeExports, image: RGBAImage, layout: Layout, a
  * wide: 144,831 B unfiltered, 164,188 filtered; a soft glow's rows are 3x
  * larger unfiltered, so the sample decides).
  */
-function adaptiveFilters(wasm: PngEncodeExports, image: RGBAImage, layout: Layout): boolean {
+function adaptiveFilters(wasm: PngExports, image: RGBAImage, layout: Layout): boolean {
 	if (layout.colourType === COLOUR.palette) return false;
 	if (!fewColours(image)) return true;
 	return sampleBytes(wasm, image, layout, true) <= sampleBytes(wasm, image, layout, false);
@@ -263,7 +258,7 @@ function adaptiveFilters(wasm: PngEncodeExports, image: RGBAImage, layout: Layou
 /** IDAT's contents: the zlib stream of the filtered rows. */
 async function idat(image: RGBAImage, layout: Layout): Promise<Uint8Array> {
 	try {
-		return await pngEncoder.use((wasm) => {
+		return await pngWasm.use((wasm) => {
 			const adaptive = adaptiveFilters(wasm, image, layout);
 			return deflateRows(wasm, rowsInHeap(wasm, image, layout, adaptive, [0, image.height]));
 		});

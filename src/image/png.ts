@@ -1,58 +1,23 @@
 /**
- * PNG: decoded by the squoosh PNG codec (Rust `png` crate: palette, grayscale,
- * 1–16-bit, tRNS, interlaced, all expanded to 8-bit RGBA; an APNG gives its
- * default image, as WordPress's GD does). Sizes are encoded by our encoder
- * (png-encode.ts) on the request path; oxipng (optimizePng) only runs in
- * the background, where its search for smaller bytes costs no one a wait.
+ * PNG: decoded by our decoder (png-decode.ts: palette, grey, 1–16-bit, tRNS,
+ * interlaced, all expanded to 8-bit RGBA; an APNG gives its default image,
+ * as WordPress's GD does). Sizes are encoded by our encoder (png-encode.ts)
+ * on the request path; oxipng (optimizePng) only runs in the background,
+ * where its search for smaller bytes costs no one a wait.
  */
 
 import oxipngWasm from "@jsquash/oxipng/codec/pkg/squoosh_oxipng_bg.wasm";
-import pngWasm from "@jsquash/png/codec/pkg/squoosh_png_bg.wasm";
 import {
 	type BindgenExports,
 	instantiateBindgen,
-	ObjectHeap,
 	passBytes,
 	returningBytes,
 	throwFrom,
 } from "./bindgen";
 import type { RGBAImage } from "./orientation";
+import { decodePngImage } from "./png-decode";
 import { encodePngFast } from "./png-encode";
 import { codecError, codecStats, Lazy } from "./wasm-lazy";
-
-interface PngDecoder extends BindgenExports {
-	decode(ptr: number, len: number): number;
-}
-
-interface PngInstance {
-	readonly wasm: PngDecoder;
-	readonly heap: ObjectHeap;
-}
-
-const decoder = new Lazy<PngInstance>(
-	"png",
-	async () => {
-		const heap = new ObjectHeap();
-		const wasm = await instantiateBindgen<PngDecoder>(pngWasm, (exports) => ({
-			__wbindgen_memory: () => heap.add(exports().memory),
-			__wbg_buffer: (i: number) => heap.add((heap.get(i) as WebAssembly.Memory).buffer),
-			__wbg_newwithbyteoffsetandlength: (buf: number, offset: number, len: number) =>
-				heap.add(new Uint16Array(heap.get(buf) as ArrayBuffer, offset >>> 0, len >>> 0)),
-			__wbindgen_object_drop_ref: (i: number) => heap.take(i),
-			// The decoder hands over its RGBA buffer and the size: copy out, free, wrap.
-			__wbg_newwithownedu8clampedarrayandsh: (ptr: number, len: number, w: number, h: number) => {
-				const wasm = exports();
-				const p = ptr >>> 0;
-				const data = new Uint8ClampedArray(wasm.memory.buffer.slice(p, p + (len >>> 0)));
-				wasm.__wbindgen_free(p, len >>> 0, 1);
-				return heap.add({ data, width: w >>> 0, height: h >>> 0 } satisfies RGBAImage);
-			},
-			__wbindgen_throw: throwFrom(exports),
-		}));
-		return { wasm, heap };
-	},
-	(instance) => instance.wasm.memory.buffer.byteLength,
-);
 
 interface Oxipng extends BindgenExports {
 	optimise(
@@ -87,8 +52,8 @@ const optimiser = new Lazy<Oxipng>(
  * that instance's allocator in an unknown state. `Lazy.use` has already
  * dropped it (only if no other request had replaced it since: resetting
  * again here could throw away an instance another request just made). Who
- * is to blame sets the status (codecError): the source's bytes (decode) or
- * the stored file's (the background optimisation reads a stored size).
+ * is to blame sets the status (codecError): the bytes it was given (the
+ * background optimisation reads a stored size).
  */
 async function guarded<T, R>(
 	lazy: Lazy<T>,
@@ -103,12 +68,14 @@ async function guarded<T, R>(
 	}
 }
 
+/** Decode a whole PNG with our decoder (png-decode.ts); failures are the source's. */
 export async function decodePng(bytes: Uint8Array): Promise<RGBAImage> {
 	codecStats.decodes++;
-	return guarded(decoder, "decode PNG", "source", ({ wasm, heap }) => {
-		const ptr = passBytes(wasm, bytes);
-		return heap.take(wasm.decode(ptr, bytes.byteLength)) as RGBAImage;
-	});
+	try {
+		return await decodePngImage(bytes);
+	} catch (err) {
+		throw codecError(err, "source", "Could not decode PNG", "decode PNG");
+	}
 }
 
 /**
@@ -151,6 +118,5 @@ export async function optimizePng(bytes: Uint8Array, level: number): Promise<Uin
 
 /** Test hook: drop the instances, as after a trap. */
 export function resetPng(): void {
-	decoder.reset();
 	optimiser.reset();
 }

@@ -39,7 +39,6 @@ const CODECS = [
 	"jpeg",
 	"oxipng",
 	"png",
-	"png-encode",
 	"resize",
 	"webp-decode",
 	"webp-encode",

@@ -121,22 +121,39 @@ export class Lazy<T> {
 	 * never restored, so the instance is no longer trusted.
 	 */
 	async use<R>(fn: (instance: T) => R | Promise<R>): Promise<R> {
+		const { instance, release } = await this.hold();
+		let failed = true;
+		try {
+			const out = await fn(instance);
+			failed = false;
+			return out;
+		} finally {
+			release(failed);
+		}
+	}
+
+	/**
+	 * The instance, held until release() (use, spread over calls: a decoder
+	 * that awaits its input between them). release(true) after a throw drops
+	 * it as use does; either way its heap is counted and shed if too big.
+	 */
+	async hold(): Promise<{ instance: T; release: (failed: boolean) => void }> {
 		const pending = this.#current();
 		const instance = await this.#wait(pending);
-		try {
-			return await fn(instance);
-		} catch (err) {
+		return { instance, release: (failed) => this.#release(pending, instance, failed) };
+	}
+
+	#release(pending: Shared<T>, instance: T, failed: boolean): void {
+		if (failed) {
 			codecStats.traps++;
 			// Only if no one has replaced it since (another request's trap).
 			if (this.#instance === pending) this.reset();
-			throw err;
-		} finally {
-			const heap = this.heapBytes(instance);
-			this.peakHeap = Math.max(this.peakHeap, heap);
-			if (heap > KEEP_HEAP_BYTES && this.#instance === pending) {
-				codecStats.shed++;
-				this.reset();
-			}
+		}
+		const heap = this.heapBytes(instance);
+		this.peakHeap = Math.max(this.peakHeap, heap);
+		if (heap > KEEP_HEAP_BYTES && this.#instance === pending) {
+			codecStats.shed++;
+			this.reset();
 		}
 	}
 }

@@ -85,6 +85,10 @@ beforeAll(async () => {
 	const png = await fixtureBytes("hostile/small.png");
 	const pngHuge = png.slice();
 	new DataView(pngHuge.buffer).setUint32(16, 2 ** 31); // IHDR width
+	// 40 MP, within MAX_LOSSLESS_SOURCE_PIXELS, but rows of 400 KB to 800 KB.
+	const pngStrip = png.slice();
+	new DataView(pngStrip.buffer).setUint32(16, 100_000);
+	new DataView(pngStrip.buffer).setUint32(20, 400);
 	const onePixel = await encodeJpeg(
 		{ data: new Uint8ClampedArray([200, 30, 30, 255]), width: 1, height: 1 },
 		{ quality: 90, progressive: false },
@@ -113,6 +117,7 @@ beforeAll(async () => {
 			new DataView(b.buffer).setUint16(i + 7, 60000);
 		}),
 		"huge-width.png": pngHuge,
+		"strip.png": pngStrip,
 		"cut-50.png": png.slice(0, png.length >> 1),
 		"bad-filter.png": await withFilterType(png, 9),
 		"bomb-unseen.jpeg": new Uint8Array(0), // replaced below by a copy of bomb.jpeg
@@ -163,6 +168,7 @@ describe("broken and lying originals", () => {
 		["twelve-bit.jpeg", 415, /12-bit/],
 		["bomb.jpeg", 422, /60000x60000.*MAX_SOURCE_PIXELS/],
 		["huge-width.png", 422, /Corrupt PNG header/],
+		["strip.png", 422, /100000x400 pixels \(limit 65535 px a side\)/],
 	])("%s → %i, twice, never decoded, nothing cached", async (file, status, message) => {
 		const derivative = file.replace(/\.(jpeg|png)$/, "-150x150.$1");
 		const decodes = codecStats.decodes;

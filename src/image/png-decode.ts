@@ -9,7 +9,7 @@
  * pixels ever being held whole (pngRows, a RowSource for resize.ts). Adam7-interlaced files
  * need the whole image (every pass adds pixels to every region).
  */
-import { UnprocessableError } from "../http/errors";
+import { InternalError, UnprocessableError } from "../http/errors";
 import type { RGBAImage } from "./orientation";
 import { heapAlloc, type PngExports, pngWasm } from "./png-wasm";
 import type { RowSource } from "./resize";
@@ -359,7 +359,7 @@ export async function decodePngImage(bytes: Uint8Array): Promise<RGBAImage> {
  * decoded and skipped, and only a strip of rows is held.
  */
 export function pngRows(info: PngInfo): RowSource {
-	if (info.interlaced) throw new RangeError("an interlaced PNG cannot be read row by row");
+	if (info.interlaced) throw new InternalError("an interlaced PNG cannot be read row by row");
 	codecStats.decodes++;
 	const { width, height } = info;
 	let decoder: RowDecoder | undefined;
@@ -382,9 +382,9 @@ export function pngRows(info: PngInfo): RowSource {
 			for (let r = 0; r < rows; r++) {
 				while (!strip || y + r >= strip.y + strip.rows) {
 					strip = await decoder.next();
-					if (!strip) throw new RangeError(`pngRows: row ${y + r} past the last`);
+					if (!strip) throw new InternalError(`pngRows: row ${y + r} past the last`);
 				}
-				if (y + r < strip.y) throw new RangeError(`pngRows: row ${y + r} after ${strip.y}`);
+				if (y + r < strip.y) throw new InternalError(`pngRows: row ${y + r} after ${strip.y}`);
 				const at = strip.at + ((y + r - strip.y) * width + x0) * 4;
 				into.set(new Uint8Array(decoder.wasm.memory.buffer, at, cols * 4), r * cols * 4);
 			}

@@ -14,7 +14,7 @@ import webpEncFactory from "@jsquash/webp/codec/enc/webp_enc_simd.js";
 import webpEncWasm from "@jsquash/webp/codec/enc/webp_enc_simd.wasm";
 import { defaultOptions as webpDefaults } from "@jsquash/webp/meta.js";
 import { initEmscriptenModule } from "@jsquash/webp/utils.js";
-import { UnprocessableError } from "../http/errors";
+import { InternalError, UnprocessableError } from "../http/errors";
 import webpDecodeWasm from "../wasm/webp-decode.wasm";
 import type { RGBAImage } from "./orientation";
 import type { RowSource } from "./resize";
@@ -69,11 +69,16 @@ const STATUS = [
 	"not enough data",
 ];
 
-/** The error for a libwebp status: out of memory (503), a truncated file or bad data (422). */
+/**
+ * The error for a libwebp status: out of memory (503); an invalid parameter
+ * (a region we asked for) or an abort (our row sink's) is our bug (500); a
+ * truncated file or bad data is the file's (422).
+ */
 function statusError(wasm: WebpExports, step: string): Error {
 	const status = new Uint32Array(wasm.memory.buffer, wasm.result(), 4)[3] ?? 0;
 	const detail = `${step}: libwebp ${STATUS[status] ?? status}`;
 	if (status === 1) return new RangeError(`WebP decoder: out of memory (${step})`);
+	if (status === 2 || status === 6) return new InternalError("Could not decode WebP", { detail });
 	if (status === 7) return new UnprocessableError("Original WebP is truncated", { detail });
 	return new UnprocessableError("Could not decode WebP", { detail });
 }

@@ -34,6 +34,9 @@ export function assertSourceWithinLimits(meta: UploadMeta, limits: Limits): void
 	const size = `${info.width}x${info.height}`;
 	const [limit, most] = pixelLimit(info, limits);
 	if (pixels > most) throw new LimitExceededError(limit, `Original is ${size} pixels`);
+	if (Math.max(info.width, info.height) > MAX_SOURCE_SIDE) {
+		throw new LimitExceededError(`${MAX_SOURCE_SIDE} px a side`, `Original is ${size} pixels`);
+	}
 	if (pixels > limits.maxSourcePixelsWhole && !streamsRows(info)) {
 		throw new LimitExceededError(
 			"MAX_SOURCE_PIXELS_WHOLE",
@@ -41,6 +44,13 @@ export function assertSourceWithinLimits(meta: UploadMeta, limits: Limits): void
 		);
 	}
 }
+
+/**
+ * Longest side of any original: JPEG's and GIF's own format limit. Only a
+ * PNG can be longer within the pixel limits (a 50,000,000x1 strip), and its
+ * rows alone would then need hundreds of MB of decoder heap.
+ */
+export const MAX_SOURCE_SIDE = 65_535;
 
 /**
  * The format's own pixel limit: PNG and WebP stop at 50 MP by default (a PNG

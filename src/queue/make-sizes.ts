@@ -17,7 +17,6 @@ import { extensionFormat } from "../origin/extensions";
 import type { UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
 import { renderPlan, scaleFor, streamJob, uploadScale } from "../render/make";
-import type { Rendered } from "../render/pipeline";
 import { type ServableSize, servableFiles } from "../render/plan";
 import { derivativeEtag, derivativeSettings, optimizedEtag } from "../render/settings";
 import { renderStreamedMany, streams } from "../render/stream";
@@ -67,10 +66,18 @@ export async function makeSizes(job: Job): Promise<SizesOutcome> {
 			else pending.push(step);
 		}
 	}
-	const made = await renderPending(job, meta, pending);
-	for (const [k, item] of pending.entries()) {
-		counts[await store(job, item, made[k] as Uint8Array)]++;
+	const store = async (item: Pending, bytes: Uint8Array) => {
+		counts[await storeOne(job, item, bytes)]++;
+	};
+	// The miss's own copy is optimised as stored (read only now, one at a time).
+	const toRender: Pending[] = [];
+	for (const item of pending) {
+		const { etag, generation } = item.want;
+		const ours = item.ours ? await job.tier.get(item.key, { etag, generation }) : null;
+		if (ours) await store(item, ours.bytes);
+		else toRender.push(item);
 	}
+	await renderEach(job, meta, toRender, store);
 	if (counts.overBudget > 0) logOverBudget(job, files, counts.overBudget);
 	return counts;
 }
@@ -92,8 +99,8 @@ interface Pending {
 	readonly format: OutputFormat;
 	readonly key: string;
 	readonly want: TierWant;
-	/** The miss's own copy (our encoder's), already in the tier: optimised, not rendered again. */
-	readonly ours?: Uint8Array;
+	/** The miss's own copy (our encoder's) is in the tier: optimised, not rendered again. */
+	readonly ours: boolean;
 }
 
 /** What one size in one format needs: nothing (skipped, over budget), or a render and a put. */
@@ -118,12 +125,11 @@ async function planOne(
 	const key = tierKey(size.key, format, own);
 	const stored = await tier.record(key);
 	if (finished(stored, want)) return "skipped";
-	const ours = stored?.etag === etag ? await tier.get(key, { etag, generation }) : null;
-	return { size, format, key, want, ...(ours ? { ours: ours.bytes } : {}) };
+	return { size, format, key, want, ours: stored?.etag === etag };
 }
 
 /** Put one size's bytes in the tier; a PNG's through oxipng first (optimize.ts). */
-async function store(job: Job, item: Pending, bytes: Uint8Array): Promise<keyof SizesOutcome> {
+async function storeOne(job: Job, item: Pending, bytes: Uint8Array): Promise<keyof SizesOutcome> {
 	const { tier, config } = job;
 	const { key, want, format } = item;
 	const { etag, generation } = want;
@@ -150,51 +156,46 @@ function finished(stored: TierRecord | null, want: TierWant): boolean {
 }
 
 /**
- * The bytes of every pending size, in order: the miss's own copy where there
- * is one; otherwise rendered from the upload's shared decode, or, for a big
- * source that streams (render/stream.ts), in passes of sizes that each read
- * and decode the file once (renderStreamedMany) instead of once per size.
+ * Render each pending size and hand it to `store` as soon as it is made, so
+ * a failure keeps what was done: from the upload's shared decode, one gate
+ * turn per size; or, for a big source that streams (render/stream.ts), in
+ * passes of sizes that each read and decode the file once
+ * (renderStreamedMany), one gate turn per pass.
  */
-async function renderPending(
+async function renderEach(
 	job: Job,
 	meta: UploadMeta,
 	pending: readonly Pending[],
-): Promise<Uint8Array[]> {
+	store: (item: Pending, bytes: Uint8Array) => Promise<void>,
+): Promise<void> {
 	const { env, config } = job;
 	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
 	const onStale = () => directory.forget(meta.uploadKey);
 	const scale = uploadScale(meta, config);
-	const out: Uint8Array[] = pending.map((item) => item.ours ?? EMPTY);
-	const todo = [...pending.keys()].filter((k) => !pending[k]?.ours);
-	const streamed = streams(meta, scale, config.limits);
-	for (const format of new Set(todo.map((k) => (pending[k] as Pending).format))) {
-		const ks = todo.filter((k) => pending[k]?.format === format);
-		const plans = ks.map((k) => (pending[k] as Pending).size.render);
-		// A gate turn per render (one for all of a streamed source's passes): requests get turns between.
-		const made = streamed
-			? await renderGate.run(() =>
-					renderStreamedMany(
-						storage,
-						meta,
-						plans,
-						format,
-						streamJob(meta, config, {}, onStale),
-						(g) => scaleFor(meta, g),
-					),
-				)
-			: await serially(plans, (plan) =>
-					renderGate.run(() => renderPlan(storage, meta, plan, format, config, { scale, onStale })),
-				);
-		for (const [i, k] of ks.entries()) out[k] = (made[i] as Rendered).bytes;
+	if (!streams(meta, scale, config.limits)) {
+		for (const item of pending) {
+			const { size, format } = item;
+			const made = await renderGate.run(() =>
+				renderPlan(storage, meta, size.render, format, config, { scale, onStale }),
+			);
+			await store(item, made.bytes);
+		}
+		return;
 	}
-	return out;
+	for (const format of new Set(pending.map((p) => p.format))) {
+		const items = pending.filter((p) => p.format === format);
+		const plans = items.map((p) => p.size.render);
+		await renderStreamedMany(
+			storage,
+			meta,
+			plans,
+			format,
+			streamJob(meta, config, {}, onStale),
+			(g) => scaleFor(meta, g),
+			{
+				run: (work) => renderGate.run(work),
+				made: (k, made) => store(items[k] as Pending, made.bytes),
+			},
+		);
+	}
 }
-
-/** fn over each item, one after another. */
-async function serially<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-	const out: R[] = [];
-	for (const item of items) out.push(await fn(item));
-	return out;
-}
-
-const EMPTY = new Uint8Array(0);

@@ -241,6 +241,14 @@ function groups(plans: readonly RenderPlan[]): RenderPlan[][] {
 	return out;
 }
 
+/** What a caller of renderStreamedMany may hook into each pass. */
+export interface PassHooks {
+	/** Runs each pass (e.g. one render-gate turn per pass); default: as is. */
+	readonly run?: <T>(work: () => Promise<T>) => Promise<T>;
+	/** Called with each output as its pass ends, by index into `plans` (e.g. to store it). */
+	readonly made?: (k: number, rendered: Rendered) => Promise<void>;
+}
+
 /**
  * Several sizes of a big JPEG or PNG (the fan-out) from one streamed decode per
  * group of sizes: decoded once at the scale the group needs (`scaleOf`),
@@ -254,27 +262,43 @@ export async function renderStreamedMany(
 	output: OutputFormat,
 	job: Omit<StreamJob, "scale">,
 	scaleOf: (plans: readonly RenderPlan[]) => number,
+	{ run = (work) => work(), made }: PassHooks = {},
+): Promise<Rendered[]> {
+	const out: Rendered[] = [];
+	for (const group of groups(plans)) {
+		const first = out.length;
+		out.push(...(await run(() => renderPass(storage, meta, group, output, job, scaleOf(group)))));
+		if (made) for (let k = first; k < out.length; k++) await made(k, out[k] as Rendered);
+	}
+	return out;
+}
+
+/** One pass of renderStreamedMany: one streamed decode at `scale` for every plan of `group`. */
+async function renderPass(
+	storage: Storage,
+	meta: UploadMeta,
+	group: readonly RenderPlan[],
+	output: OutputFormat,
+	job: Omit<StreamJob, "scale">,
+	scale: number,
 ): Promise<Rendered[]> {
 	const { info } = meta.source;
 	const options = optionsFor(info, job);
+	const decode = decodeFor(info, scale, group.map(needOf), job.resize);
+	const targets = group.map((plan) => ({
+		win: decode.window(plan.crop),
+		width: plan.resizeWidth,
+		height: plan.resizeHeight,
+		options,
+	}));
+	const whole = { ...job, scale };
+	const { value: images } = await streamResize(storage, meta, whole, decode, (rows) =>
+		resizeRowsMany(rows, targets),
+	);
 	const out: Rendered[] = [];
-	for (const group of groups(plans)) {
-		const scale = scaleOf(group);
-		const decode = decodeFor(info, scale, group.map(needOf), job.resize);
-		const targets = group.map((plan) => ({
-			win: decode.window(plan.crop),
-			width: plan.resizeWidth,
-			height: plan.resizeHeight,
-			options,
-		}));
-		const whole = { ...job, scale };
-		const { value: images } = await streamResize(storage, meta, whole, decode, (rows) =>
-			resizeRowsMany(rows, targets),
-		);
-		for (const [k, plan] of group.entries()) {
-			const image = images[k] as RGBAImage;
-			out.push(await finish(info, plan, output, whole, async () => image));
-		}
+	for (const [k, plan] of group.entries()) {
+		const image = images[k] as RGBAImage;
+		out.push(await finish(info, plan, output, whole, async () => image));
 	}
 	return out;
 }

@@ -197,7 +197,7 @@ export const VARS = {
 		default: 15_000,
 		min: 1,
 		max: 600_000,
-		doc: 'wall time after which the queue consumer starts no further upload in a batch and hands the rest back (`retry()`, no delay): Cloudflare stops a consumer invocation at 30 s of CPU unless `limits.cpu_ms` raises it, and one upload takes 0.5-4 s of CPU (more with AVIF); see "Background work"',
+		doc: 'wall time after which the queue consumer starts no further upload in a batch and puts the rest back on the queue (sent again, then acknowledged): Cloudflare stops a consumer invocation at 30 s of CPU unless `limits.cpu_ms` raises it, and one upload takes 0.5-4 s of CPU (more with AVIF); see "Background work"',
 	},
 	BENCH_ROUTES: {
 		kind: "bool",

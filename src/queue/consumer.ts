@@ -16,7 +16,7 @@ import { log } from "../util/log";
 import { planUploadEvents, purgeUpload, uploadOfObject } from "./bucket";
 import { makeSizes } from "./make-sizes";
 import { type BucketEvent, parseMessage } from "./messages";
-import { servedFormats } from "./producer";
+import { servedFormats, workQueue } from "./producer";
 
 /** One upload's messages in a batch, and what they ask for. */
 interface Group {
@@ -75,12 +75,29 @@ async function consumeBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
 async function workThrough(groups: Map<string, Group>, env: Env, config: Config) {
 	const deadline = Date.now() + config.queueBatchBudgetMs;
 	for (const [upload, group] of groups) {
-		if (Date.now() > deadline) {
-			log("info", { queue: "deferred", upload, messages: group.messages.length });
-			for (const m of group.messages) m.retry();
-			continue;
-		}
-		await settle(upload, group, () => work(env, config, upload, group));
+		if (Date.now() > deadline) await handBack(env, upload, group);
+		else await settle(upload, group, () => work(env, config, upload, group));
+	}
+}
+
+/**
+ * Put an upload's messages back on the queue untouched: sent again and
+ * acknowledged, so a deferral does not count as a failed attempt (retry()
+ * would, and max_retries of them would send work never tried to the
+ * dead-letter queue). Without the producer binding, retry() it is.
+ */
+async function handBack(env: Env, upload: string, group: Group): Promise<void> {
+	log("info", { queue: "deferred", upload, messages: group.messages.length });
+	const queue = workQueue(env);
+	if (!queue) {
+		for (const m of group.messages) m.retry();
+		return;
+	}
+	try {
+		await queue.sendBatch(group.messages.map((m) => ({ body: m.body })));
+		for (const m of group.messages) m.ack();
+	} catch {
+		for (const m of group.messages) m.retry();
 	}
 }
 

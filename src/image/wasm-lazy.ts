@@ -1,6 +1,7 @@
 /**
  * The holder every WASM module lives in (`Lazy`), and the one registry that
- * names them all — jpeg, resize, png, png-encode, oxipng, webp, avif, … — so
+ * names them all — jpeg, resize, png, oxipng, webp-decode, webp-encode, avif-decode,
+ * avif-encode — so
  * one reset (resetCodecs) and one memory report (wasmMemory, wasmPeakMemory)
  * cover every codec.
  * Each module is instantiated once per isolate from a statically imported

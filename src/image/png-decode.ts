@@ -119,23 +119,31 @@ const IN_BYTES = 64 * 1024;
 /** RGBA rows decoded per call, at most (at least one row). */
 const STRIP_BYTES = 256 * 1024;
 
+/** IDAT's bytes in slices of FEED_BYTES (views, not copies). */
+function slicesOf(idat: readonly Uint8Array[]): Uint8Array[] {
+	const out: Uint8Array[] = [];
+	for (const data of idat) {
+		for (let at = 0; at < data.length; at += FEED_BYTES)
+			out.push(data.subarray(at, at + FEED_BYTES));
+	}
+	return out;
+}
+
 /**
- * IDAT's zlib stream, inflated by the runtime, written in copies of small
- * slices (the file is never copied whole; a stream may take ownership of
- * what it is given). `stop()` ends both sides without leaving a rejected
- * promise behind (a pipe would).
+ * One run of the runtime's inflater over the slices, each written as a copy
+ * (a stream may take ownership of what it is given); slice `careful` is
+ * written a byte at a time. `failedAt()` is the slice being written when the
+ * stream failed (the last one if closing failed).
  */
-function inflate(idat: readonly Uint8Array[]): {
-	reader: ReadableStreamDefaultReader<Uint8Array>;
-	stop: () => void;
-} {
+function inflateRun(slices: readonly Uint8Array[], careful: number) {
 	const stream = new DecompressionStream("deflate");
 	const writer = stream.writable.getWriter();
+	let writing = 0;
 	const feed = async () => {
-		for (const data of idat) {
-			for (let at = 0; at < data.length; at += FEED_BYTES) {
-				await writer.write(data.slice(at, at + FEED_BYTES));
-			}
+		for (; writing < slices.length; writing++) {
+			const slice = slices[writing] as Uint8Array;
+			if (writing !== careful) await writer.write(slice.slice());
+			else for (let i = 0; i < slice.length; i++) await writer.write(slice.slice(i, i + 1));
 		}
 		await writer.close();
 	};
@@ -143,11 +151,48 @@ function inflate(idat: readonly Uint8Array[]): {
 	const reader = stream.readable.getReader();
 	return {
 		reader,
+		failedAt: () => Math.min(writing, slices.length - 1),
 		stop: () => {
 			reader.cancel().catch(() => {});
 			writer.abort().catch(() => {});
 		},
 	};
+}
+
+/**
+ * IDAT's zlib stream, inflated by the runtime a slice at a time (the file
+ * is never copied whole). workerd's inflater fails on bytes after the end of
+ * the stream, or a missing checksum, and drops what the failing write would
+ * have given; libpng only warns, and WordPress sizes such files. So once,
+ * after a failure, the stream is inflated again with the failing slice
+ * written a byte at a time (nothing of it is lost) and the bytes already
+ * read skipped; a second failure is the caller's. `stop()` ends both sides
+ * without leaving a rejected promise behind (a pipe would).
+ */
+function inflate(idat: readonly Uint8Array[]) {
+	const slices = slicesOf(idat);
+	let run = inflateRun(slices, -1);
+	let [delivered, skip, retried] = [0, 0, false];
+	const read = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+		let got: ReadableStreamReadResult<Uint8Array>;
+		try {
+			got = await run.reader.read();
+		} catch (err) {
+			if (retried) throw err;
+			retried = true;
+			const careful = run.failedAt();
+			run.stop();
+			[run, skip] = [inflateRun(slices, careful), delivered];
+			return read();
+		}
+		if (got.done) return got;
+		const drop = Math.min(skip, got.value.length);
+		skip -= drop;
+		if (drop === got.value.length) return read();
+		delivered += got.value.length - drop;
+		return { done: false, value: got.value.subarray(drop) };
+	};
+	return { reader: { read }, stop: () => run.stop() };
 }
 
 /** Rows [y, y + rows) of a segment, RGBA, at heap offset `at` (valid until the next call). */
@@ -165,7 +210,8 @@ const outOfMemory = () => new Error("PNG decoder: out of memory");
  * unfiltered and expanded to RGBA in WASM (wasm/png.c) a strip at a time,
  * as the runtime inflates. Holds two rows, a slice of inflated bytes and
  * one strip. Reading stops at the last row, so, as jSquash's decoder,
- * trailing data and the zlib checksum are not looked at. stop() must follow.
+ * trailing data and the zlib checksum are not looked at (see inflate for
+ * the runtime's own view of them). stop() must follow.
  */
 class RowDecoder {
 	readonly #todo: readonly (Segment & { i: number })[];

@@ -13,23 +13,9 @@ import { beforeAll, describe, it } from "vitest";
 import { decodePngImage, readPng } from "../src/image/png-decode";
 import { fixtureBytes } from "../test/helpers";
 import { decodePngJsquash } from "../test/jsquash-png";
+import { PNG_FIXTURES } from "../test/png-fixtures";
 
-const FILES = [
-	"originals/2025/09/dashboard-screenshot.png",
-	"originals/2025/09/goldfish.png",
-	"originals/2025/09/logo-palette.png",
-	"png-kinds/grey-1bit.png",
-	"png-kinds/grey-2bit.png",
-	"png-kinds/grey-4bit.png",
-	"png-kinds/grey-16bit.png",
-	"png-kinds/grey-alpha-16bit.png",
-	"png-kinds/rgb-16bit-trns.png",
-	"png-kinds/palette-2colours.png",
-	"png-kinds/palette-4colours.png",
-	"png-kinds/palette-13colours.png",
-	"png-kinds/palette-interlaced.png",
-	"png-kinds/rgba-16bit-interlaced.png",
-];
+const FILES = PNG_FIXTURES;
 
 /** Only the runtime's inflate of IDAT, read to the end (the floor under ours). */
 async function inflateAll(bytes: Uint8Array): Promise<void> {

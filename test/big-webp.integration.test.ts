@@ -18,13 +18,14 @@ import { codecStats, resetCodecs, wasmPeakMemory } from "../src/image/wasm-lazy"
 import { decodeWebp } from "../src/image/webp";
 import { lookupUpload } from "../src/origin/lookup";
 import { Storage } from "../src/origin/storage";
-import { renderPlan, scaleFor, sourceId, uploadScale } from "../src/render/make";
+import { uploadScale } from "../src/render/make";
 import { servableFiles } from "../src/render/plan";
-import { derivativeSettings, encodeSettings, RESIZE } from "../src/render/settings";
-import { PASS_OUTPUT_BYTES, renderStreamed, streams } from "../src/render/stream";
+import { derivativeSettings } from "../src/render/settings";
+import { PASS_OUTPUT_BYTES, streams } from "../src/render/stream";
 import { renderGate, sources, streamedOriginals } from "../src/state";
 import { fixtureBytes } from "./helpers";
 import { psnr, reference } from "./images";
+import { expectStreamedLikeWhole } from "./streamed";
 import { call, recordingBucket, workerEnv } from "./worker";
 
 const DIR = "2025/12/";
@@ -256,35 +257,14 @@ describe("its size table", () => {
 
 describe("the streamed WebP path makes the shared whole-decode path's pixels", () => {
 	it("every size of a 2560x1706 lossy WebP", async () => {
-		const meta = await lookupUpload(
-			storage,
+		// PNG out: the pixels themselves (two WebP encodings would differ more).
+		// Measured 50.2-59 dB: libwebp's rescaler upsamples chroma linearly (the
+		// whole decode "fancy"), and skips deblocking when it shrinks past 4/3.
+		await expectStreamedLikeWhole(
 			{ dir: DIR, name: "small-lossy", ext: "webp" },
-			config,
+			"png",
+			decodePng,
+			48,
 		);
-		expect(streams(meta, uploadScale(meta, config), config.limits)).toBe(false);
-		const planned = servableFiles(meta, config);
-		expect(planned.length).toBeGreaterThanOrEqual(5);
-		for (const { key, render: plan } of planned) {
-			sources.forget();
-			// PNG out: the pixels themselves (two WebP encodings would differ more).
-			const whole = await renderPlan(storage, meta, plan, "png", config);
-			const streamed = await renderStreamed(storage, meta, plan, "png", {
-				id: sourceId(meta),
-				limits: config.limits,
-				encode: encodeSettings(config),
-				sizesFormat: meta.sizesFormat,
-				resize: RESIZE,
-				scale: scaleFor(meta, [plan]),
-				timing: {},
-				onStale: () => {},
-			});
-			const a = await decodePng(whole.bytes);
-			const b = await decodePng(streamed.bytes);
-			expect([b.width, b.height], key).toEqual([plan.width, plan.height]);
-			expect([a.width, a.height], key).toEqual([plan.width, plan.height]);
-			// Measured 50.2-59 dB: libwebp's rescaler upsamples chroma linearly (the
-			// whole decode "fancy"), and skips deblocking when it shrinks past 4/3.
-			expect(psnr(a, b), key).toBeGreaterThanOrEqual(48);
-		}
 	}, 120_000);
 });

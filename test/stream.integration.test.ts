@@ -7,19 +7,14 @@
  */
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config";
 import { decodeImage } from "../src/image/formats";
 import { codecStats, resetCodecs, wasmPeakMemory } from "../src/image/wasm-lazy";
 import worker from "../src/index";
-import { lookupUpload } from "../src/origin/lookup";
-import { Storage } from "../src/origin/storage";
-import { renderPlan, scaleFor, sourceId, uploadScale } from "../src/render/make";
-import { servableFiles } from "../src/render/plan";
-import { encodeSettings, RESIZE } from "../src/render/settings";
-import { PASS_OUTPUT_BYTES, renderStreamed, streams } from "../src/render/stream";
+import { PASS_OUTPUT_BYTES } from "../src/render/stream";
 import { streamedOriginals as originals, renderGate, sources } from "../src/state";
 import { fixtureBytes } from "./helpers";
-import { decode, psnr, seed } from "./images";
+import { decode, seed } from "./images";
+import { expectStreamedLikeWhole } from "./streamed";
 import { call, recordingBucket, workerEnv } from "./worker";
 
 const BIG_DIR = "2025/12/";
@@ -169,35 +164,8 @@ describe("a 100 MP JPEG (12240x8160) in bounded memory", () => {
 });
 
 describe("the streamed path makes the shared whole-decode path's pixels", () => {
-	const config = loadConfig(env);
-	const storage = new Storage(env.ORIGINALS, config.limits.r2TimeoutMs);
-
-	async function compare(dir: string, name: string, ext: string) {
-		const meta = await lookupUpload(storage, { dir, name, ext }, config);
-		// Small sources take the shared path: that is the reference here.
-		expect(streams(meta, uploadScale(meta, config), config.limits)).toBe(false);
-		const planned = servableFiles(meta, config);
-		expect(planned.length).toBeGreaterThan(0);
-		for (const { key, render: plan } of planned) {
-			sources.forget();
-			const whole = await renderPlan(storage, meta, plan, "jpeg", config);
-			const streamed = await renderStreamed(storage, meta, plan, "jpeg", {
-				id: sourceId(meta),
-				limits: config.limits,
-				encode: encodeSettings(config),
-				sizesFormat: meta.sizesFormat,
-				resize: RESIZE,
-				scale: scaleFor(meta, [plan]),
-				timing: {},
-				onStale: () => {},
-			});
-			const a = await decode(whole.bytes);
-			const b = await decode(streamed.bytes);
-			expect([b.width, b.height], key).toEqual([a.width, a.height]);
-			expect([b.width, b.height], key).toEqual([plan.width, plan.height]);
-			expect(psnr(a, b), key).toBeGreaterThanOrEqual(45);
-		}
-	}
+	const compare = (dir: string, name: string, ext: string) =>
+		expectStreamedLikeWhole({ dir, name, ext }, "jpeg", decode, 45);
 
 	it("every size of the seed photo", async () => {
 		await compare("2025/09/", "AdobeStock_1228396051_Editorial_Use_Only", "jpeg");

@@ -1,31 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { firstDifference, fixtureBytes } from "../../test/helpers";
 import { decodePngJsquash } from "../../test/jsquash-png";
+import { PNG_FIXTURES as FIXTURES } from "../../test/png-fixtures";
 import { UnprocessableError } from "../http/errors";
 import type { RGBAImage } from "./orientation";
 import { decodePngImage, readPng } from "./png-decode";
 import { chunk, encodePngFast } from "./png-encode";
-
-/** Every PNG the worker is seeded with, and one of each remaining kind (ImageMagick). */
-const FIXTURES = [
-	"originals/2025/09/goldfish.png",
-	"originals/2025/09/logo-palette.png",
-	"originals/2025/09/chart-gray.png",
-	"originals/2025/09/glow-16bit.png",
-	"originals/2025/09/badge-interlaced.png",
-	"originals/2025/09/spinner-apng.png",
-	"png-kinds/grey-1bit.png",
-	"png-kinds/grey-2bit.png",
-	"png-kinds/grey-4bit.png",
-	"png-kinds/grey-16bit.png",
-	"png-kinds/grey-alpha-16bit.png",
-	"png-kinds/rgb-16bit-trns.png",
-	"png-kinds/palette-2colours.png",
-	"png-kinds/palette-4colours.png",
-	"png-kinds/palette-13colours.png",
-	"png-kinds/palette-interlaced.png",
-	"png-kinds/rgba-16bit-interlaced.png",
-];
 
 describe("our PNG decoder", () => {
 	it.each(FIXTURES)("%s: the same pixels as jSquash's decoder", async (path) => {

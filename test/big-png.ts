@@ -4,6 +4,7 @@
  * 8640x5760 one (49.8 MP, 150 MB of RGB) comes out at about 1 MB.
  */
 import { chunk } from "../src/image/png-encode";
+import { concat } from "../src/util/bytes";
 
 /** The gradient's colour at (x, y): what a resize of it must stay close to. */
 export function gradientAt(x: number, y: number, width: number, height: number): number[] {
@@ -39,17 +40,10 @@ export async function gradientPng(width: number, height: number): Promise<Uint8A
 	view.setUint32(4, height);
 	ihdr[8] = 8;
 	ihdr[9] = 2;
-	const parts = [
+	return concat([
 		Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
 		chunk("IHDR", ihdr),
 		chunk("IDAT", idat),
 		chunk("IEND", new Uint8Array(0)),
-	];
-	const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-	let at = 0;
-	for (const p of parts) {
-		out.set(p, at);
-		at += p.length;
-	}
-	return out;
+	]);
 }

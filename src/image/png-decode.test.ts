@@ -3,6 +3,7 @@ import { firstDifference, fixtureBytes } from "../../test/helpers";
 import { decodePngJsquash } from "../../test/jsquash-png";
 import { PNG_FIXTURES as FIXTURES } from "../../test/png-fixtures";
 import { UnprocessableError } from "../http/errors";
+import { concat } from "../util/bytes";
 import type { RGBAImage } from "./orientation";
 import { decodePngImage, readPng } from "./png-decode";
 import { chunk, encodePngFast } from "./png-encode";
@@ -76,26 +77,14 @@ describe("our PNG decoder", () => {
 	/** The PNG with its IDAT stream (all IDAT chunks joined) changed by `edit`, in one IDAT. */
 	function withStream(bytes: Uint8Array, edit: (stream: Uint8Array) => Uint8Array): Uint8Array {
 		const info = readPng(bytes);
-		const joined = new Uint8Array(info.idat.reduce((n, d) => n + d.length, 0));
-		let at = 0;
-		for (const d of info.idat) {
-			joined.set(d, at);
-			at += d.length;
-		}
+		const joined = concat(info.idat);
 		// Everything before the first IDAT chunk (signature, IHDR, PLTE, ...), then ours and IEND.
 		const first = (info.idat[0] as Uint8Array).byteOffset - bytes.byteOffset - 8;
-		const parts = [
+		return concat([
 			bytes.subarray(0, first),
 			chunk("IDAT", edit(joined)),
 			chunk("IEND", new Uint8Array(0)),
-		];
-		const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-		at = 0;
-		for (const p of parts) {
-			out.set(p, at);
-			at += p.length;
-		}
-		return out;
+		]);
 	}
 
 	// workerd's inflater fails on both and drops the failing write's output;

@@ -7,6 +7,8 @@
  * libdeflate; both in WASM (png-deflate.ts). oxipng's search for smaller
  * bytes runs later, in the background (optimizePng in png.ts).
  */
+
+import { concat } from "../util/bytes";
 import type { RGBAImage } from "./orientation";
 import { deflateHeap, filterRows } from "./png-deflate";
 import { heapAlloc, type PngExports, pngWasm } from "./png-wasm";
@@ -204,16 +206,6 @@ function paletteChunks(palette: Uint32Array): Uint8Array[] {
 	});
 	const trns = Uint8Array.from(palette.subarray(0, transparent), (c) => c >>> 24);
 	return transparent ? [chunk("PLTE", plte), chunk("tRNS", trns)] : [chunk("PLTE", plte)];
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-	const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-	let at = 0;
-	for (const p of parts) {
-		out.set(p, at);
-		at += p.length;
-	}
-	return out;
 }
 
 /**

@@ -14,7 +14,7 @@ import { animates, renderAnimated } from "./animated";
 import { type DecodedSource, decodeSource, type Rendered, render } from "./pipeline";
 import { type RenderPlan, servableSizes } from "./plan";
 import { readSource } from "./read";
-import { decodeScale } from "./scale";
+import { decodeScale, needOf } from "./scale";
 import { encodeSettings, RESIZE } from "./settings";
 import { renderStreamed, type StreamJob, streams } from "./stream";
 
@@ -28,8 +28,7 @@ export function sourceId(meta: UploadMeta): string {
  * every one of `plans` can be made from it (JPEG shrink-on-load).
  */
 export function scaleFor(meta: UploadMeta, plans: readonly RenderPlan[]): number {
-	const needs = plans.map((p) => ({ crop: p.crop, width: p.resizeWidth, height: p.resizeHeight }));
-	return decodeScale(meta.source.info.format, needs, RESIZE.decodeGap);
+	return decodeScale(meta.source.info.format, plans.map(needOf), RESIZE.decodeGap);
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { decodeScale, FULL_SCALE, regionWindow, webpRegion } from "./scale";
 
 const need = (w: number, h: number, width: number, height: number) => ({
-	crop: { w, h },
+	crop: { x: 0, y: 0, w, h },
 	width,
 	height,
 });

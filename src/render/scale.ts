@@ -10,23 +10,35 @@
 import type { Rect } from "../image/orientation";
 import type { ImageFormat } from "../image/probe";
 import type { WebpRegion } from "../image/webp";
+import type { RenderPlan } from "./plan";
 
 /** Full size, in eighths. */
 export const FULL_SCALE = 8;
 
 /** One output a decode must serve: a crop window (stored pixels) and its size. */
-export interface ScaleNeed {
-	readonly crop: Pick<Rect, "w" | "h">;
+export interface DecodeNeed {
+	readonly crop: Rect;
 	readonly width: number;
 	readonly height: number;
 }
+
+/** What a plan asks of a decode: its crop window, resized to its size. */
+export const needOf = (plan: RenderPlan): DecodeNeed => ({
+	crop: plan.crop,
+	width: plan.resizeWidth,
+	height: plan.resizeHeight,
+});
 
 /**
  * The smallest decode scale (eighths of the stored size) from which every
  * one of `needs` can be made with its window still ≥ gap × its output size.
  * Formats other than JPEG always decode at full size.
  */
-export function decodeScale(format: ImageFormat, needs: readonly ScaleNeed[], gap: number): number {
+export function decodeScale(
+	format: ImageFormat,
+	needs: readonly DecodeNeed[],
+	gap: number,
+): number {
 	if (format !== "jpeg" || !(gap >= 1) || needs.length === 0) return FULL_SCALE;
 	for (let m = 1; m < FULL_SCALE; m++) {
 		const enough = needs.every(
@@ -35,13 +47,6 @@ export function decodeScale(format: ImageFormat, needs: readonly ScaleNeed[], ga
 		if (enough) return m;
 	}
 	return FULL_SCALE;
-}
-
-/** One output a streamed WebP decode must serve: its crop window (stored pixels) and size. */
-export interface WindowNeed {
-	readonly crop: Rect;
-	readonly width: number;
-	readonly height: number;
 }
 
 /**
@@ -61,7 +66,7 @@ const tapMargin = (side: number, out: number) => Math.ceil((4 * side) / Math.max
  */
 export function webpRegion(
 	stored: { readonly width: number; readonly height: number },
-	needs: readonly WindowNeed[],
+	needs: readonly DecodeNeed[],
 	gap: number,
 ): WebpRegion {
 	let [x0, y0, x1, y1] = [stored.width, stored.height, 0, 0];

@@ -31,7 +31,7 @@ import { streamsRows } from "./limits";
 import { type Rendered, type ResizeSettings, render } from "./pipeline";
 import type { RenderPlan } from "./plan";
 import { readSource } from "./read";
-import { FULL_SCALE, regionWindow, type WindowNeed, webpRegion } from "./scale";
+import { type DecodeNeed, FULL_SCALE, needOf, regionWindow, webpRegion } from "./scale";
 
 /**
  * A JPEG whose shared decode would be larger than this (bytes of RGBA) has
@@ -106,7 +106,7 @@ interface StreamDecode {
 function decodeFor(
 	info: ImageInfo,
 	scale: number,
-	needs: readonly WindowNeed[],
+	needs: readonly DecodeNeed[],
 	resize: ResizeSettings,
 ): StreamDecode {
 	if (info.format === "webp") {
@@ -125,13 +125,6 @@ function decodeFor(
 		rows: (bytes, consume) => jpegRows(bytes, scale, info, consume),
 	};
 }
-
-/** What a plan asks of a decode: its crop window, resized to its size. */
-const needOf = (plan: RenderPlan): WindowNeed => ({
-	crop: plan.crop,
-	width: plan.resizeWidth,
-	height: plan.resizeHeight,
-});
 
 /** Decode (streamed) and resize, typing the kernel's failures as ours. */
 async function streamResize<R>(

@@ -14,8 +14,8 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { getPlatformProxy, unstable_startWorker } from "wrangler";
 import { workerdCpuMs } from "./cpu.mjs";
+import { seedingProxy, startLocal } from "./local.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const { values } = parseArgs({ options: { uploads: { type: "string", default: "6" } } });
@@ -38,10 +38,7 @@ const SIZES = JSON.parse(
 );
 
 const persist = await mkdtemp(join(tmpdir(), "wp-edge-cost-"));
-const proxy = await getPlatformProxy({
-	configPath: join(root, "wrangler.jsonc"),
-	persist: { path: join(persist, "v3") },
-});
+const proxy = await seedingProxy(persist);
 for (const [, key] of FIXTURES) {
 	const bytes = new Uint8Array(await readFile(join(root, "fixtures/originals", key)));
 	for (let i = 0; i < UPLOADS; i++)
@@ -49,17 +46,7 @@ for (const [, key] of FIXTURES) {
 }
 await proxy.dispose();
 
-const worker = await unstable_startWorker({
-	config: join(root, "wrangler.jsonc"),
-	dev: {
-		persist,
-		watch: false,
-		inspector: false,
-		logLevel: "error",
-		server: { hostname: "127.0.0.1", port: 0 },
-	},
-});
-await worker.ready;
+const worker = await startLocal(join(root, "wrangler.jsonc"), persist);
 
 const rows = [];
 for (const [label, key, format] of FIXTURES) {

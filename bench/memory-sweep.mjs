@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { getPlatformProxy, unstable_startWorker } from "wrangler";
+import { seedingProxy, startLocal } from "./local.mjs";
 
 const { values: opts } = parseArgs({
 	options: {
@@ -47,10 +47,7 @@ if (opts["wp-core"]) {
 }
 
 {
-	const proxy = await getPlatformProxy({
-		configPath: join(root, "wrangler.jsonc"),
-		persist: { path: join(persist, "v3") },
-	});
+	const proxy = await seedingProxy(persist);
 	const seed = await readFile(
 		join(root, "fixtures/originals", DIR, "AdobeStock_1228396051_Editorial_Use_Only.jpeg"),
 	);
@@ -79,18 +76,7 @@ async function fresh() {
 		vars: { ...wrangler.vars, IMAGE_SIZES: JSON.stringify(sizes), BENCH_ROUTES: "1" },
 	};
 	await writeFile(path, JSON.stringify(config, null, 2));
-	const worker = await unstable_startWorker({
-		config: path,
-		dev: {
-			persist,
-			watch: false,
-			inspector: false,
-			logLevel: "error",
-			server: { hostname: "127.0.0.1", port: 0 },
-		},
-	});
-	await worker.ready;
-	return worker;
+	return startLocal(path, persist);
 }
 
 async function json(worker, path) {

@@ -28,9 +28,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import sharp from "sharp";
-import { getPlatformProxy, unstable_startWorker } from "wrangler";
+import { unstable_startWorker } from "wrangler";
 import { importTs } from "../scripts/import-ts.mjs";
 import { workerdCpuMs } from "./cpu.mjs";
+import { seedingProxy, startLocal } from "./local.mjs";
 import { ssim } from "./metrics.mjs";
 
 const { values: opts } = parseArgs({
@@ -248,27 +249,13 @@ async function start(withTier, vars = {}) {
 	// started from makes wrangler rebuild that worker.
 	const path = join(resultsDir, `wrangler.${withTier ? "tier" : "notier"}.${++configSeq}.json`);
 	await writeFile(path, JSON.stringify(benchConfig(withTier, vars), null, 2));
-	const worker = await unstable_startWorker({
-		config: path,
-		dev: {
-			persist,
-			watch: false,
-			inspector: false,
-			logLevel: "error",
-			server: { hostname: "127.0.0.1", port: 0 },
-		},
-	});
-	await worker.ready;
-	return worker;
+	return startLocal(path, persist);
 }
 
 log(`seeding local R2 in ${persist}`);
 const uploads = {};
 {
-	const proxy = await getPlatformProxy({
-		configPath: join(root, "wrangler.jsonc"),
-		persist: { path: join(persist, "v3") },
-	});
+	const proxy = await seedingProxy(persist);
 	for (const fx of [...FIXTURES, ...FORMAT_FIXTURES]) {
 		for (const file of fx.files) {
 			const bytes = await readFile(join(root, "fixtures/originals", DIR, file));

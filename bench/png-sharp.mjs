@@ -7,28 +7,11 @@
 //   node bench/png-sharp.mjs
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "esbuild";
 import sharp from "sharp";
+import { registeredSizes } from "../scripts/wp-sizes.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const FILES = ["dashboard-screenshot.png", "goldfish.png", "logo-palette.png"];
-const bundle = await build({
-	stdin: {
-		contents:
-			'export { uploadSizes } from "./src/render/plan"; export { DEFAULT_SIZES } from "./src/wp/sizes";',
-		resolveDir: root,
-		loader: "ts",
-	},
-	bundle: true,
-	format: "esm",
-	write: false,
-	platform: "node",
-	// The plan's module graph reaches the codecs; their .wasm files are not needed here.
-	loader: { ".wasm": "empty" },
-});
-const { uploadSizes, DEFAULT_SIZES } = await import(
-	`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString("base64")}`
-);
 
 for (const file of FILES) {
 	const input = readFileSync(join(root, "fixtures/originals/2025/09", file));
@@ -37,14 +20,7 @@ for (const file of FILES) {
 		.raw()
 		.toBuffer({ resolveWithObject: true });
 	const raw = { raw: { width: info.width, height: info.height, channels: 4 } };
-	const meta = {
-		uploadKey: `2025/09/${file}`,
-		width: info.width,
-		height: info.height,
-		storedWidth: info.width,
-		storedHeight: info.height,
-	};
-	for (const size of uploadSizes(meta, DEFAULT_SIZES)) {
+	for (const size of registeredSizes(file, info.width, info.height)) {
 		const p = size.plan;
 		let best = { ms: Number.POSITIVE_INFINITY, bytes: 0 };
 		for (let i = 0; i < 3; i++) {

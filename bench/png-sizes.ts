@@ -33,6 +33,7 @@ export function registeredSizes(file: string, source: DecodedSource): UploadSize
 	const { width, height } = source.image;
 	const meta = {
 		uploadKey: `2025/09/${file}`,
+		sizesExt: file.slice(file.lastIndexOf(".") + 1),
 		width,
 		height,
 		storedWidth: width,

@@ -10,7 +10,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { registeredSizes } from "./wp-sizes.mjs";
 
 /** A PNG's width and height, from its IHDR. */
 function imageSize(bytes) {
@@ -22,23 +22,6 @@ const root = new URL("..", import.meta.url).pathname;
 const FILES = ["goldfish.png", "logo-palette.png"];
 const DIR = "fixtures/originals/2025/09";
 
-// Our own size list (src/render/plan.ts), bundled so the crops are the worker's.
-const bundle = await build({
-	stdin: {
-		contents:
-			'export { uploadSizes } from "./src/render/plan"; export { DEFAULT_SIZES } from "./src/wp/sizes";',
-		resolveDir: root,
-		loader: "ts",
-	},
-	bundle: true,
-	format: "esm",
-	write: false,
-	platform: "neutral",
-});
-const { uploadSizes, DEFAULT_SIZES } = await import(
-	`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString("base64")}`
-);
-
 const gd = execFileSync("php", ["-r", "echo 'PHP ', PHP_VERSION, ', GD ', GD_VERSION;"], {
 	encoding: "utf8",
 });
@@ -46,15 +29,8 @@ const table = { made: `scripts/gd-png-reference.mjs with bench/gd-resize.php (${
 for (const file of FILES) {
 	const path = join(root, DIR, file);
 	const { width, height } = imageSize(readFileSync(path));
-	const meta = {
-		uploadKey: `2025/09/${file}`,
-		width,
-		height,
-		storedWidth: width,
-		storedHeight: height,
-	};
 	const seen = new Set();
-	for (const size of uploadSizes(meta, DEFAULT_SIZES)) {
+	for (const size of registeredSizes(file, width, height)) {
 		if (seen.has(size.key)) continue;
 		seen.add(size.key);
 		const p = size.plan;

@@ -5,10 +5,10 @@
 //
 //   npm run bench [-- --runs 5] [-- --only seed,goldfish,png,webp,jpeg] [-- --no-load]
 //
-// With a JPEG fixture selected it first times the default config (tier +
-// queue bound) against neither and sharp, one fresh upload per timed miss,
-// one table per JPEG fixture, then the queue consumer's throughput (first
-// JPEG fixture); BENCH_DEFAULT_ONLY=1 prints that and stops. Each 5 s
+// With a JPEG or PNG fixture selected it first times the default config
+// (tier + queue bound) against neither and sharp, one fresh upload per timed
+// miss, one table per JPEG and PNG fixture, then the queue consumer's
+// throughput (first JPEG fixture); BENCH_DEFAULT_ONLY=1 prints that and stops. Each 5 s
 // max_batch_timeout is waited out before a default-config miss, so that part
 // takes about 5 s × sizes × runs per fixture.
 //
@@ -98,6 +98,8 @@ const FORMAT_FIXTURES = [
 const MAX_NAME = "bench-max-source";
 const QUEUE_UPLOADS = 6;
 const jpegSections = FIXTURES.length > 0;
+/** Fixtures of the default-config tables: every JPEG one and the PNG ones. */
+const DEFAULT_FIXTURES = [...FIXTURES, ...FORMAT_FIXTURES.filter((f) => f.group === "png")];
 
 // libvips caches operations; a repeated identical pipeline must not be answered from it.
 sharp.cache(false);
@@ -223,7 +225,7 @@ const maxPixels = setting("MAX_SOURCE_PIXELS");
 const WEBP_QUALITY = setting("WEBP_QUALITY");
 const NEGOTIATED_WEBP_QUALITY = setting("NEGOTIATED_WEBP_QUALITY");
 const SIZE_COUNT = Object.keys(JSON.parse(wrangler.vars.IMAGE_SIZES)).length;
-/** Copies of each JPEG fixture: every size × RUNS × 2 workers, plus QUEUE_UPLOADS for the throughput line. */
+/** Copies of each default-config fixture (DEFAULT_FIXTURES): every size × RUNS × 2 workers, plus QUEUE_UPLOADS for the throughput line. */
 const FRESH_UPLOADS = SIZE_COUNT * RUNS * 2 + QUEUE_UPLOADS;
 await mkdir(resultsDir, { recursive: true });
 const persist = await mkdtemp(join(tmpdir(), "wp-edge-bench-"));
@@ -289,9 +291,9 @@ const uploads = {};
 		uploads.memory.push({ name, width: w, height: h });
 	}
 	// Fresh uploads for the default-config tables: one per timed miss (a copy of
-	// each JPEG fixture's files under a new name, -scaled copy included), so no
+	// each JPEG and PNG fixture's files under a new name, -scaled copy included), so no
 	// miss finds its size in the tier.
-	for (const fx of FIXTURES) {
+	for (const fx of DEFAULT_FIXTURES) {
 		for (let i = 0; i < FRESH_UPLOADS; i++) {
 			for (const file of fx.files) {
 				const copy = `${DIR}${file.replace(fx.name, `${fx.name}-f${i}`)}`;
@@ -387,7 +389,7 @@ const worker = await start(false);
 // workers (and sharp) so load from other processes falls on all alike. First
 // byte = the response's headers at the client (the worker buffers the body:
 // it is the whole answer).
-const defaultWorker = jpegSections ? await start(true) : undefined;
+const defaultWorker = DEFAULT_FIXTURES.length > 0 ? await start(true) : undefined;
 
 /** Wait until the consumer (same isolate, as under `npm start`) has done the jobs earlier misses sent. */
 async function idle(target) {
@@ -447,7 +449,7 @@ async function defaultConfigRows(fx) {
 			if (a.timing.tier !== undefined) throw new Error("a fresh upload was read from the tier");
 			const b = await firstByte(worker, fresh(made.key));
 			const t0 = performance.now();
-			await sharpRender(source, plan);
+			await (fx.ext === "png" ? sharpFormat(source, plan, "png") : sharpRender(source, plan));
 			runs.sharp.push(performance.now() - t0);
 			runs.tierQueue.push(a.ms);
 			runs.neither.push(b.ms);
@@ -500,7 +502,7 @@ async function queueThroughput(fx, firstCopy, sizeCount) {
 if (defaultWorker) {
 	log("default config: cold misses with tier + queue vs neither (fresh upload each)");
 	results.defaultConfig = [];
-	for (const fx of FIXTURES) {
+	for (const fx of DEFAULT_FIXTURES) {
 		const { rows, copy } = await defaultConfigRows(fx);
 		results.defaultConfig.push(...rows);
 		if (fx === FIXTURES[0]) results.queue = await queueThroughput(fx, copy, rows.length);
@@ -840,7 +842,7 @@ function defaultConfigLines() {
 		"",
 		`Default config (DERIVATIVES tier + work queue bound, as \`npm start\`) vs neither: cold-miss first byte (ms, medians of ${RUNS}), one fresh upload per timed miss; ${cpuNote()} (the consumer's later work not counted)`,
 	];
-	for (const fx of FIXTURES) {
+	for (const fx of DEFAULT_FIXTURES) {
 		const rows = results.defaultConfig.filter((r) => r.fixture === fx.id);
 		if (!rows.length) continue;
 		lines.push(

@@ -9,10 +9,9 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeImage } from "../src/image/formats";
+import { decodeImage, isLossless } from "../src/image/formats";
 import type { RGBAImage } from "../src/image/orientation";
 import { detectFormat, type ImageFormat, probeImage } from "../src/image/probe";
-import { isLosslessWebp } from "../src/image/webp";
 import { fixtureBytes } from "./helpers";
 import { DIR, seed } from "./images";
 
@@ -193,7 +192,7 @@ describe.each(FIXTURES)("$file", (fx) => {
 		if (fx.format === "webp") {
 			// A lossless original's sizes stay lossless; a lossy one's stay lossy.
 			const source = fx.file.includes("lossless");
-			expect(isLosslessWebp(bytes)).toBe(source);
+			expect(isLossless("webp", bytes)).toBe(source);
 		}
 
 		const hit = await SELF.fetch(url(file));

@@ -17,9 +17,9 @@ import { decodeGif, encodeGif } from "./gif";
 import { assertJpegDecodable, decodeJpeg, encodeJpeg } from "./jpeg";
 import type { RGBAImage } from "./orientation";
 import { decodePng, encodePng } from "./png";
-import { HEIC_REFUSAL, type ImageFormat, type ImageInfo } from "./probe";
+import { HEIC_REFUSAL, type ImageFormat, type ImageInfo, probeImage } from "./probe";
 import { codecError } from "./wasm-lazy";
-import { decodeWebp, encodeWebp, isLosslessWebp } from "./webp";
+import { decodeWebp, encodeWebp } from "./webp";
 
 /** Formats a derivative can be written in. */
 export type OutputFormat = "jpeg" | "png" | "webp" | "gif" | "avif";
@@ -132,9 +132,14 @@ function encodeWith(image: RGBAImage, req: EncodeRequest): Promise<Uint8Array> {
 	}
 }
 
-/** Whether the source's own bytes say "lossless" (so its sizes stay lossless). */
+/**
+ * Whether the source's own bytes say "lossless" (so its sizes stay
+ * lossless): a VP8L WebP, as the header probe (probe.ts) reads it.
+ */
 export function isLossless(format: ImageFormat, bytes: Uint8Array): boolean {
-	return format === "webp" && isLosslessWebp(bytes);
+	if (format !== "webp") return false;
+	const probed = probeImage(bytes);
+	return probed.ok && probed.info.webp?.lossless === true;
 }
 
 /**

@@ -3,6 +3,7 @@ import webpDecWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
 import { initEmscriptenModule } from "@jsquash/webp/utils.js";
 import { describe, expect, it } from "vitest";
 import { firstDifference, fixtureBytes } from "../../test/helpers";
+import { psnr } from "../../test/images";
 import { UnprocessableError } from "../http/errors";
 import type { RGBAImage } from "./orientation";
 import type { RowSource } from "./resize";
@@ -58,14 +59,6 @@ const whole = (info: { width: number; height: number }): WebpRegion => ({
 	width: info.width,
 	height: info.height,
 });
-
-function psnr(a: RGBAImage, b: RGBAImage): number {
-	let sum = 0;
-	for (let i = 0; i < a.data.length; i += 4) {
-		for (let c = 0; c < 3; c++) sum += ((a.data[i + c] ?? 0) - (b.data[i + c] ?? 0)) ** 2;
-	}
-	return 10 * Math.log10((255 * 255) / (sum / ((a.data.length / 4) * 3)));
-}
 
 /** Exact k × k area average (the image's sides divisible by k). */
 function boxShrink(src: RGBAImage, k: number): RGBAImage {

@@ -216,19 +216,3 @@ export async function encodeWebp(
 	if (!out) throw new Error(`libwebp could not encode ${image.width}x${image.height}`);
 	return out;
 }
-
-/**
- * Whether a WebP file's image is VP8L (lossless). Walks the RIFF chunks:
- * simple files start with it, extended (VP8X) ones carry it after ICCP/ANIM.
- */
-export function isLosslessWebp(bytes: Uint8Array): boolean {
-	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-	const tag = (i: number) => String.fromCharCode(...bytes.subarray(i, i + 4));
-	for (let i = 12; i + 8 <= bytes.byteLength; ) {
-		const name = tag(i);
-		if (name === "VP8L") return true;
-		if (name === "VP8 ") return false;
-		i += 8 + view.getUint32(i + 4, true) + (view.getUint32(i + 4, true) & 1);
-	}
-	return false;
-}

@@ -520,6 +520,30 @@ describe("PNG sizes: oxipng in the queue only, its file kept in the tier when â‰
 		expect(await listed()).toEqual(first);
 	});
 
+	it("requests reaching the consumer's isolate wait for one step of a job, not the whole job", async () => {
+		const name = await freshPng(GOLDFISH);
+		const job = { type: "sizes", upload: `tier/${name}.png`, generation: 0, formats: ["png"] };
+		const started = Date.now();
+		let running = true;
+		const working = deliver([job]).finally(() => {
+			running = false;
+		});
+		// Seven sizes, each a render then an oxipng pass (the 1200x791's about
+		// a third of the job); requests one after another until the job ends.
+		let answered = 0;
+		let longest = 0;
+		while (running) {
+			const sent = Date.now();
+			await (await SELF.fetch(`${HOST}/files/tier/${name}-1x1.txt`)).arrayBuffer();
+			longest = Math.max(longest, Date.now() - sent);
+			if (running) answered++;
+		}
+		expect((await working).explicitAcks).toHaveLength(1);
+		// Without the yields: 2-3 answered, the longest wait 97% of the job.
+		expect(answered).toBeGreaterThanOrEqual(7);
+		expect(longest).toBeLessThan((Date.now() - started) / 2);
+	});
+
 	it(`a size over OPTIMIZE_MAX_PIXELS (${OPTIMIZE_MAX_PIXELS}) is stored as our encoder made it`, async () => {
 		const name = await freshPng(DASHBOARD);
 		const sizes = {

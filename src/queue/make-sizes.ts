@@ -23,6 +23,7 @@ import { renderStreamedMany, streams } from "../render/stream";
 import { directory, findUpload, generationFor, renderGate } from "../state";
 import { splitUploadKey } from "../url/path";
 import { log } from "../util/log";
+import { yieldToRequests } from "../util/shared";
 import { optimizeSize } from "./optimize";
 
 /** What one job did, for its log line and the tests. */
@@ -138,6 +139,7 @@ async function storeOne(job: Job, item: Pending, bytes: Uint8Array): Promise<key
 		return "made";
 	}
 	const { width, height } = item.size.plan;
+	await yieldToRequests();
 	const optimized = await optimizeSize(bytes, width, height, config.pngLevel, key);
 	const { oxipng } = optimized;
 	// oxipng's file is other bytes: stored under its own ETag, so no validator matches both.
@@ -175,6 +177,7 @@ async function renderEach(
 	if (!streams(meta, scale, config.limits)) {
 		for (const item of pending) {
 			const { size, format } = item;
+			await yieldToRequests();
 			const made = await renderGate.run(() =>
 				renderPlan(storage, meta, size.render, format, config, { scale, onStale }),
 			);
@@ -193,7 +196,10 @@ async function renderEach(
 			streamJob(meta, config, {}, onStale),
 			(g) => scaleFor(meta, g),
 			{
-				run: (work) => renderGate.run(work),
+				run: async (work) => {
+					await yieldToRequests();
+					return renderGate.run(work);
+				},
 				made: (k, made) => store(items[k] as Pending, made.bytes),
 			},
 		);

@@ -539,8 +539,9 @@ describe("PNG sizes: oxipng in the queue only, its file kept in the tier when â‰
 			if (running) answered++;
 		}
 		expect((await working).explicitAcks).toHaveLength(1);
-		// Without the yields: 2-3 answered, the longest wait 97% of the job.
-		expect(answered).toBeGreaterThanOrEqual(7);
+		// Measured: 9-12 answered, the longest wait 27% of the job; without the
+		// yields 2-3 answered, the longest wait 97%.
+		expect(answered).toBeGreaterThanOrEqual(5);
 		expect(longest).toBeLessThan((Date.now() - started) / 2);
 	});
 

@@ -1,10 +1,10 @@
 /**
  * PNG decode times in workerd (not part of `npm test`): our decoder
- * (png-decode.ts: the runtime's inflate, wasm/png.c's unfilter and RGBA)
+ * (png-decode.ts: libdeflate's inflate, wasm/png.c's unfilter and RGBA)
  * against jSquash's (Rust `png` crate, test/jsquash-png.ts), whole image,
  * best of 3 each: jSquash's on a warm instance, and dropped after a call
  * that left its heap past KEEP_HEAP_BYTES (as the worker's Lazy sheds it);
- * and the runtime's inflate alone (the floor under ours).
+ * and the runtime's streaming inflate alone (what ours used before libdeflate).
  * One JSON line per file.
  *
  *   npx vitest run -c bench/vitest.config.ts bench/png-decode.test.ts
@@ -17,7 +17,7 @@ import { PNG_FIXTURES } from "../test/png-fixtures";
 
 const FILES = PNG_FIXTURES;
 
-/** Only the runtime's inflate of IDAT, read to the end (the floor under ours). */
+/** Only the runtime's streaming inflate of IDAT, read to the end. */
 async function inflateAll(bytes: Uint8Array): Promise<void> {
 	const stream = new DecompressionStream("deflate");
 	const writer = stream.writable.getWriter();

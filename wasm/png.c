@@ -10,8 +10,9 @@
  * output and one strip.
  *
  * Decoder (src/image/png-decode.ts, below): unfiltering and expansion to
- * RGBA, in this module rather than a second one because it is the same
- * format's other half, shares the allocator, and costs one instance.
+ * RGBA, and libdeflate's decompressor for whole-image decodes, in this
+ * module rather than a second one because it is the same format's other
+ * half, shares the allocator, and costs one instance.
  */
 #include <math.h>
 #include <stdint.h>
@@ -409,6 +410,25 @@ static void to_rgba(const pd_state *s, const uint8_t *raw, uint8_t *out) {
 		}
 		for (int x = 0; x < w * 4; x++) out[x] = raw[2 * x];
 	}
+}
+
+/*
+ * IDAT's zlib stream in[0..n) inflated whole by libdeflate into out, which
+ * must come out exactly cap bytes (every row of the image): returns 1, or 0
+ * for anything else (a short or long stream, bad data, no memory), on which
+ * the caller takes the runtime's streaming inflater, whose handling of such
+ * files is the decoder's. What follows the deflate data (the Adler-32, junk)
+ * is not looked at, as the streaming path stops at the last row.
+ */
+EXPORT(pd_inflate) int pd_inflate(const uint8_t *in, size_t n, uint8_t *out, size_t cap) {
+	/* zlib header: deflate method, a valid check, no preset dictionary */
+	if (n < 2 || (in[0] & 0x0f) != 8 || ((in[0] << 8) | in[1]) % 31 != 0 || (in[1] & 0x20)) return 0;
+	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+	if (!d) return 0;
+	size_t used = 0;
+	enum libdeflate_result r = libdeflate_deflate_decompress_ex(d, in + 2, n - 2, out, cap, &used, NULL);
+	libdeflate_free_decompressor(d);
+	return r == LIBDEFLATE_SUCCESS;
 }
 
 /*

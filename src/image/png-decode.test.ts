@@ -5,8 +5,9 @@ import { PNG_FIXTURES as FIXTURES } from "../../test/png-fixtures";
 import { UnprocessableError } from "../http/errors";
 import { concat } from "../util/bytes";
 import type { RGBAImage } from "./orientation";
-import { decodePngImage, readPng } from "./png-decode";
+import { decodePngImage, pngRows, readPng } from "./png-decode";
 import { chunk, encodePngFast } from "./png-encode";
+import { resizeRows } from "./resize";
 
 describe("our PNG decoder", () => {
 	it.each(FIXTURES)("%s: the same pixels as jSquash's decoder", async (path) => {
@@ -87,15 +88,69 @@ describe("our PNG decoder", () => {
 		]);
 	}
 
+	/** Runs `work`, counting the runtime inflaters (DecompressionStream) it starts. */
+	async function countingStreams<T>(
+		work: () => Promise<T>,
+	): Promise<{ value: T; streams: number }> {
+		const scope = globalThis as unknown as { DecompressionStream: typeof DecompressionStream };
+		const Real = scope.DecompressionStream;
+		let streams = 0;
+		scope.DecompressionStream = class extends Real {
+			constructor(...args: ConstructorParameters<typeof DecompressionStream>) {
+				super(...args);
+				streams++;
+			}
+		};
+		try {
+			return { value: await work(), streams };
+		} finally {
+			scope.DecompressionStream = Real;
+		}
+	}
+
+	/** Every row of a non-interlaced PNG through pngRows (the runtime's inflater), at 1:1. */
+	async function streamedRows(bytes: Uint8Array) {
+		const { width: w, height: h } = readPng(bytes);
+		const options = { filter: "lanczos3", premultiply: false } as const;
+		return resizeRows(pngRows(readPng(bytes)), { x: 0, y: 0, w, h }, w, h, options);
+	}
+
+	it("a whole decode inflates with libdeflate, never starting the runtime's inflater", async () => {
+		const bytes = await fixtureBytes("originals/2025/09/dashboard-screenshot.png");
+		const { value, streams } = await countingStreams(() => decodePngImage(bytes));
+		expect(streams).toBe(0);
+		const theirs = await decodePngJsquash(bytes);
+		expect(firstDifference(value.data, theirs.data)).toBe(-1);
+	});
+
+	it("a stream with more data than its rows falls back to the runtime's inflater: the rows it has", async () => {
+		const bytes = await fixtureBytes("originals/2025/09/goldfish.png");
+		const clean = await decodePngImage(bytes);
+		// IHDR says one row fewer than IDAT holds.
+		const ihdr = bytes.slice(16, 29);
+		new DataView(ihdr.buffer).setUint32(4, clean.height - 1);
+		const shorter = concat([bytes.subarray(0, 8), chunk("IHDR", ihdr), bytes.subarray(33)]);
+		const { value, streams } = await countingStreams(() => decodePngImage(shorter));
+		expect(streams).toBe(1);
+		expect(value.height).toBe(clean.height - 1);
+		expect(firstDifference(value.data, clean.data.subarray(0, value.data.length))).toBe(-1);
+	});
+
 	// workerd's inflater fails on both and drops the failing write's output;
 	// libpng (so GD, so WordPress) only warns, and the rows are all there.
 	it.each([
 		["junk after the zlib stream", (s: Uint8Array) => Uint8Array.from([...s, 1, 2, 3, 4, 5, 6, 7])],
 		["no zlib checksum", (s: Uint8Array) => s.slice(0, s.length - 4)],
-	])("%s: every row still decodes", async (_, edit) => {
-		const bytes = await fixtureBytes("originals/2025/09/goldfish.png");
-		const clean = await decodePngImage(bytes);
-		const odd = await decodePngImage(withStream(bytes, edit));
-		expect(firstDifference(odd.data, clean.data)).toBe(-1);
-	});
+	])(
+		"%s: every row still decodes, inflated whole (libdeflate) or streamed (the runtime's)",
+		async (_, edit) => {
+			const bytes = await fixtureBytes("originals/2025/09/goldfish.png");
+			const clean = await decodePngImage(bytes);
+			const odd = withStream(bytes, edit);
+			expect(firstDifference((await decodePngImage(odd)).data, clean.data)).toBe(-1);
+			const { value, streams } = await countingStreams(() => streamedRows(odd));
+			expect(streams).toBeGreaterThanOrEqual(1);
+			expect(firstDifference(value.data, clean.data)).toBe(-1);
+		},
+	);
 });

@@ -1,6 +1,7 @@
 /**
  * Our PNG decoder, row by row: IDAT inflated by the runtime's native zlib
- * (`DecompressionStream("deflate")`), each row unfiltered as it completes and
+ * (`DecompressionStream("deflate")`), or for a whole-image decode at once by
+ * libdeflate in WASM, each row unfiltered as it completes and
  * expanded to 8-bit RGBA the way the decoder it replaces (jSquash's, the Rust
  * `png` crate with EXPAND | STRIP_16) does: palette + tRNS looked up, 1/2/4-bit
  * grey scaled to 0-255, a tRNS colour key made transparent, 16-bit samples
@@ -118,6 +119,25 @@ const FEED_BYTES = 64 * 1024;
 const IN_BYTES = 64 * 1024;
 /** RGBA rows decoded per call, at most (at least one row). */
 const STRIP_BYTES = 256 * 1024;
+/**
+ * Inflated (filtered) bytes a whole-image decode inflates at once with
+ * libdeflate, at most; past it, or if libdeflate declines, the runtime's
+ * stream, which hands out a few KB per read: the 2560x1440 screenshot's
+ * decode took 159 ms through it, 24 at once (bench/png-decode.test.ts).
+ */
+const WHOLE_INFLATE_BYTES = 16 * 2 ** 20;
+/** Samples per pixel, by colour type. */
+const CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** IDAT's inflated size: each row of each segment, its filter byte included. */
+function inflatedBytes(info: PngInfo, segments: readonly Segment[]): number {
+	const bits = (CHANNELS[info.colourType] ?? 4) * info.bitDepth;
+	let total = 0;
+	for (const { width, rows } of segments) {
+		if (width > 0) total += rows * (1 + Math.ceil((width * bits) / 8));
+	}
+	return total;
+}
 
 /** IDAT's bytes in slices of FEED_BYTES (views, not copies). */
 function slicesOf(idat: readonly Uint8Array[]): Uint8Array[] {
@@ -215,7 +235,10 @@ const outOfMemory = () => new Error("PNG decoder: out of memory");
  */
 class RowDecoder {
 	readonly #todo: readonly (Segment & { i: number })[];
-	readonly #inflater: ReturnType<typeof inflate>;
+	readonly #idat: readonly Uint8Array[];
+	/** The runtime's stream, started on the first read (never, when libdeflate inflated it all). */
+	#inflater: ReturnType<typeof inflate> | undefined;
+	#inflatedWhole = false;
 	readonly wasm: PngExports;
 	readonly #release: (failed: boolean) => void;
 	#state = 0;
@@ -238,13 +261,14 @@ class RowDecoder {
 		this.#todo = segments.map((s, i) => ({ ...s, i })).filter((s) => s.width > 0 && s.rows > 0);
 		this.wasm = held.instance;
 		this.#release = held.release;
-		this.#inflater = inflate(info.idat);
+		this.#idat = info.idat;
 	}
 
-	static async open(info: PngInfo, segments: readonly Segment[]): Promise<RowDecoder> {
+	/** `whole`: inflate IDAT at once (its inflated size) if libdeflate can. */
+	static async open(info: PngInfo, segments: readonly Segment[], whole = 0): Promise<RowDecoder> {
 		const decoder = new RowDecoder(info, segments, await pngWasm.hold());
 		try {
-			decoder.#allocate(info);
+			decoder.#allocate(info, whole);
 		} catch (err) {
 			decoder.#failed = true;
 			decoder.stop();
@@ -253,17 +277,42 @@ class RowDecoder {
 		return decoder;
 	}
 
-	#allocate(info: PngInfo): void {
+	#allocate(info: PngInfo, whole: number): void {
 		const wasm = this.wasm;
 		const widest = Math.max(1, ...this.#todo.map((s) => s.width));
 		this.#state = wasm.pd_new(this.#todo[0]?.width ?? 1, info.colourType, info.bitDepth);
 		if (!this.#state) throw outOfMemory();
 		this.#outBytes = Math.max(STRIP_BYTES, widest * 4);
-		this.#in = heapAlloc(wasm, IN_BYTES);
 		this.#out = heapAlloc(wasm, this.#outBytes);
+		if (!(whole > 0 && this.#inflateWhole(whole))) this.#in = heapAlloc(wasm, IN_BYTES);
 		const heap = new Uint8Array(wasm.memory.buffer);
 		if (info.palette) heap.set(info.palette, wasm.pd_palette(this.#state));
 		if (info.key) wasm.pd_key(this.#state, info.key[0] ?? 0, info.key[1] ?? 0, info.key[2] ?? 0);
+	}
+
+	/** IDAT inflated at once into the input buffer by libdeflate; false (nothing held) if it could not. */
+	#inflateWhole(bytes: number): boolean {
+		const wasm = this.wasm;
+		const n = this.#idat.reduce((sum, d) => sum + d.length, 0);
+		const compressed = wasm.pe_malloc(n);
+		const raw = compressed ? wasm.pe_malloc(bytes) : 0;
+		let ok = false;
+		if (raw) {
+			const heap = new Uint8Array(wasm.memory.buffer);
+			let at = compressed;
+			for (const data of this.#idat) {
+				heap.set(data, at);
+				at += data.length;
+			}
+			ok = wasm.pd_inflate(compressed, n, raw, bytes) === 1;
+		}
+		wasm.pe_free(compressed);
+		if (!ok) {
+			wasm.pe_free(raw);
+			return false;
+		}
+		[this.#in, this.#inLen, this.#inAt, this.#inflatedWhole] = [raw, bytes, 0, true];
+		return true;
 	}
 
 	/** The next strip of rows; undefined after the last. */
@@ -311,6 +360,8 @@ class RowDecoder {
 
 	/** More inflated bytes into the heap: the rest of the last chunk, or the next one. */
 	async #more(): Promise<void> {
+		if (this.#inflatedWhole) throw bad("image data ends early");
+		this.#inflater ??= inflate(this.#idat);
 		while (this.#chunkAt === this.#chunk.length) {
 			let read: ReadableStreamReadResult<Uint8Array>;
 			try {
@@ -334,7 +385,7 @@ class RowDecoder {
 
 	/** Free the heap's part and let the instance go (idempotent). */
 	stop(): void {
-		this.#inflater.stop();
+		this.#inflater?.stop();
 		if (this.#state < 0) return;
 		const { wasm } = this;
 		if (!this.#failed) {
@@ -374,7 +425,9 @@ export async function decodePngImage(bytes: Uint8Array): Promise<RGBAImage> {
 	const data = new Uint8ClampedArray(width * height * 4);
 	const pixels = new Uint32Array(data.buffer);
 	const segments = segmentsOf(info);
-	const decoder = await RowDecoder.open(info, segments);
+	const inflated = inflatedBytes(info, segments);
+	const whole = inflated <= WHOLE_INFLATE_BYTES ? inflated : 0;
+	const decoder = await RowDecoder.open(info, segments, whole);
 	try {
 		for (let strip = await decoder.next(); strip; strip = await decoder.next()) {
 			const n = (segments[strip.segment] as Segment).width;

@@ -1,8 +1,8 @@
 /**
  * Our PNG codec's WASM module (wasm/png.c, built by wasm/build-png.sh into
  * src/wasm/png.wasm): the encoder's row packing, filters and libdeflate
- * (png-deflate.ts), and the decoder's unfiltering and expansion to RGBA
- * (png-decode.ts). It imports nothing; one instance per isolate through `Lazy`.
+ * (png-deflate.ts), and the decoder's libdeflate inflate, unfiltering and
+ * expansion to RGBA (png-decode.ts). It imports nothing; one instance per isolate through `Lazy`.
  */
 import pngModule from "../wasm/png.wasm";
 import { Lazy } from "./wasm-lazy";
@@ -31,6 +31,8 @@ export interface PngExports {
 	pd_rows(state: number, input: number, n: number, out: number, maxRows: number): number;
 	/** Input bytes the last pd_rows took. */
 	pd_consumed(state: number): number;
+	/** IDAT's zlib stream in[0..n) inflated whole into exactly cap bytes at out: 1, else 0. */
+	pd_inflate(input: number, n: number, out: number, cap: number): number;
 }
 
 export const pngWasm = new Lazy<PngExports>(

@@ -434,6 +434,12 @@ async function fixtureSizes(fx) {
 	return { source: uploads[file], label: `${file}, ${width}x${height}`, sizes: sizes.sizes };
 }
 
+/** "kv 5 r2 9 decode 30 ...": the median of each Server-Timing stage over a size's misses. */
+function stageMedians(timings) {
+	const names = [...new Set(timings.flatMap((t) => Object.keys(t)))];
+	return names.map((n) => `${n} ${median(timings.map((t) => t[n] ?? 0)).toFixed(0)}`).join(" ");
+}
+
 /** One row per size of fx: medians of RUNS misses per worker, each of a fresh copy. */
 async function defaultConfigRows(fx) {
 	let copy = 0;
@@ -443,6 +449,7 @@ async function defaultConfigRows(fx) {
 	for (const made of sizes) {
 		const { plan } = await json(worker, `/__bench/plan/${made.key}`);
 		const runs = { tierQueue: [], neither: [], sharp: [], tierQueueCpu: [], neitherCpu: [] };
+		const stages = [];
 		for (let i = 0; i < RUNS; i++) {
 			await idle(defaultWorker);
 			const a = await firstByte(defaultWorker, fresh(made.key));
@@ -455,12 +462,13 @@ async function defaultConfigRows(fx) {
 			runs.neither.push(b.ms);
 			runs.tierQueueCpu.push(a.cpu);
 			runs.neitherCpu.push(b.cpu);
+			stages.push(a.timing);
 		}
 		const row = { fixture: fx.id, source: label, size: `${plan.width}x${plan.height}` };
 		for (const [k, xs] of Object.entries(runs)) row[k] = k.endsWith("Cpu") ? mean(xs) : median(xs);
 		rows.push(row);
 		log(
-			`default ${fx.id} ${row.size}: tier+queue ${row.tierQueue.toFixed(0)} ms (CPU ${row.tierQueueCpu.toFixed(0)}), neither ${row.neither.toFixed(0)} ms (CPU ${row.neitherCpu.toFixed(0)}), sharp ${row.sharp.toFixed(0)} ms`,
+			`default ${fx.id} ${row.size}: tier+queue ${row.tierQueue.toFixed(0)} ms (CPU ${row.tierQueueCpu.toFixed(0)}; ${stageMedians(stages)}), neither ${row.neither.toFixed(0)} ms (CPU ${row.neitherCpu.toFixed(0)}), sharp ${row.sharp.toFixed(0)} ms`,
 		);
 	}
 	return { rows, copy };

@@ -141,7 +141,7 @@ export const VARS = {
 		default: 100_000_000,
 		min: 1,
 		max: 100_000_000,
-		doc: "largest original decoded (width × height); a baseline JPEG past 16 MiB of decode streams into the resize kernel (100 MP: 29-45 MB, BENCHMARKS.md)",
+		doc: "largest original decoded (width × height); a baseline JPEG or non-interlaced PNG past 8 MiB of decode streams into the resize kernel (100 MP: 29-45 MB, BENCHMARKS.md)",
 	},
 	MAX_LOSSLESS_SOURCE_PIXELS: {
 		kind: "int",

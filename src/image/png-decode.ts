@@ -129,14 +129,14 @@ const WHOLE_INFLATE_BYTES = 16 * 2 ** 20;
 /** Samples per pixel, by colour type. */
 const CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
-/** IDAT's inflated size: each row of each segment, its filter byte included. */
-function inflatedBytes(info: PngInfo, segments: readonly Segment[]): number {
+/** IDAT's inflated size if it is inflated at once (WHOLE_INFLATE_BYTES), else 0. */
+function atOnce(info: PngInfo, segments: readonly Segment[]): number {
 	const bits = (CHANNELS[info.colourType] ?? 4) * info.bitDepth;
 	let total = 0;
 	for (const { width, rows } of segments) {
 		if (width > 0) total += rows * (1 + Math.ceil((width * bits) / 8));
 	}
-	return total;
+	return total <= WHOLE_INFLATE_BYTES ? total : 0;
 }
 
 /** IDAT's bytes in slices of FEED_BYTES (views, not copies). */
@@ -425,9 +425,7 @@ export async function decodePngImage(bytes: Uint8Array): Promise<RGBAImage> {
 	const data = new Uint8ClampedArray(width * height * 4);
 	const pixels = new Uint32Array(data.buffer);
 	const segments = segmentsOf(info);
-	const inflated = inflatedBytes(info, segments);
-	const whole = inflated <= WHOLE_INFLATE_BYTES ? inflated : 0;
-	const decoder = await RowDecoder.open(info, segments, whole);
+	const decoder = await RowDecoder.open(info, segments, atOnce(info, segments));
 	try {
 		for (let strip = await decoder.next(); strip; strip = await decoder.next()) {
 			const n = (segments[strip.segment] as Segment).width;
@@ -477,7 +475,8 @@ export function pngRows(info: PngInfo): RowSource {
 			[x0, cols] = [x, w];
 		},
 		async read(y, rows, into) {
-			decoder ??= await RowDecoder.open(info, [{ width, rows: height }]);
+			const segments = [{ width, rows: height }];
+			decoder ??= await RowDecoder.open(info, segments, atOnce(info, segments));
 			for (let r = 0; r < rows; r++) {
 				while (!strip || y + r >= strip.y + strip.rows) {
 					strip = await decoder.next();

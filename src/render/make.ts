@@ -68,6 +68,8 @@ export interface RenderOptions {
 	readonly onStale?: () => void;
 	/** Decode at this scale or larger (default: what this plan needs). */
 	readonly scale?: number;
+	/** Stream this size (stream.ts) or take the shared whole decode (default: as `streams` decides). */
+	readonly streamed?: boolean;
 }
 
 /** readSource, reporting how long it took. */
@@ -144,10 +146,15 @@ export async function renderPlan(
 	plan: RenderPlan,
 	output: OutputFormat,
 	config: Config,
-	{ timing = {}, onStale = () => {}, scale = scaleFor(meta, [plan]) }: RenderOptions = {},
+	{
+		timing = {},
+		onStale = () => {},
+		scale = scaleFor(meta, [plan]),
+		streamed = streams(meta, uploadScale(meta, config), config.limits),
+	}: RenderOptions = {},
 ): Promise<Rendered> {
-	// Big JPEGs: each size streams at its own scale instead of one whole decode.
-	if (streams(meta, uploadScale(meta, config), config.limits)) {
+	// Big JPEGs and PNGs: each size streams at its own scale instead of one whole decode.
+	if (streamed) {
 		const job = { ...streamJob(meta, config, timing, onStale), scale: scaleFor(meta, [plan]) };
 		return renderStreamed(storage, meta, plan, output, job);
 	}

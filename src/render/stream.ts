@@ -34,27 +34,32 @@ import { readSource } from "./read";
 import { type DecodeNeed, FULL_SCALE, needOf, regionWindow, webpRegion } from "./scale";
 
 /**
- * A JPEG whose shared decode would be larger than this (bytes of RGBA) has
- * its sizes streamed. A whole decode is held twice at its peak (the codec's
- * heap and the JS copy), and two renders run at once: 16 MiB keeps that
- * under 64 MB. A 100 MP photo's sizes up to 1200x800 share a 2/8 decode of
- * 25 MB, so they stream; a 50 MP one's share 12 MB. Streaming costs a
- * Huffman pass over the file per size (about 1 s at 100 MP) instead of one.
+ * A JPEG or PNG whose shared decode would be larger than this (bytes of
+ * RGBA) has each size streamed. Above it streaming measured faster for a
+ * miss (wrangler, warm isolate, fresh uploads): colorful-cups 1200x628 74 ms
+ * against 94 whole, its 730x456 60 against 72 (its own DCT scale and crop
+ * window instead of the one all sizes need), the 2560x1440 screenshot's
+ * 600x420 111 against 130, as no JS copy of the image is made (such a 15 MB
+ * allocation set off a ~45 ms collection on every other miss). Below it the
+ * whole decode was faster: goldfish 730x481 123 against 130 ms, the logo's
+ * 150x150 35 against 41 (the stream's per-strip overhead). Memory: a whole
+ * decode is held twice at its peak (codec heap and JS copy), two renders at
+ * once. Streaming a JPEG costs a Huffman pass over the file per size, or
+ * per pass of the queue's sizes (renderStreamedMany).
  */
-export const STREAM_ABOVE_BYTES = 16 * 2 ** 20;
+export const STREAM_ABOVE_BYTES = 8 * 2 ** 20;
 
 /**
  * Whether `meta`'s sizes stream, given the scale one shared decode would
- * need. A PNG or WebP (decoded whole at full size) streams past
- * MAX_SOURCE_PIXELS_WHOLE: our PNG row decoder is 2-3x slower than jSquash's
- * whole decode (BENCHMARKS.md), and a streamed WebP is decoded once per size
- * instead of once for all, so smaller ones share a whole decode.
+ * need (a PNG's is its full size). A lossy WebP streams only past
+ * MAX_SOURCE_PIXELS_WHOLE: it is decoded once per size instead of once for
+ * all, so smaller ones share a whole decode.
  */
 export function streams(meta: UploadMeta, sharedScale: number, limits: Limits): boolean {
 	const { info } = meta.source;
 	// Progressive JPEG, interlaced PNG, lossless WebP...: decoded whole (limits.ts keeps them small).
 	if (!streamsRows(info)) return false;
-	if (info.format !== "jpeg") return info.width * info.height > limits.maxSourcePixelsWhole;
+	if (info.format === "webp") return info.width * info.height > limits.maxSourcePixelsWhole;
 	const w = scaledSide(info.width, sharedScale);
 	const h = scaledSide(info.height, sharedScale);
 	return w * h * 4 > STREAM_ABOVE_BYTES;

@@ -10,7 +10,7 @@
  * output and one strip.
  *
  * Decoder (src/image/png-decode.ts, below): unfiltering and expansion to
- * RGBA, and libdeflate's decompressor for whole-image decodes, in this
+ * RGBA, and libdeflate's decompressor for IDAT inflated at once, in this
  * module rather than a second one because it is the same format's other
  * half, shares the allocator, and costs one instance.
  */
@@ -421,12 +421,14 @@ static void to_rgba(const pd_state *s, const uint8_t *raw, uint8_t *out) {
  * is not looked at, as the streaming path stops at the last row.
  */
 EXPORT(pd_inflate) int pd_inflate(const uint8_t *in, size_t n, uint8_t *out, size_t cap) {
-	/* zlib header: deflate method, a valid check, no preset dictionary */
-	if (n < 2 || (in[0] & 0x0f) != 8 || ((in[0] << 8) | in[1]) % 31 != 0 || (in[1] & 0x20)) return 0;
+	/* zlib header as zlib itself accepts it: deflate, window <= 32K, a valid check, no preset dictionary */
+	if (n < 2 || (in[0] & 0x0f) != 8 || (in[0] >> 4) > 7 || ((in[0] << 8) | in[1]) % 31 != 0 ||
+	    (in[1] & 0x20))
+		return 0;
 	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
 	if (!d) return 0;
-	size_t used = 0;
-	enum libdeflate_result r = libdeflate_deflate_decompress_ex(d, in + 2, n - 2, out, cap, &used, NULL);
+	size_t in_used = 0; /* asked for so that what follows the deflate data is allowed; not read */
+	enum libdeflate_result r = libdeflate_deflate_decompress_ex(d, in + 2, n - 2, out, cap, &in_used, NULL);
 	libdeflate_free_decompressor(d);
 	return r == LIBDEFLATE_SUCCESS;
 }

@@ -15,7 +15,7 @@ export interface Limits {
 	readonly maxSourceBytes: number;
 	/** Largest original (width × height) the worker will decode (baseline JPEG: streamed). */
 	readonly maxSourcePixels: number;
-	/** Largest PNG (width × height) it will read (non-interlaced: streamed past maxSourcePixelsWhole). */
+	/** Largest PNG (width × height) it will read (non-interlaced: streamed past 8 MiB of RGBA, render/stream.ts). */
 	readonly maxLosslessSourcePixels: number;
 	/** Largest original decoded whole: WebP, interlaced PNG, progressive JPEG, GIF, AVIF. */
 	readonly maxSourcePixelsWhole: number;

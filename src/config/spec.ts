@@ -148,7 +148,7 @@ export const VARS = {
 		default: 50_000_000,
 		min: 1,
 		max: 100_000_000,
-		doc: "largest PNG or WebP original (width × height); past `MAX_SOURCE_PIXELS_WHOLE` a non-interlaced PNG is read row by row into the resize kernel and a lossy WebP without alpha is cropped and scaled by libwebp as it decodes (every size of a 50 MP PNG within 96 MB: test/big-png.integration.test.ts; of a 50 MP lossy WebP too: test/big-webp.integration.test.ts); lossless WebP and WebP with alpha are decoded whole",
+		doc: "largest PNG or WebP original (width × height); a non-interlaced PNG past 8 MiB of RGBA (about 2 MP) is read row by row into the resize kernel, and past `MAX_SOURCE_PIXELS_WHOLE` a lossy WebP without alpha is cropped and scaled by libwebp as it decodes (every size of a 50 MP PNG within 96 MB: test/big-png.integration.test.ts; of a 50 MP lossy WebP too: test/big-webp.integration.test.ts); lossless WebP and WebP with alpha are decoded whole",
 	},
 	MAX_SOURCE_PIXELS_WHOLE: {
 		kind: "int",

@@ -5,8 +5,9 @@ import { PNG_FIXTURES as FIXTURES } from "../../test/png-fixtures";
 import { UnprocessableError } from "../http/errors";
 import { concat } from "../util/bytes";
 import type { RGBAImage } from "./orientation";
-import { decodePngImage, readPng } from "./png-decode";
+import { decodePngImage, pngRows, readPng } from "./png-decode";
 import { chunk, encodePngFast } from "./png-encode";
+import { resizeRows } from "./resize";
 
 describe("our PNG decoder", () => {
 	it.each(FIXTURES)("%s: the same pixels as jSquash's decoder", async (path) => {
@@ -107,12 +108,20 @@ describe("our PNG decoder", () => {
 		}
 	}
 
-	it("a whole decode inflates with libdeflate, never starting the runtime's inflater", async () => {
+	it("whole decodes and pngRows inflate with libdeflate, never starting the runtime's inflater", async () => {
 		const bytes = await fixtureBytes("originals/2025/09/dashboard-screenshot.png");
 		const { value, streams } = await countingStreams(() => decodePngImage(bytes));
 		expect(streams).toBe(0);
 		const theirs = await decodePngJsquash(bytes);
 		expect(firstDifference(value.data, theirs.data)).toBe(-1);
+		// Every row through pngRows, at 1:1 (lanczos3 keeps each pixel).
+		const { width: w, height: h } = value;
+		const options = { filter: "lanczos3", premultiply: false } as const;
+		const rows = await countingStreams(() =>
+			resizeRows(pngRows(readPng(bytes)), { x: 0, y: 0, w, h }, w, h, options),
+		);
+		expect(rows.streams).toBe(0);
+		expect(firstDifference(rows.value.data, theirs.data)).toBe(-1);
 	});
 
 	it("a stream with more data than its rows falls back to the runtime's inflater: the rows it has", async () => {

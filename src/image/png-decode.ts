@@ -1,7 +1,7 @@
 /**
  * Our PNG decoder, row by row: IDAT inflated by the runtime's native zlib
- * (`DecompressionStream("deflate")`), or for a whole-image decode at once by
- * libdeflate in WASM, each row unfiltered as it completes and
+ * (`DecompressionStream("deflate")`), or when it is small enough at once by
+ * libdeflate in WASM (atOnce), each row unfiltered as it completes and
  * expanded to 8-bit RGBA the way the decoder it replaces (jSquash's, the Rust
  * `png` crate with EXPAND | STRIP_16) does: palette + tRNS looked up, 1/2/4-bit
  * grey scaled to 0-255, a tRNS colour key made transparent, 16-bit samples
@@ -113,17 +113,18 @@ export interface Segment {
 	readonly rows: number;
 }
 
-/** Slice size handed to the inflater: the file is never copied whole. */
+/** Slice size handed to the runtime's inflater: the file is not copied whole for it. */
 const FEED_BYTES = 64 * 1024;
 /** Inflated bytes copied into the WASM heap at a time. */
 const IN_BYTES = 64 * 1024;
 /** RGBA rows decoded per call, at most (at least one row). */
 const STRIP_BYTES = 256 * 1024;
 /**
- * Inflated (filtered) bytes a whole-image decode inflates at once with
- * libdeflate, at most; past it, or if libdeflate declines, the runtime's
- * stream, which hands out a few KB per read: the 2560x1440 screenshot's
- * decode took 159 ms through it, 24 at once (bench/png-decode.test.ts).
+ * Inflated (filtered) bytes inflated at once with libdeflate, at most; past
+ * it, or if libdeflate declines, the runtime's stream, which hands out a few
+ * KB per read: the 2560x1440 screenshot's decode took 159 ms through it, 24
+ * at once (bench/png-decode.test.ts). At once, the codec's heap holds IDAT
+ * (at most this and a little more: see #inflateWhole) and the inflated rows.
  */
 const WHOLE_INFLATE_BYTES = 16 * 2 ** 20;
 /** Samples per pixel, by colour type. */
@@ -228,10 +229,11 @@ const outOfMemory = () => new Error("PNG decoder: out of memory");
 /**
  * IDAT's rows across the segments (the whole image, or Adam7's passes),
  * unfiltered and expanded to RGBA in WASM (wasm/png.c) a strip at a time,
- * as the runtime inflates. Holds two rows, a slice of inflated bytes and
- * one strip. Reading stops at the last row, so, as jSquash's decoder,
- * trailing data and the zlib checksum are not looked at (see inflate for
- * the runtime's own view of them). stop() must follow.
+ * from IDAT inflated at once (atOnce), or as the runtime inflates it: then
+ * it holds two rows, a slice of inflated bytes and one strip. Reading stops
+ * at the last row, so, as jSquash's decoder, trailing data and the zlib
+ * checksum are not looked at (see inflate for the runtime's own view of
+ * them). stop() must follow.
  */
 class RowDecoder {
 	readonly #todo: readonly (Segment & { i: number })[];
@@ -294,6 +296,8 @@ class RowDecoder {
 	#inflateWhole(bytes: number): boolean {
 		const wasm = this.wasm;
 		const n = this.#idat.reduce((sum, d) => sum + d.length, 0);
+		// More IDAT than stored blocks of the rows would take is junk: the stream copes without holding it.
+		if (n > bytes + (bytes >> 6) + 65_536) return false;
 		const compressed = wasm.pe_malloc(n);
 		const raw = compressed ? wasm.pe_malloc(bytes) : 0;
 		let ok = false;
@@ -452,8 +456,9 @@ export async function decodePngImage(bytes: Uint8Array): Promise<RGBAImage> {
 
 /**
  * A non-interlaced PNG as a RowSource (resize.ts) whose rows arrive as IDAT
- * is inflated: each begin starts a fresh inflate, rows above the window are
- * decoded and skipped, and only a strip of rows is held.
+ * is inflated: each begin starts a fresh inflate (at once when atOnce
+ * allows, the inflated rows then held in the codec's heap), rows above the
+ * window are decoded and skipped, and only a strip of RGBA rows is held.
  */
 export function pngRows(info: PngInfo): RowSource {
 	if (info.interlaced) throw new InternalError("an interlaced PNG cannot be read row by row");

@@ -68,7 +68,7 @@ export interface RenderOptions {
 	readonly onStale?: () => void;
 	/** Decode at this scale or larger (default: what this plan needs). */
 	readonly scale?: number;
-	/** Stream this size (stream.ts) or take the shared whole decode (default: as `streams` decides). */
+	/** Stream this size (stream.ts) or take the shared whole decode (default: as `streams` decides; tests set it for a reference). */
 	readonly streamed?: boolean;
 }
 

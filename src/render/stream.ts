@@ -4,7 +4,7 @@
  * need: fine for a few megapixels, but 25 MB for the 1200x800 size of a
  * 100 MP photo (2/8 scale) and 56 MB for a 2048x1365 (3/8), held both in the
  * codec and in JS; a 50 MP PNG or WebP would be 200 MB. Above
- * STREAM_ABOVE_BYTES (a PNG or WebP: MAX_SOURCE_PIXELS_WHOLE) each size
+ * STREAM_ABOVE_BYTES (a WebP: MAX_SOURCE_PIXELS_WHOLE) each size
  * streams instead, from its first row down, a chunk of rows at a time
  * straight into the resize kernel (resizeRows): a baseline JPEG through
  * libjpeg at that size's own DCT scale, only the crop window's iMCU columns
@@ -42,7 +42,9 @@ import { type DecodeNeed, FULL_SCALE, needOf, regionWindow, webpRegion } from ".
  * 600x420 111 against 130, as no JS copy of the image is made (such a 15 MB
  * allocation set off a ~45 ms collection on every other miss). Below it the
  * whole decode was faster: goldfish 730x481 123 against 130 ms, the logo's
- * 150x150 35 against 41 (the stream's per-strip overhead). Memory: a whole
+ * 150x150 35 against 41 (the stream's per-strip overhead). A streamed PNG
+ * with an alpha channel counts as transparent from its header (premultiplied
+ * resize) where a whole decode looks at its pixels. Memory: a whole
  * decode is held twice at its peak (codec heap and JS copy), two renders at
  * once. Streaming a JPEG costs a Huffman pass over the file per size, or
  * per pass of the queue's sizes (renderStreamedMany).

@@ -39,8 +39,13 @@ export const RESIZE: ResizeSettings = {
  */
 export const JPEG_PROGRESSIVE = false;
 
-/** Bump when the pipeline's output changes for the same inputs. */
-export const PIPELINE_VERSION = "5";
+/**
+ * Bump when the pipeline's output changes for the same inputs. 6: sources
+ * past 8 MiB of shared decode stream (render/stream.ts), so their sizes
+ * decode at their own scale, and a streamed PNG with alpha resizes
+ * premultiplied.
+ */
+export const PIPELINE_VERSION = "6";
 
 export function encodeSettings(config: Config): EncodeSettings {
 	return {

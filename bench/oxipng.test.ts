@@ -11,7 +11,7 @@ import { beforeAll, describe, it } from "vitest";
 import { optimizePng } from "../src/image/png";
 import { resetCodecs, wasmPeakMemory } from "../src/image/wasm-lazy";
 import { decodeSource } from "../src/render/pipeline";
-import { cropOf, readFixtures, registeredSizes, renderPng } from "./png-sizes";
+import { cropOf, readFixtures, renderPng, sizesOf } from "./png-sizes";
 
 const FILES = ["dashboard-screenshot.png", "goldfish.png", "logo-palette.png", "chart-gray.png"];
 const LEVEL = 1;
@@ -47,7 +47,7 @@ describe("oxipng (the queue's pass) in workerd", () => {
 		"%s: every registered size",
 		async (file) => {
 			const source = await decodeSource("png", files.get(file) as Uint8Array);
-			for (const { plan: p } of registeredSizes(file, source)) {
+			for (const { plan: p } of sizesOf(file, source)) {
 				const bytes = (await renderPng(file, source, cropOf(p), p.width, p.height)).bytes;
 				const run = await timedOptimize(bytes);
 				const saving =

@@ -6,12 +6,11 @@
  * (resize, smoothing/quantising, our encoder).
  */
 import type { Rect } from "../src/image/orientation";
-import type { UploadMeta } from "../src/origin/lookup";
 import { type DecodedSource, type Rendered, render } from "../src/render/pipeline";
-import { type UploadSize, uploadSizes } from "../src/render/plan";
+import type { UploadSize } from "../src/render/plan";
 import { RESIZE } from "../src/render/settings";
-import { DEFAULT_SIZES } from "../src/wp/sizes";
 import { fixtureBytes } from "../test/helpers";
+import { registeredSizes } from "./registry";
 
 const SETTINGS = {
 	jpegQuality: 82,
@@ -29,18 +28,8 @@ export async function readFixtures(files: readonly string[]): Promise<Map<string
 }
 
 /** Every size the registry makes of the decoded `file`, as WordPress plans it. */
-export function registeredSizes(file: string, source: DecodedSource): UploadSize[] {
-	const { width, height } = source.image;
-	const meta = {
-		uploadKey: `2025/09/${file}`,
-		sizesExt: file.slice(file.lastIndexOf(".") + 1),
-		width,
-		height,
-		storedWidth: width,
-		storedHeight: height,
-	};
-	return uploadSizes(meta as UploadMeta, DEFAULT_SIZES);
-}
+export const sizesOf = (file: string, source: DecodedSource): UploadSize[] =>
+	registeredSizes(file, source.image.width, source.image.height);
 
 /** The crop window of a planned size. */
 export const cropOf = (p: UploadSize["plan"]): Rect => ({

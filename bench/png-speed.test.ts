@@ -9,7 +9,7 @@
  */
 import { beforeAll, describe, it } from "vitest";
 import { decodeSource } from "../src/render/pipeline";
-import { cropOf, readFixtures, registeredSizes, renderPng } from "./png-sizes";
+import { cropOf, readFixtures, renderPng, sizesOf } from "./png-sizes";
 
 const FILES = ["dashboard-screenshot.png", "goldfish.png", "logo-palette.png"];
 let files = new Map<string, Uint8Array>();
@@ -25,7 +25,7 @@ describe("PNG sizes in workerd", () => {
 			const t0 = performance.now();
 			const source = await decodeSource("png", files.get(file) as Uint8Array);
 			const decodeMs = performance.now() - t0;
-			for (const { plan: p } of registeredSizes(file, source)) {
+			for (const { plan: p } of sizesOf(file, source)) {
 				let best = { ms: Number.POSITIVE_INFINITY, resize: 0, encode: 0, bytes: 0 };
 				for (let i = 0; i < 3; i++) {
 					const start = performance.now();

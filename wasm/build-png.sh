@@ -15,11 +15,4 @@ clang --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi \
   -nostartfiles -Wl,--no-entry -Wl,--lto-O3 -Wl,-z,stack-size=262144 \
   -Wl,--initial-memory=2097152 \
   -o "$out" wasm/png.c "$LIB"/lib/{deflate_compress,deflate_decompress,zlib_compress,adler32,utils}.c
-if command -v wasm-opt >/dev/null; then
-  wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
-    "$out" -o "$out"
-fi
-# It must import nothing: the worker instantiates it with an empty import object.
-node -e 'const m = new WebAssembly.Module(require("fs").readFileSync(process.argv[1]));
-  const i = WebAssembly.Module.imports(m); if (i.length) { console.error("imports:", i); process.exit(1); }' "$out"
-ls -l "$out"
+bash wasm/finish-module.sh "$out" -O3

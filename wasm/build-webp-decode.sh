@@ -25,11 +25,4 @@ clang --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi \
   -nostartfiles -Wl,--no-entry -Wl,--lto-O2 -Wl,-z,stack-size=262144 \
   -Wl,--initial-memory=2097152 \
   -o "$out" "${files[@]}"
-if command -v wasm-opt >/dev/null; then
-  wasm-opt -O2 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
-    "$out" -o "$out"
-fi
-# It must import nothing: the worker instantiates it with an empty import object.
-node -e 'const m = new WebAssembly.Module(require("fs").readFileSync(process.argv[1]));
-  const i = WebAssembly.Module.imports(m); if (i.length) { console.error("imports:", i); process.exit(1); }' "$out"
-ls -l "$out"
+bash wasm/finish-module.sh "$out" -O2

@@ -467,6 +467,8 @@ export function pngRows(info: PngInfo): RowSource {
 	let decoder: RowDecoder | undefined;
 	let strip: Strip | undefined;
 	let [x0, cols] = [0, width];
+	const segments = [{ width, rows: height }];
+	const inflated = atOnce(info, segments);
 	const stop = () => {
 		decoder?.stop();
 		[decoder, strip] = [undefined, undefined];
@@ -480,8 +482,7 @@ export function pngRows(info: PngInfo): RowSource {
 			[x0, cols] = [x, w];
 		},
 		async read(y, rows, into) {
-			const segments = [{ width, rows: height }];
-			decoder ??= await RowDecoder.open(info, segments, atOnce(info, segments));
+			decoder ??= await RowDecoder.open(info, segments, inflated);
 			for (let r = 0; r < rows; r++) {
 				while (!strip || y + r >= strip.y + strip.rows) {
 					strip = await decoder.next();

@@ -3,7 +3,7 @@
 import { readdir, readFile } from "node:fs/promises";
 
 /** /proc reports CPU in USER_HZ ticks (100 on Linux): one reading is good to 10 ms. */
-export const TICK_MS = 1000 / 100;
+const TICK_MS = 1000 / 100;
 
 /** CPU ms used so far by every workerd process below this one. */
 export async function workerdCpuMs() {

@@ -36,7 +36,7 @@ export interface TierWant {
 }
 
 /** An object's record, as stored in its custom metadata (null: none). */
-export function recordOf(object: R2Object | null): TierRecord | null {
+function recordOf(object: R2Object | null): TierRecord | null {
 	const meta = object?.customMetadata;
 	if (!meta?.etag || !meta.generation) return null;
 	const oxipng = meta.oxipng as OxipngOutcome | undefined;

@@ -108,7 +108,7 @@ export function readPng(bytes: Uint8Array): PngInfo {
 }
 
 /** A run of rows of one width: the whole image, or one Adam7 pass. */
-export interface Segment {
+interface Segment {
 	readonly width: number;
 	readonly rows: number;
 }
@@ -217,7 +217,7 @@ function inflate(idat: readonly Uint8Array[]) {
 }
 
 /** Rows [y, y + rows) of a segment, RGBA, at heap offset `at` (valid until the next call). */
-export interface Strip {
+interface Strip {
 	readonly segment: number;
 	readonly y: number;
 	readonly rows: number;
@@ -266,11 +266,10 @@ class RowDecoder {
 		this.#idat = info.idat;
 	}
 
-	/** `whole`: inflate IDAT at once (its inflated size) if libdeflate can. */
-	static async open(info: PngInfo, segments: readonly Segment[], whole = 0): Promise<RowDecoder> {
+	static async open(info: PngInfo, segments: readonly Segment[]): Promise<RowDecoder> {
 		const decoder = new RowDecoder(info, segments, await pngWasm.hold());
 		try {
-			decoder.#allocate(info, whole);
+			decoder.#allocate(info, atOnce(info, segments));
 		} catch (err) {
 			decoder.#failed = true;
 			decoder.stop();
@@ -279,6 +278,7 @@ class RowDecoder {
 		return decoder;
 	}
 
+	/** `whole`: IDAT's inflated size when it is inflated at once (atOnce), else 0. */
 	#allocate(info: PngInfo, whole: number): void {
 		const wasm = this.wasm;
 		const widest = Math.max(1, ...this.#todo.map((s) => s.width));
@@ -429,7 +429,7 @@ export async function decodePngImage(bytes: Uint8Array): Promise<RGBAImage> {
 	const data = new Uint8ClampedArray(width * height * 4);
 	const pixels = new Uint32Array(data.buffer);
 	const segments = segmentsOf(info);
-	const decoder = await RowDecoder.open(info, segments, atOnce(info, segments));
+	const decoder = await RowDecoder.open(info, segments);
 	try {
 		for (let strip = await decoder.next(); strip; strip = await decoder.next()) {
 			const n = (segments[strip.segment] as Segment).width;
@@ -467,8 +467,7 @@ export function pngRows(info: PngInfo): RowSource {
 	let decoder: RowDecoder | undefined;
 	let strip: Strip | undefined;
 	let [x0, cols] = [0, width];
-	const segments = [{ width, rows: height }];
-	const inflated = atOnce(info, segments);
+	const segments = segmentsOf(info);
 	const stop = () => {
 		decoder?.stop();
 		[decoder, strip] = [undefined, undefined];
@@ -482,7 +481,7 @@ export function pngRows(info: PngInfo): RowSource {
 			[x0, cols] = [x, w];
 		},
 		async read(y, rows, into) {
-			decoder ??= await RowDecoder.open(info, segments, inflated);
+			decoder ??= await RowDecoder.open(info, segments);
 			for (let r = 0; r < rows; r++) {
 				while (!strip || y + r >= strip.y + strip.rows) {
 					strip = await decoder.next();

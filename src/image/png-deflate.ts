@@ -12,7 +12,7 @@ import { heapAlloc, type PngExports } from "./png-wasm";
  * default, whose bytes ours must not exceed) in half its time; level 6 is
  * 2.5% larger, 8 is 3% smaller at 2.5× the time (goldfish sizes, Node).
  */
-export const DEFLATE_LEVEL = 7;
+const DEFLATE_LEVEL = 7;
 
 /** RGBA bytes copied into the heap per pe_filter call. */
 const STRIP_BYTES = 256 * 1024;

@@ -20,7 +20,7 @@ import { log } from "../util/log";
 export const OPTIMIZE_MAX_PIXELS = 2_000_000;
 
 /** The bytes the tier keeps for a PNG size, and what the pass decided. */
-export interface Optimized {
+interface Optimized {
 	readonly bytes: Uint8Array;
 	/** Absent when oxipng failed: ours are kept unmarked, so a later job tries again. */
 	readonly oxipng?: OxipngOutcome;

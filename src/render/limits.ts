@@ -50,7 +50,7 @@ export function assertSourceWithinLimits(meta: UploadMeta, limits: Limits): void
  * PNG can be longer within the pixel limits (a 50,000,000x1 strip), and its
  * rows alone would then need hundreds of MB of decoder heap.
  */
-export const MAX_SOURCE_SIDE = 65_535;
+const MAX_SOURCE_SIDE = 65_535;
 
 /**
  * The format's own pixel limit: PNG and WebP stop at 50 MP by default (a PNG

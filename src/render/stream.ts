@@ -242,7 +242,7 @@ function groups(plans: readonly RenderPlan[]): RenderPlan[][] {
 }
 
 /** What a caller of renderStreamedMany may hook into each pass. */
-export interface PassHooks {
+interface PassHooks {
 	/** Runs each pass (e.g. one render-gate turn per pass); default: as is. */
 	readonly run?: <T>(work: () => Promise<T>) => Promise<T>;
 	/** Called with each output as its pass ends, by index into `plans` (e.g. to store it). */

@@ -28,16 +28,6 @@ interface Oxipng extends BindgenExports {
 		interlace: number,
 		optimizeAlpha: number,
 	): void;
-	optimise_raw(
-		retptr: number,
-		ptr: number,
-		len: number,
-		width: number,
-		height: number,
-		level: number,
-		interlace: number,
-		optimizeAlpha: number,
-	): void;
 }
 
 const optimiser = new Lazy<Oxipng>(
@@ -46,27 +36,6 @@ const optimiser = new Lazy<Oxipng>(
 		instantiateBindgen<Oxipng>(oxipngWasm, (exports) => ({ __wbindgen_throw: throwFrom(exports) })),
 	(wasm) => wasm.memory.buffer.byteLength,
 );
-
-/**
- * A Rust panic surfaces as a JS Error thrown through the WASM stack, leaving
- * that instance's allocator in an unknown state. `Lazy.use` has already
- * dropped it (only if no other request had replaced it since: resetting
- * again here could throw away an instance another request just made). Who
- * is to blame sets the status (codecError): the bytes it was given (the
- * background optimisation reads a stored size).
- */
-async function guarded<T, R>(
-	lazy: Lazy<T>,
-	what: string,
-	blame: "source" | "ours",
-	fn: (instance: T) => R,
-): Promise<R> {
-	try {
-		return await lazy.use(fn);
-	} catch (err) {
-		throw codecError(err, blame, `Could not ${what}`, what);
-	}
-}
 
 /** Decode a whole PNG with our decoder (png-decode.ts); failures are the source's. */
 export async function decodePng(bytes: Uint8Array): Promise<RGBAImage> {
@@ -107,12 +76,19 @@ export const OPTIMIZE_MIN_SAVING = 0.05;
  */
 export async function optimizePng(bytes: Uint8Array, level: number): Promise<Uint8Array | null> {
 	codecStats.optimizations++;
-	const optimised = await guarded(optimiser, "optimise PNG", "source", (wasm) => {
-		const ptr = passBytes(wasm, bytes);
-		return returningBytes(wasm, (retptr) =>
-			wasm.optimise(retptr, ptr, bytes.byteLength, level, 0, 1),
-		);
-	});
+	let optimised: Uint8Array;
+	try {
+		optimised = await optimiser.use((wasm) => {
+			const ptr = passBytes(wasm, bytes);
+			return returningBytes(wasm, (retptr) =>
+				wasm.optimise(retptr, ptr, bytes.byteLength, level, 0, 1),
+			);
+		});
+	} catch (err) {
+		// A Rust panic leaves the instance's allocator unknown; Lazy.use has
+		// dropped it. The bytes it was given are to blame (codecError).
+		throw codecError(err, "source", "Could not optimise PNG", "optimise PNG");
+	}
 	return optimised.byteLength <= bytes.byteLength * (1 - OPTIMIZE_MIN_SAVING) ? optimised : null;
 }
 

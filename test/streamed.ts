@@ -10,10 +10,8 @@ import type { OutputFormat } from "../src/image/formats";
 import type { RGBAImage } from "../src/image/orientation";
 import { lookupUpload } from "../src/origin/lookup";
 import { Storage } from "../src/origin/storage";
-import { renderPlan, scaleFor, sourceId } from "../src/render/make";
+import { renderPlan } from "../src/render/make";
 import { servableFiles } from "../src/render/plan";
-import { encodeSettings, RESIZE } from "../src/render/settings";
-import { renderStreamed } from "../src/render/stream";
 import { sources } from "../src/state";
 import { psnr } from "./images";
 
@@ -31,16 +29,7 @@ export async function expectStreamedLikeWhole(
 	for (const { key, render: plan } of planned) {
 		sources.forget();
 		const whole = await renderPlan(storage, meta, plan, output, config, { streamed: false });
-		const streamed = await renderStreamed(storage, meta, plan, output, {
-			id: sourceId(meta),
-			limits: config.limits,
-			encode: encodeSettings(config),
-			sizesFormat: meta.sizesFormat,
-			resize: RESIZE,
-			scale: scaleFor(meta, [plan]),
-			timing: {},
-			onStale: () => {},
-		});
+		const streamed = await renderPlan(storage, meta, plan, output, config, { streamed: true });
 		const a = await decode(whole.bytes);
 		const b = await decode(streamed.bytes);
 		expect([a.width, a.height], key).toEqual([plan.width, plan.height]);

@@ -13,7 +13,7 @@ import { codecStats, wasmMemory, wasmPeakMemory } from "../image/wasm-lazy";
 import { extensionFormat } from "../origin/extensions";
 import { lookupUpload, type UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
-import { renderPlan, scaleFor, streamJob, uploadScale } from "../render/make";
+import { renderPlan, streamJob, uploadScale } from "../render/make";
 import { matchSize, planRender, servableFiles } from "../render/plan";
 import { FULL_SCALE } from "../render/scale";
 import { renderStreamedMany, streams } from "../render/stream";
@@ -33,14 +33,7 @@ async function allInPasses(
 	const started = performance.now();
 	const planned = servableFiles(meta, config);
 	const plans = planned.map((p) => p.render);
-	const all = await renderStreamedMany(
-		storage,
-		meta,
-		plans,
-		output,
-		streamJob(meta, config),
-		(group) => scaleFor(meta, group),
-	);
+	const all = await renderStreamedMany(storage, meta, plans, output, streamJob(meta, config));
 	const ms = performance.now() - started;
 	const sizes = all.map((r, k) => ({ key: planned[k]?.key, bytes: r.bytes.byteLength }));
 	const compressedBytes = streamedOriginals.heldBytes;

@@ -16,7 +16,7 @@ import { MIME } from "../image/probe";
 import { extensionFormat } from "../origin/extensions";
 import type { UploadMeta } from "../origin/lookup";
 import { Storage } from "../origin/storage";
-import { renderPlan, scaleFor, streamJob, uploadScale } from "../render/make";
+import { renderPlan, streamJob, uploadScale } from "../render/make";
 import { type ServableSize, servableFiles } from "../render/plan";
 import { derivativeEtag, derivativeSettings, optimizedEtag } from "../render/settings";
 import { renderStreamedMany, streams } from "../render/stream";
@@ -179,7 +179,7 @@ async function renderEach(
 			const { size, format } = item;
 			await yieldToRequests();
 			const made = await renderGate.run(() =>
-				renderPlan(storage, meta, size.render, format, config, { scale, onStale }),
+				renderPlan(storage, meta, size.render, format, config, { scale, onStale, streamed: false }),
 			);
 			await store(item, made.bytes);
 		}
@@ -188,20 +188,12 @@ async function renderEach(
 	for (const format of new Set(pending.map((p) => p.format))) {
 		const items = pending.filter((p) => p.format === format);
 		const plans = items.map((p) => p.size.render);
-		await renderStreamedMany(
-			storage,
-			meta,
-			plans,
-			format,
-			streamJob(meta, config, {}, onStale),
-			(g) => scaleFor(meta, g),
-			{
-				run: async (work) => {
-					await yieldToRequests();
-					return renderGate.run(work);
-				},
-				made: (k, made) => store(items[k] as Pending, made.bytes),
+		await renderStreamedMany(storage, meta, plans, format, streamJob(meta, config, {}, onStale), {
+			run: async (work) => {
+				await yieldToRequests();
+				return renderGate.run(work);
 			},
-		);
+			made: (k, made) => store(items[k] as Pending, made.bytes),
+		});
 	}
 }

@@ -31,7 +31,14 @@ import { streamsRows } from "./limits";
 import { type Rendered, type ResizeSettings, render } from "./pipeline";
 import type { RenderPlan } from "./plan";
 import { readSource } from "./read";
-import { type DecodeNeed, FULL_SCALE, needOf, regionWindow, webpRegion } from "./scale";
+import {
+	type DecodeNeed,
+	decodeScale,
+	FULL_SCALE,
+	needOf,
+	regionWindow,
+	webpRegion,
+} from "./scale";
 
 /**
  * A JPEG or PNG whose shared decode would be larger than this (bytes of
@@ -251,7 +258,7 @@ interface PassHooks {
 
 /**
  * Several sizes of a big JPEG or PNG (the fan-out) from one streamed decode per
- * group of sizes: decoded once at the scale the group needs (`scaleOf`),
+ * group of sizes: decoded once at the scale the group needs (decodeScale),
  * the rows fed to one resize kernel per size (resizeRowsMany). Outputs in
  * the order of `plans`.
  */
@@ -261,30 +268,30 @@ export async function renderStreamedMany(
 	plans: readonly RenderPlan[],
 	output: OutputFormat,
 	job: Omit<StreamJob, "scale">,
-	scaleOf: (plans: readonly RenderPlan[]) => number,
 	{ run = (work) => work(), made }: PassHooks = {},
 ): Promise<Rendered[]> {
 	const out: Rendered[] = [];
 	for (const group of groups(plans)) {
 		const first = out.length;
-		out.push(...(await run(() => renderPass(storage, meta, group, output, job, scaleOf(group)))));
+		out.push(...(await run(() => renderPass(storage, meta, group, output, job))));
 		if (made) for (let k = first; k < out.length; k++) await made(k, out[k] as Rendered);
 	}
 	return out;
 }
 
-/** One pass of renderStreamedMany: one streamed decode at `scale` for every plan of `group`. */
+/** One pass of renderStreamedMany: one streamed decode at the scale `group` needs. */
 async function renderPass(
 	storage: Storage,
 	meta: UploadMeta,
 	group: readonly RenderPlan[],
 	output: OutputFormat,
 	job: Omit<StreamJob, "scale">,
-	scale: number,
 ): Promise<Rendered[]> {
 	const { info } = meta.source;
 	const options = optionsFor(info, job);
-	const decode = decodeFor(info, scale, group.map(needOf), job.resize);
+	const needs = group.map(needOf);
+	const scale = decodeScale(info.format, needs, job.resize.decodeGap);
+	const decode = decodeFor(info, scale, needs, job.resize);
 	const targets = group.map((plan) => ({
 		win: decode.window(plan.crop),
 		width: plan.resizeWidth,

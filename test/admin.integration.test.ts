@@ -14,6 +14,7 @@ import { type Config, loadConfig } from "../src/config";
 import { variesByAccept } from "../src/http/negotiate";
 import worker from "../src/index";
 import { derivativeSettings } from "../src/render/settings";
+import { queueStats } from "../src/state";
 import { tableSettings } from "../src/wp/size-table";
 import { fixtureBytes } from "./helpers";
 import { DIR, decode, psnr, seed } from "./images";
@@ -67,6 +68,15 @@ async function get(url: string, init?: RequestInit) {
 }
 
 /** Request twice: a MISS that renders, then a HIT with the same bytes. */
+/** Until the work queue's consumer has handled every job this isolate sent (at most 60 s). */
+async function queueIdle(): Promise<void> {
+	const deadline = Date.now() + 60_000;
+	while (queueStats.handled < queueStats.sent || queueStats.active > 0) {
+		if (Date.now() > deadline) throw new Error(`queue not idle: ${JSON.stringify(queueStats)}`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
 async function warm(url: string) {
 	const miss = await get(url);
 	expect(miss.res.status).toBe(200);
@@ -335,6 +345,8 @@ describe("purging URLs, prefixes and everything", () => {
 	});
 
 	it("image and prefix purges delete derivative-tier objects; ORIGINALS is never touched", async () => {
+		// Earlier misses' queue jobs (colorful-cups's sizes) must not land in the tier after the purge.
+		await queueIdle();
 		const tier = (env as unknown as { DERIVATIVES: R2Bucket }).DERIVATIVES;
 		const stored = [
 			`${DIR}colorful-cups-150x150.jpg`,
